@@ -1,0 +1,1 @@
+"""Benchmark cases: suite loading, ground-truth schemas, synthetic generator, sample suite."""

@@ -1,0 +1,1 @@
+"""Configuration: settings (pydantic-settings, `BENCHQ_` prefix) and the model registry."""

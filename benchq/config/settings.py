@@ -1,0 +1,168 @@
+"""benchq's settings, read once at each entry point and passed down.
+
+Every field can be set by an environment variable with the `BENCHQ_` prefix
+(e.g. `BENCHQ_BROKER_URL`) or in a `.env` file in the working directory.
+Leaving the broker and store unset selects the embedded default: a private
+Redis started by `benchq run`, and a SQLite file in the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+class Settings(BaseSettings):
+    """All of benchq's settings. Each field documents itself in `.env.example`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BENCHQ_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    # --- queue -----------------------------------------------------------------
+    broker_url: str | None = Field(
+        default=None,
+        description="Redis URL of the shared broker (redis://[:password@]host:port/db). "
+        "Unset: `benchq run` starts a private Redis of its own.",
+    )
+    result_backend: str | None = Field(
+        default=None, description="Celery result backend URL; defaults to the broker URL."
+    )
+    visibility_timeout: int = Field(
+        default=3600,
+        ge=1,
+        description="Seconds after which a job taken by a worker that vanished is "
+        "delivered again. Must exceed the longest job.",
+    )
+    restore_interval: int = Field(
+        default=10,
+        ge=1,
+        description="Seconds between a worker's scans for jobs of vanished workers.",
+    )
+
+    # --- workers ---------------------------------------------------------------
+    workers: int = Field(
+        default_factory=_default_workers,
+        ge=1,
+        description="Worker processes `benchq run` starts on the embedded default.",
+    )
+    worker_pool: Literal["threads", "prefork", "solo"] = Field(
+        default="threads",
+        description="Celery pool of each worker process; threads suit I/O-bound model calls.",
+    )
+    worker_concurrency: int = Field(
+        default=8, ge=1, description="Jobs one worker process runs at once."
+    )
+    redis_server: str = Field(
+        default="redis-server",
+        description="redis-server binary for the embedded default (name on PATH or path).",
+    )
+
+    # --- store -----------------------------------------------------------------
+    store_url: str | None = Field(
+        default=None,
+        description="Results store: postgresql://... or sqlite:///path. "
+        "Unset: sqlite file `benchq.db` in the working directory (unless Supabase is set).",
+    )
+    supabase_url: str | None = Field(
+        default=None,
+        validation_alias="SUPABASE_URL",
+        description="Supabase project URL; with a key, the store is Supabase.",
+    )
+    supabase_service_role_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="SUPABASE_SERVICE_ROLE_KEY",
+        description="Supabase service-role key: needed to write results.",
+    )
+    supabase_anon_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="SUPABASE_ANON_KEY",
+        description="Supabase anon key: enough for the dashboard to read.",
+    )
+
+    # --- results ---------------------------------------------------------------
+    results_dir: Path = Field(
+        default=Path("benchmarks/results"),
+        description="Where aggregated_metrics_<model>.json files are written, "
+        "relative to the working directory.",
+    )
+    dataset_version: str = Field(default="benchmark-set-v1", description="Dataset label.")
+    prompt_version: str = Field(default="v1", description="Prompt version used for the run.")
+    environment: Literal["github-actions", "local", "staging", "production"] = Field(
+        default="local", description="Where results come from (push metadata)."
+    )
+
+    # --- model providers -------------------------------------------------------
+    # Each credential also answers to the SDK's usual variable, so an existing
+    # OPENAI_API_KEY or GEMINI_API_KEY works without a BENCHQ_ copy of it.
+    registry_path: Path | None = Field(
+        default=None,
+        description="A models.toml merged over the default model registry "
+        "(entries with a known name override its fields; new names add models).",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("BENCHQ_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="OpenAI API key (BENCHQ_OPENAI_API_KEY or OPENAI_API_KEY).",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("BENCHQ_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
+        description="OpenAI API base URL; unset means the SDK's default endpoint.",
+    )
+    gemini_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("BENCHQ_GEMINI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        description="Gemini API key (BENCHQ_GEMINI_API_KEY, GEMINI_API_KEY or GOOGLE_API_KEY).",
+    )
+    gemini_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("BENCHQ_GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL"),
+        description="Gemini API base URL; unset means the SDK's default endpoint.",
+    )
+    medgemma_base_url: str | None = Field(
+        default=None,
+        description="Base URL of the OpenAI-compatible server serving MedGemma "
+        "(vLLM, Ollama, TGI), e.g. http://gpu-host:8000/v1. Overrides the registry's.",
+    )
+    medgemma_api_key: SecretStr | None = Field(
+        default=None,
+        description="API key of the MedGemma server, if it asks for one (vLLM --api-key).",
+    )
+    provider_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        description="Attempts per model call, first included, for 429, 5xx and timeouts.",
+    )
+    provider_retry_initial_delay: float = Field(
+        default=1.0, ge=0.0, description="Seconds before the first retry (doubles each time)."
+    )
+    provider_retry_max_delay: float = Field(
+        default=60.0, ge=0.0, description="Longest wait between two attempts, in seconds."
+    )
+    response_cache: bool = Field(
+        default=True,
+        description="Reuse a stored answer when provider, model, prompt, parameters and "
+        "document are unchanged; false makes every case call the model.",
+    )
+
+    def effective_store_url(self) -> str:
+        """The store URL in force: the configured one, or the SQLite default."""
+        if self.store_url:
+            return self.store_url
+        return f"sqlite:///{Path.cwd() / 'benchq.db'}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment and `.env`, with explicit overrides on top."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

@@ -1,0 +1,97 @@
+"""The one error hierarchy of benchq.
+
+Every error benchq raises on purpose derives from ``BenchqError``; third-party
+errors (SDKs, drivers, Redis) are wrapped at the edge where they occur so that
+callers only ever catch these::
+
+    BenchqError
+    ├── ConfigError            settings, registry or CLI flags are wrong (exit 2)
+    ├── SuiteError             a suite file is malformed; names file, line, field (exit 2)
+    ├── InputFileError         a push/convert input file is malformed (exit 2)
+    ├── ProviderError          a model call failed
+    │   ├── ProviderRetryable  429, 5xx, timeouts: worth another attempt
+    │   └── ProviderRejected   400, 401, 403: retrying cannot help
+    ├── AnswerError            the model answered, but not with the JSON we asked for
+    ├── StoreError             the results store refused an operation
+    │   ├── StoreUnavailable   the store cannot be reached right now (retry later)
+    │   └── NotFound           the thing asked for does not exist
+    └── RuntimeStartError      the embedded Redis or workers could not be started
+
+A failed *case* is not an exception that escapes: the worker catches it and
+stores a case result carrying the error message (failures are data).
+"""
+
+from __future__ import annotations
+
+
+class BenchqError(Exception):
+    """Base of every error benchq raises on purpose."""
+
+    #: Process exit code the CLI uses when this error reaches it.
+    exit_code: int = 1
+
+
+class ConfigError(BenchqError):
+    """Settings, the model registry or command-line flags are invalid."""
+
+    exit_code = 2
+
+
+class SuiteError(BenchqError):
+    """A suite file is malformed. The message names the file, and line or field."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, detail: str, *, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.detail = detail
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {detail}")
+
+
+class InputFileError(BenchqError):
+    """An input file given to a command (push, convert) is malformed."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"{path}: {detail}")
+
+
+class ProviderError(BenchqError):
+    """A model call failed."""
+
+
+class ProviderRetryable(ProviderError):
+    """A transient provider failure (429, 5xx, timeout, connection reset)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request for a reason another attempt cannot fix."""
+
+
+class AnswerError(BenchqError):
+    """The model's answer is not the JSON document that was asked for."""
+
+
+class StoreError(BenchqError):
+    """The results store refused an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """The results store cannot be reached; the operation may succeed later."""
+
+
+class NotFound(StoreError):
+    """The requested run, snapshot or version does not exist."""
+
+
+class RuntimeStartError(BenchqError):
+    """The embedded runtime (private Redis, worker processes) failed to start."""
