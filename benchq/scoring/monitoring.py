@@ -1,0 +1,106 @@
+"""Convert an aggregate into a monitoring record: the unit published to the store.
+
+This is the original `convert_benchmark_to_monitoring.py` (aggregated-metrics
+branch), with the values it left at zero or got wrong filled in for real:
+
+* `analysis_cost`: the original divided a `total_cost` the files never held,
+  so it was always 0; here it is the run's real cost per document.
+* `error_count` / `success_count` / issue totals: the original read keys the
+  files never held (so 0 errors, all successes, 0 issues); here they are real.
+* `duration_seconds`: the original wrote the *average* pipeline latency in
+  seconds; here it is the given wall time, else the sum of case latencies.
+* `model_provider`: the original copied the model name; here it is inferred.
+
+Kept as the original did it: `model_version` `<model>-v1.0`, dataset
+`benchmark-set-v1`, prompt `v1`, `latency_ms` = the average *pipeline*
+latency (what the original published, so stored snapshots stay comparable),
+`timestamp` as `datetime.utcnow().isoformat() + "Z"`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from benchq.scoring.schema import AggregatedMetrics, MonitoringMetrics, MonitoringRecord
+
+__all__ = ["format_timestamp", "infer_provider", "to_monitoring"]
+
+# Keyword in the model name -> provider. Checked in order; the first hit wins.
+# MedGemma is a Google model, served here behind an OpenAI-compatible API.
+_PROVIDER_KEYWORDS: tuple[tuple[str, str], ...] = (
+    ("medgemma", "google"),
+    ("gemma", "google"),
+    ("gemini", "google"),
+    ("openai", "openai"),
+    ("gpt", "openai"),
+    ("baseline", "local"),
+    ("heuristic", "local"),
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def infer_provider(model: str) -> str:
+    """The provider behind a model name; the model name itself when unknown.
+
+    `openai` -> `openai`, `gemini` -> `google`, `medgemma` -> `google`,
+    `baseline` -> `local`; names such as `openai-gpt-4o` or `gemini_1.5_pro`
+    are recognised by their words.
+    """
+    words = _WORD.findall(model.lower())
+    for keyword, provider in _PROVIDER_KEYWORDS:
+        if any(word.startswith(keyword) for word in words):
+            return provider
+    return model
+
+
+def to_monitoring(
+    agg: AggregatedMetrics,
+    *,
+    model: str,
+    model_version: str | None = None,
+    model_provider: str | None = None,
+    dataset_version: str = "benchmark-set-v1",
+    prompt_version: str = "v1",
+    duration_seconds: float | None = None,
+    timestamp: datetime | None = None,
+) -> MonitoringRecord:
+    """Build the monitoring record of one aggregate (the original converter's output).
+
+    `model_version` defaults to `<model>-v1.0` and `model_provider` to the
+    provider inferred from `model`. `duration_seconds` defaults to the sum of
+    the cases' pipeline latencies. `timestamp` defaults to now; it is written
+    in UTC as ISO 8601 with a `Z` suffix.
+    """
+    total = agg.total_documents
+    if duration_seconds is None:
+        duration_seconds = sum(r.pipeline_latency_ms for r in agg.individual_results) / 1000
+    return MonitoringRecord(
+        model_version=model_version or f"{model}-v1.0",
+        model_provider=model_provider or infer_provider(model),
+        dataset_version=dataset_version,
+        dataset_size=total,
+        prompt_version=prompt_version,
+        metrics=MonitoringMetrics(
+            precision=agg.issue_precision,
+            recall=agg.issue_recall,
+            f1=agg.issue_f1_score,
+            latency_ms=agg.avg_pipeline_latency_ms,
+            analysis_cost=agg.total_cost_usd / total if total > 0 else 0.0,
+            total_documents=total,
+            total_issues_detected=agg.total_issues_detected,
+            total_issues_expected=agg.total_issues_expected,
+        ),
+        duration_seconds=duration_seconds,
+        error_count=agg.error_count,
+        success_count=agg.successful_extractions,
+        timestamp=format_timestamp(timestamp),
+    )
+
+
+def format_timestamp(when: datetime | None = None) -> str:
+    """ISO 8601 in UTC with a `Z` suffix, as the original wrote it (a naive time is UTC)."""
+    when = when or datetime.now(UTC)
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when.isoformat() + "Z"
