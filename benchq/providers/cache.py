@@ -1,0 +1,178 @@
+"""The response cache: an unchanged (model, prompt, parameters, document) is not asked twice.
+
+The key covers everything that decides an answer: provider, model id, prompt
+version and digest, output schema, sampling parameters and the document. A
+cached answer keeps the tokens, latency and cost measured when it was made
+(they describe the model, which is what the benchmark reports) and says
+`cached=True`, `attempts=0`, so a reader can tell that no call, and no money,
+was spent this time. Errors are never cached: a failed case is tried again.
+
+Backends implement the two-method `ResponseCache` protocol; the results store
+can be one too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any, Literal, Protocol
+
+import redis
+
+from benchq.providers.base import ModelAnswer, Provider
+
+log = logging.getLogger(__name__)
+
+
+class ResponseCache(Protocol):
+    """Where answers are kept, as opaque strings under opaque keys."""
+
+    def get(self, key: str) -> str | None:
+        """The value stored under `key`, or None."""
+        ...
+
+    def put(self, key: str, value: str) -> None:
+        """Store `value` under `key`, replacing any older one."""
+        ...
+
+
+def cache_key(
+    provider: str,
+    model_id: str,
+    prompt_version: str,
+    params: Mapping[str, Any],
+    document: str,
+) -> str:
+    """A SHA-256 hex key over everything that decides an answer."""
+    payload = json.dumps(
+        {
+            "provider": provider,
+            "model_id": model_id,
+            "prompt_version": prompt_version,
+            "params": dict(params),
+            "document": document,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class MemoryCache:
+    """An in-process LRU cache (tests, single-process runs)."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        """The value under `key`, marking it recently used."""
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: str) -> None:
+        """Store `value`, evicting the least recently used entry when full."""
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class RedisCache:
+    """A cache shared by the fleet, in Redis, with an expiry.
+
+    A Redis failure is logged and treated as a miss: the cache saves money, it
+    must never fail a case.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,  # type: ignore[type-arg]
+        *,
+        prefix: str = "benchq:cache:",
+        ttl_seconds: int = 30 * 86400,
+    ) -> None:
+        self.redis = client
+        self.prefix = prefix
+        self.ttl = ttl_seconds
+
+    def get(self, key: str) -> str | None:
+        """The value under `key`, or None (also when Redis fails)."""
+        try:
+            value = self.redis.get(self.prefix + key)
+        except redis.RedisError as exc:
+            log.warning("response cache read failed: %s", exc)
+            return None
+        if value is None:
+            return None
+        return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+    def put(self, key: str, value: str) -> None:
+        """Store `value` with the cache's expiry (a failure is logged, not raised)."""
+        try:
+            self.redis.set(self.prefix + key, value, ex=self.ttl)
+        except redis.RedisError as exc:
+            log.warning("response cache write failed: %s", exc)
+
+
+class CachingProvider(Provider):
+    """Wraps a provider: answers from the cache when it can, stores what it gets.
+
+    `mode="use"` reads and writes; `mode="refresh"` skips reads (forces fresh
+    calls) but still writes, to renew the cache.
+    """
+
+    def __init__(
+        self,
+        inner: Provider,
+        cache: ResponseCache,
+        *,
+        identity: Mapping[str, Any],
+        mode: Literal["use", "refresh"] = "use",
+    ) -> None:
+        self.inner = inner
+        self.kind = inner.kind
+        self.cache = cache
+        self.identity = dict(identity)
+        self.mode = mode
+
+    def key_for(self, document: str) -> str:
+        """The cache key of `document` under this provider's identity."""
+        ident = dict(self.identity)
+        provider = str(ident.pop("provider", self.kind))
+        model_id = str(ident.pop("model_id", ""))
+        prompt_version = str(ident.pop("prompt_version", ""))
+        return cache_key(provider, model_id, prompt_version, ident, document)
+
+    def analyze(self, document: str) -> ModelAnswer:
+        """The cached answer (marked `cached=True`), or the inner provider's, then stored."""
+        key = self.key_for(document)
+        if self.mode == "use":
+            hit = self.cache.get(key)
+            if hit is not None:
+                try:
+                    answer = ModelAnswer.model_validate_json(hit)
+                except ValueError:
+                    log.warning("response cache entry %s is unreadable; calling the model", key)
+                else:
+                    return answer.model_copy(update={"cached": True, "attempts": 0})
+        answer = self.inner.analyze(document)
+        self.cache.put(key, answer.model_dump_json())
+        return answer
+
+    def close(self) -> None:
+        """Close the inner provider."""
+        self.inner.close()

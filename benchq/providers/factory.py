@@ -1,0 +1,146 @@
+"""Building providers from registry entries and settings; checking credentials up front."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+import redis
+from pydantic import SecretStr
+
+from benchq.config.registry import ModelSpec
+from benchq.config.settings import Settings
+from benchq.errors import ConfigError
+from benchq.providers.base import Provider
+from benchq.providers.cache import CachingProvider, ResponseCache
+from benchq.providers.llm import LLMProvider
+from benchq.providers.prompts import load_prompt
+from benchq.providers.ratelimit import FleetLimiter
+from benchq.providers.retry import RetryPolicy
+
+#: Variables that provide each kind's key, in the order they are read.
+KEY_VARIABLES: dict[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_API_KEY", "BENCHQ_OPENAI_API_KEY"),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY", "BENCHQ_GEMINI_API_KEY"),
+}
+
+
+def _credentials(spec: ModelSpec, settings: Settings) -> tuple[SecretStr | None, str | None]:
+    """The API key and base URL a model is called with (settings win over the registry)."""
+    if spec.provider == "openai":
+        return settings.openai_api_key, settings.openai_base_url or spec.base_url
+    if spec.provider == "gemini":
+        return settings.gemini_api_key, settings.gemini_base_url or spec.base_url
+    if spec.provider == "medgemma":
+        return settings.medgemma_api_key, settings.medgemma_base_url or spec.base_url
+    return None, None
+
+
+def missing_credentials(spec: ModelSpec, settings: Settings) -> str | None:
+    """Why `spec` cannot be called with these settings, or None when it can."""
+    key, base_url = _credentials(spec, settings)
+    if spec.provider in KEY_VARIABLES and (key is None or not key.get_secret_value()):
+        names = " or ".join(KEY_VARIABLES[spec.provider])
+        return f"model {spec.name!r} ({spec.provider}) needs an API key: set {names}"
+    if spec.provider == "medgemma" and not base_url:
+        return (
+            f"model {spec.name!r} (medgemma) needs its server's URL: set "
+            "BENCHQ_MEDGEMMA_BASE_URL or base_url in the model registry"
+        )
+    return None
+
+
+def check_credentials(specs: Iterable[ModelSpec], settings: Settings) -> None:
+    """Refuse, before anything is enqueued, models that could not be called.
+
+    Raises ConfigError naming every such model and the variable to set; the
+    message never contains a key.
+    """
+    problems = [p for p in (missing_credentials(s, settings) for s in specs) if p]
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The retry policy the settings ask for."""
+    return RetryPolicy(
+        max_attempts=settings.provider_max_attempts,
+        initial_delay=settings.provider_retry_initial_delay,
+        max_delay=settings.provider_retry_max_delay,
+    )
+
+
+def make_provider(
+    spec: ModelSpec,
+    settings: Settings,
+    *,
+    redis: redis.Redis | None = None,  # type: ignore[type-arg]
+    cache: ResponseCache | None = None,
+    cache_mode: Literal["use", "refresh"] = "use",
+    prompt_version: str | None = None,
+) -> Provider:
+    """A ready provider for `spec`.
+
+    With `redis`, calls obey the fleet-wide limits of the registry entry; with
+    `cache` (and `settings.response_cache` on), answers go through the response
+    cache. Build one per worker process and reuse it: it holds a connection pool.
+    """
+    if spec.provider == "baseline":
+        from benchq.providers.baseline import BaselineProvider
+
+        return BaselineProvider()
+
+    problem = missing_credentials(spec, settings)
+    if problem:
+        raise ConfigError(problem)
+    key, base_url = _credentials(spec, settings)
+    prompt = load_prompt(prompt_version or settings.prompt_version)
+    limiter = None
+    if redis is not None:
+        limiter = FleetLimiter(
+            redis,
+            spec.name,
+            requests_per_minute=spec.requests_per_minute,
+            tokens_per_minute=spec.tokens_per_minute,
+            max_concurrency=spec.concurrency,
+            lease_seconds=spec.timeout_s + 30.0,
+        )
+    provider: LLMProvider
+    if spec.provider == "openai":
+        from benchq.providers.openai_chat import OpenAIChatProvider
+
+        provider = OpenAIChatProvider(
+            spec,
+            api_key=key,
+            base_url=base_url,
+            prompt=prompt,
+            retry=retry_policy(settings),
+            limiter=limiter,
+        )
+    elif spec.provider == "medgemma":
+        from benchq.providers.medgemma import MedGemmaProvider
+
+        provider = MedGemmaProvider(
+            spec,
+            api_key=key,
+            base_url=base_url,
+            prompt=prompt,
+            retry=retry_policy(settings),
+            limiter=limiter,
+        )
+    elif spec.provider == "gemini":
+        from benchq.providers.gemini import GeminiProvider
+
+        provider = GeminiProvider(
+            spec,
+            api_key=key,
+            base_url=base_url,
+            prompt=prompt,
+            retry=retry_policy(settings),
+            limiter=limiter,
+        )
+    else:  # pragma: no cover - ModelSpec.provider is a closed Literal
+        raise ConfigError(f"model {spec.name!r}: unknown provider {spec.provider!r}")
+    if cache is not None and settings.response_cache:
+        return CachingProvider(provider, cache, identity=provider.cache_identity(), mode=cache_mode)
+    return provider

@@ -1,0 +1,171 @@
+"""Gemini through the google-genai SDK, JSON output with a response schema (`gemini`).
+
+google-genai's own retries are off (`HttpRetryOptions(attempts=1)`, which also
+stops its implicit reconnect loop): benchq's `RetryPolicy` is the only one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any
+
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+from pydantic import SecretStr
+
+from benchq.config.registry import ModelSpec
+from benchq.errors import ProviderError, ProviderRejected, ProviderRetryable
+from benchq.providers.answer import ANSWER_JSON_SCHEMA
+from benchq.providers.llm import Completion, LLMProvider
+from benchq.providers.prompts import Prompt
+from benchq.providers.ratelimit import Limiter
+from benchq.providers.retry import ProviderThrottled, RetryPolicy, parse_retry_after
+
+_RETRY_DELAY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)s$")
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """Timeout/connection error classes of whichever httpx the SDK uses (httpx or httpx2)."""
+    found: list[type[BaseException]] = []
+    for name in ("httpx2", "httpx"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        found.append(module.TransportError)
+    return tuple(found)
+
+
+_TRANSPORT_ERRORS = _transport_errors()
+
+
+def to_gemini_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema -> the OpenAPI subset Gemini's `response_schema` takes.
+
+    Gemini spells null as `nullable: true` instead of a type list, and knows no
+    `additionalProperties`; `propertyOrdering` keeps fields in the prompt's order.
+    """
+    out: dict[str, Any] = {}
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        non_null = [k for k in kind if k != "null"]
+        out["type"] = non_null[0].upper()
+        if "null" in kind:
+            out["nullable"] = True
+    elif isinstance(kind, str):
+        out["type"] = kind.upper()
+    if "properties" in schema:
+        props = schema["properties"]
+        out["properties"] = {k: to_gemini_schema(v) for k, v in props.items()}
+        out["propertyOrdering"] = list(props)
+        out["required"] = list(schema.get("required", []))
+    if "items" in schema:
+        out["items"] = to_gemini_schema(schema["items"])
+    return out
+
+
+GEMINI_SCHEMA = to_gemini_schema(ANSWER_JSON_SCHEMA)
+
+
+def _retry_delay(details: Any) -> float | None:
+    """Seconds from a google.rpc.RetryInfo in an error body ("retryDelay": "30s")."""
+    if not isinstance(details, dict):
+        return None
+    error = details.get("error", details)
+    items = error.get("details", []) if isinstance(error, dict) else []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("retryDelay"), str):
+            match = _RETRY_DELAY.match(item["retryDelay"])
+            if match:
+                return float(match.group(1))
+    return None
+
+
+class GeminiProvider(LLMProvider):
+    """A Gemini model through the Gemini Developer API (or a compatible base URL)."""
+
+    kind = "gemini"
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        api_key: SecretStr | None,
+        base_url: str | None = None,
+        prompt: Prompt,
+        retry: RetryPolicy | None = None,
+        limiter: Limiter | None = None,
+    ) -> None:
+        super().__init__(spec, prompt=prompt, retry=retry, limiter=limiter, secrets=[api_key])
+        self.client = genai.Client(
+            api_key=api_key.get_secret_value() if api_key else None,
+            http_options=types.HttpOptions(
+                base_url=base_url or spec.base_url,
+                timeout=int(spec.timeout_s * 1000),  # milliseconds, in this SDK
+                retry_options=types.HttpRetryOptions(attempts=1),
+            ),
+        )
+        self.config = types.GenerateContentConfig(
+            system_instruction=prompt.text,
+            response_mime_type="application/json",
+            response_schema=GEMINI_SCHEMA,
+            temperature=spec.temperature,
+            max_output_tokens=spec.max_output_tokens,
+            seed=spec.seed,
+        )
+
+    def _complete(self, document: str) -> Completion:
+        try:
+            result = self.client.models.generate_content(
+                model=self.spec.model_id, contents=document, config=self.config
+            )
+        except genai_errors.APIError as exc:
+            raise self._wrap_api(exc) from exc
+        except _TRANSPORT_ERRORS as exc:
+            where = f"gemini model {self.spec.model_id!r}"
+            if "Timeout" in type(exc).__name__:
+                raise ProviderRetryable(
+                    f"{where}: no answer within {self.spec.timeout_s:g}s"
+                ) from exc
+            raise ProviderRetryable(f"{where}: connection failed: {self.redact(str(exc))}") from exc
+        candidates = result.candidates or []
+        parts = (
+            candidates[0].content.parts if candidates and candidates[0].content else None
+        ) or []
+        # join text parts ourselves: `.text` warns on, and skips, non-text parts
+        text = "".join(p.text for p in parts if p.text and not p.thought)
+        usage = result.usage_metadata
+        output: int | None = None
+        if usage is not None and usage.candidates_token_count is not None:
+            # thinking tokens are billed as output tokens
+            output = usage.candidates_token_count + (usage.thoughts_token_count or 0)
+        truncated = (
+            bool(candidates) and candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
+        )
+        return Completion(
+            text=text,
+            input_tokens=usage.prompt_token_count if usage else None,
+            output_tokens=output,
+            truncated=truncated,
+        )
+
+    def _wrap_api(self, exc: genai_errors.APIError) -> ProviderError:
+        """Map a google-genai API error to benchq's: retryable, throttled, or rejected."""
+        code = int(exc.code or 0)
+        detail = self.redact(str(exc.message or exc.status or ""))
+        message = f"gemini model {self.spec.model_id!r}: HTTP {code}: {detail}"
+        headers = getattr(exc.response, "headers", None)
+        retry_after = parse_retry_after(dict(headers) if headers else None)
+        if retry_after is None:
+            retry_after = _retry_delay(exc.details)
+        if code == 429:
+            return ProviderThrottled(message, retry_after=retry_after)
+        if code >= 500 or code == 408:
+            return ProviderRetryable(message, retry_after=retry_after)
+        return ProviderRejected(message)
+
+    def close(self) -> None:
+        """Close the SDK's HTTP client."""
+        self.client.close()

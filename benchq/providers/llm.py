@@ -1,0 +1,135 @@
+"""What every language-model provider shares: limits, retries, timing, parsing, cost.
+
+A concrete provider implements one method, `_complete(document)`: a single
+attempt at the API, returning the text and token usage or raising
+`ProviderRetryable` / `ProviderThrottled` / `ProviderRejected`. This class
+wraps each attempt in the fleet limiter, repeats retryable failures under the
+`RetryPolicy`, and turns the final text into a `ModelAnswer`.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+
+from benchq.config.registry import ModelSpec
+from benchq.providers.answer import SCHEMA_VERSION, parse_answer
+from benchq.providers.base import ModelAnswer, Provider
+from benchq.providers.prompts import Prompt
+from benchq.providers.ratelimit import Limiter, NullLimiter
+from benchq.providers.retry import ProviderThrottled, RetryPolicy, call_with_retry
+
+_ESTIMATED_OUTPUT_TOKENS = 512
+"""Output tokens charged to the token limit before the real count is known."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One successful API answer, before parsing."""
+
+    text: str
+    input_tokens: int | None
+    output_tokens: int | None
+    truncated: bool = False
+    """The provider stopped at the output token limit."""
+
+
+class Redactor:
+    """Removes secrets from text that may reach logs, results or error messages."""
+
+    def __init__(self, secrets: Iterable[SecretStr | None]) -> None:
+        self._values = [s.get_secret_value() for s in secrets if s and s.get_secret_value()]
+
+    def __call__(self, text: str) -> str:
+        """`text` with every secret replaced by `***`."""
+        for value in self._values:
+            text = text.replace(value, "***")
+        return text
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (4 characters a token), only to pre-charge the token limit."""
+    return len(text) // 4 + 1
+
+
+class LLMProvider(Provider):
+    """Base of the API-backed providers."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        prompt: Prompt,
+        retry: RetryPolicy | None = None,
+        limiter: Limiter | None = None,
+        secrets: Iterable[SecretStr | None] = (),
+    ) -> None:
+        self.spec = spec
+        self.prompt = prompt
+        self.retry = retry or RetryPolicy()
+        self.limiter: Limiter = limiter or NullLimiter()
+        self.redact = Redactor(secrets)
+
+    @abstractmethod
+    def _complete(self, document: str) -> Completion:
+        """One attempt at the API; raise a `ProviderError` subclass on failure."""
+
+    def cache_identity(self) -> dict[str, Any]:
+        """Everything besides the document that decides the answer (the cache key's parts)."""
+        return {
+            "provider": self.kind,
+            "model_id": self.spec.model_id,
+            "prompt_version": self.prompt.version,
+            "prompt_digest": self.prompt.digest,
+            "schema": SCHEMA_VERSION,
+            "temperature": self.spec.temperature,
+            "max_output_tokens": self.spec.max_output_tokens,
+            "json_mode": self.spec.json_mode,
+            "seed": self.spec.seed,
+        }
+
+    def _attempt(self, document: str, estimated: int) -> tuple[Completion, float]:
+        lease = self.limiter.acquire(estimated)
+        throttled = False
+        actual: int | None = None
+        try:
+            started = time.perf_counter()
+            completion = self._complete(document)
+            latency_ms = (time.perf_counter() - started) * 1000.0
+            if completion.input_tokens is not None or completion.output_tokens is not None:
+                actual = (completion.input_tokens or 0) + (completion.output_tokens or 0)
+            return completion, latency_ms
+        except ProviderThrottled:
+            throttled = True
+            raise
+        finally:
+            self.limiter.release(
+                lease, estimated_tokens=estimated, actual_tokens=actual, throttled=throttled
+            )
+
+    def analyze(self, document: str) -> ModelAnswer:
+        """Call the model (limited, retried), parse its answer and price it."""
+        estimated = estimate_tokens(self.prompt.text + document) + min(
+            self.spec.max_output_tokens, _ESTIMATED_OUTPUT_TOKENS
+        )
+        (completion, latency_ms), attempts = call_with_retry(
+            lambda: self._attempt(document, estimated), self.retry
+        )
+        parsed = parse_answer(completion.text, truncated=completion.truncated)
+        return ModelAnswer(
+            issues=parsed.issues,
+            facts=parsed.facts,
+            raw_output=completion.text,
+            json_valid=parsed.json_valid,
+            parse_error=parsed.parse_error,
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            latency_ms=latency_ms,
+            cost_usd=self.spec.cost(completion.input_tokens, completion.output_tokens),
+            attempts=attempts,
+        )

@@ -1,0 +1,252 @@
+"""Fleet-wide request, token and concurrency limits per model, kept in Redis.
+
+Every worker thread on every machine asks the same Redis keys, so a model's
+requests-per-minute and tokens-per-minute hold for the fleet as a whole:
+
+- Rates use GCRA (a leaky bucket that stores one "theoretical arrival time"
+  per limit): one Lua script checks the request and the token limit together
+  and commits both or neither, timed by Redis's own clock so that machines
+  with skewed clocks still agree. A burst of a tenth of a minute's allowance
+  is let through at once; after that calls are paced evenly.
+- Tokens are not known before the call, so an estimate is charged up front
+  and the difference settled when the provider reports the real usage.
+- Concurrency is an adaptive limit (AIMD): halved when the provider answers
+  429 (at most once per cool-down, as one burst of 429s is one signal), and
+  raised by 1/limit per success, about +1 per limit's worth of calls. Slots
+  are leases in a sorted set that expire, so a worker that dies mid-call
+  does not hold its slot for ever.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from typing import Any, Protocol
+
+import redis
+
+from benchq.errors import ProviderError
+
+_RATE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local wait = 0
+local tats = {}
+for i = 1, 2 do
+  local incr = tonumber(ARGV[2 * i - 1])
+  local tau = tonumber(ARGV[2 * i])
+  if incr > 0 then
+    local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+    if tat < now then tat = now end
+    local new_tat = tat + incr
+    local allow_at = new_tat - tau
+    if allow_at > now and allow_at - now > wait then wait = allow_at - now end
+    tats[i] = new_tat
+  end
+end
+if wait > 0 then return wait end
+for i = 1, 2 do
+  if tats[i] then
+    redis.call('SET', KEYS[i], tats[i], 'PX', math.floor((tats[i] - now) / 1000) + 1000)
+  end
+end
+return 0
+"""
+
+_SETTLE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local delta = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+tat = tat + delta
+if tat > now then
+  redis.call('SET', KEYS[1], tat, 'PX', math.floor((tat - now) / 1000) + 1000)
+end
+return 0
+"""
+
+_ACQUIRE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local max_c = tonumber(ARGV[3])
+local min_c = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or max_c)
+if limit > max_c then limit = max_c end
+if limit < min_c then limit = min_c end
+if redis.call('ZCARD', KEYS[1]) < math.floor(limit) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], math.floor(tonumber(ARGV[2]) / 1000) + 1000)
+  return 1
+end
+return 0
+"""
+
+_RELEASE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local max_c = tonumber(ARGV[3])
+local min_c = tonumber(ARGV[4])
+local cooldown = tonumber(ARGV[5])
+redis.call('ZREM', KEYS[1], ARGV[1])
+local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or max_c)
+if ARGV[2] == 'throttled' then
+  local last = tonumber(redis.call('HGET', KEYS[2], 'last_cut') or '0')
+  if now - last >= cooldown then
+    limit = math.max(min_c, limit / 2)
+    redis.call('HSET', KEYS[2], 'last_cut', now)
+  end
+elseif ARGV[2] == 'ok' then
+  limit = math.min(max_c, limit + 1 / limit)
+end
+redis.call('HSET', KEYS[2], 'limit', tostring(limit))
+redis.call('EXPIRE', KEYS[2], 86400)
+return tostring(limit)
+"""
+
+
+class Limiter(Protocol):
+    """What a provider asks before and tells after each attempt of a model call."""
+
+    def acquire(self, estimated_tokens: int) -> str:
+        """Block until a call may start; return a lease to hand back to `release`."""
+        ...
+
+    def release(
+        self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
+    ) -> None:
+        """The call ended: free its slot, settle its tokens, adapt concurrency."""
+        ...
+
+
+class NullLimiter:
+    """No limits: for the baseline, single-process runs and tests."""
+
+    def acquire(self, estimated_tokens: int) -> str:
+        """Grant at once."""
+        return ""
+
+    def release(
+        self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
+    ) -> None:
+        """Nothing to free."""
+
+
+class FleetLimiter:
+    """Requests/min, tokens/min and adaptive concurrency for one model, shared via Redis."""
+
+    def __init__(
+        self,
+        client: redis.Redis[Any] | redis.Redis,  # type: ignore[type-arg]
+        model: str,
+        *,
+        requests_per_minute: int = 0,
+        tokens_per_minute: int = 0,
+        max_concurrency: int = 16,
+        min_concurrency: int = 1,
+        lease_seconds: float = 300.0,
+        cooldown_seconds: float = 5.0,
+        burst_fraction: float = 0.1,
+        max_wait_seconds: float = 600.0,
+        prefix: str = "benchq:limit",
+    ) -> None:
+        self.redis = client
+        self.model = model
+        self.rpm = requests_per_minute
+        self.tpm = tokens_per_minute
+        self.max_concurrency = max_concurrency
+        self.min_concurrency = max(1, min(min_concurrency, max_concurrency))
+        self.lease_us = int(lease_seconds * 1e6)
+        self.cooldown_us = int(cooldown_seconds * 1e6)
+        self.burst_fraction = burst_fraction
+        self.max_wait = max_wait_seconds
+        base = f"{prefix}:{model}"
+        # one hash tag per model: all its keys land on one Redis Cluster slot
+        self.keys = {
+            "req": f"{base}:{{{model}}}:req",
+            "tok": f"{base}:{{{model}}}:tok",
+            "leases": f"{base}:{{{model}}}:leases",
+            "state": f"{base}:{{{model}}}:state",
+        }
+        self._rate = client.register_script(_RATE_LUA)
+        self._settle = client.register_script(_SETTLE_LUA)
+        self._acquire = client.register_script(_ACQUIRE_LUA)
+        self._release = client.register_script(_RELEASE_LUA)
+
+    # -- rates ------------------------------------------------------------------
+    def _rate_args(self, tokens: int) -> list[int]:
+        req_interval = int(60e6 / self.rpm) if self.rpm else 0
+        req_tau = max(1, int(self.rpm * self.burst_fraction)) * req_interval
+        tok_interval = 60e6 / self.tpm if self.tpm else 0.0
+        # a call bigger than the burst would never fit: let it fit alone
+        tok_burst = max(int(self.tpm * self.burst_fraction), tokens)
+        tok_incr = int(tokens * tok_interval) if self.tpm else 0
+        return [req_interval, req_tau, tok_incr, int(tok_burst * tok_interval)]
+
+    def try_rate(self, tokens: int) -> float:
+        """Charge one request and `tokens` if both limits allow now; else seconds to wait."""
+        if not self.rpm and not self.tpm:
+            return 0.0
+        wait_us = self._rate(
+            keys=[self.keys["req"], self.keys["tok"]], args=self._rate_args(tokens)
+        )
+        return int(wait_us) / 1e6
+
+    def settle(self, estimated_tokens: int, actual_tokens: int | None) -> None:
+        """Correct the token charge once the provider reported the real usage."""
+        if not self.tpm or actual_tokens is None or actual_tokens == estimated_tokens:
+            return
+        delta = int((actual_tokens - estimated_tokens) * 60e6 / self.tpm)
+        self._settle(keys=[self.keys["tok"]], args=[delta])
+
+    # -- concurrency ---------------------------------------------------------------
+    def try_slot(self) -> str | None:
+        """Take a concurrency slot if one is free now; return its lease id."""
+        lease = uuid.uuid4().hex
+        args = [lease, self.lease_us, self.max_concurrency, self.min_concurrency]
+        got = self._acquire(keys=[self.keys["leases"], self.keys["state"]], args=args)
+        return lease if int(got) == 1 else None
+
+    def end_slot(self, lease: str, outcome: str) -> float:
+        """Free `lease`; outcome `ok` grows the limit, `throttled` cuts it. Returns the limit."""
+        args = [lease, outcome, self.max_concurrency, self.min_concurrency, self.cooldown_us]
+        limit = self._release(keys=[self.keys["leases"], self.keys["state"]], args=args)
+        return float(limit)
+
+    def concurrency_limit(self) -> float:
+        """The fleet's current adaptive concurrency limit for this model."""
+        value = self.redis.hget(self.keys["state"], "limit")
+        return float(value) if value is not None else float(self.max_concurrency)
+
+    # -- the Limiter protocol ------------------------------------------------------
+    def acquire(self, estimated_tokens: int) -> str:
+        """Wait for a slot, then for the rate limits; ProviderError after `max_wait_seconds`."""
+        deadline = time.monotonic() + self.max_wait
+        lease = self.try_slot()
+        while lease is None:
+            self._sleep_until(deadline, random.uniform(0.02, 0.2))
+            lease = self.try_slot()
+        try:
+            while (wait := self.try_rate(estimated_tokens)) > 0:
+                # jitter, so waiting workers do not all ask again at the same instant
+                self._sleep_until(deadline, wait + random.uniform(0, 0.05))
+        except BaseException:
+            self.end_slot(lease, "none")
+            raise
+        return lease
+
+    def release(
+        self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
+    ) -> None:
+        """Free the slot, settle tokens and adapt the concurrency limit."""
+        self.end_slot(lease, "throttled" if throttled else "ok")
+        self.settle(estimated_tokens, actual_tokens)
+
+    def _sleep_until(self, deadline: float, seconds: float) -> None:
+        if time.monotonic() + seconds > deadline:
+            raise ProviderError(
+                f"model {self.model!r}: waited {self.max_wait:.0f}s for a rate-limit slot"
+            )
+        time.sleep(seconds)

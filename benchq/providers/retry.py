@@ -1,0 +1,135 @@
+"""Bounded retries with exponential backoff and jitter, honouring Retry-After.
+
+The SDKs' own retries are switched off (OpenAI `max_retries=0`, google-genai
+`HttpRetryOptions(attempts=1)`), so this module is the only place a call is
+repeated, and the number of attempts recorded in results is the real one.
+
+Only `ProviderRetryable` (429, 5xx, timeouts, connection errors) is retried;
+`ProviderRejected` (400, 401, 403, ...) fails at once.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+import tenacity
+
+from benchq.errors import ProviderRetryable
+
+T = TypeVar("T")
+
+
+class ProviderThrottled(ProviderRetryable):
+    """The provider answered 429: retryable, and a signal to slow the fleet down."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a model call is repeated."""
+
+    max_attempts: int = 5
+    """Attempts in all, the first included."""
+    initial_delay: float = 1.0
+    """Seconds before the first retry; doubles each time."""
+    max_delay: float = 60.0
+    """Longest backoff between two attempts."""
+    max_retry_after: float = 120.0
+    """Longest server-requested wait we honour; a longer Retry-After ends the retries."""
+    sleep: Callable[[float], None] = time.sleep
+    """How to wait between attempts (tests record the waits instead of sleeping)."""
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff before attempt `attempt + 1`."""
+        ceiling = min(self.max_delay, self.initial_delay * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `retry-after` (seconds or HTTP date)."""
+    if not headers:
+        return None
+    lower = {k.lower(): v for k, v in headers.items()}
+    ms = lower.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = lower.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (ValueError, TypeError):
+        return None  # unreadable: fall back to our own backoff
+    return max(0.0, parsed.timestamp() - time.time())
+
+
+class _Wait(tenacity.wait.wait_base):
+    """Backoff, but never shorter than the Retry-After the server asked for."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        delay = self.policy.backoff(retry_state.attempt_number)
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, ProviderRetryable) and exc.retry_after is not None:
+            # a little jitter on top, so a fleet told "wait 2s" does not return in step
+            delay = max(delay, exc.retry_after + random.uniform(0, 0.1 * exc.retry_after + 0.05))
+        return delay
+
+
+def _retryable(policy: RetryPolicy) -> Callable[[BaseException], bool]:
+    def check(exc: BaseException) -> bool:
+        if not isinstance(exc, ProviderRetryable):
+            return False
+        # a server asking for a very long pause: give up now, the job retries later
+        return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
+
+    return check
+
+
+def call_with_retry(
+    fn: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    on_error: Callable[[BaseException], None] | None = None,
+) -> tuple[T, int]:
+    """Call `fn` until it succeeds or fails for good; return its result and the attempts used.
+
+    The last error is re-raised as it is (a `ProviderError`, with its cause chained).
+    `on_error` sees every failure, e.g. to tell the rate limiter about a 429.
+    """
+
+    attempts = 0
+
+    def attempt() -> T:
+        nonlocal attempts
+        attempts += 1
+        try:
+            return fn()
+        except Exception as exc:
+            if on_error is not None:
+                on_error(exc)
+            raise
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(policy.max_attempts),
+        wait=_Wait(policy),
+        retry=tenacity.retry_if_exception(_retryable(policy)),
+        reraise=True,
+        sleep=policy.sleep,
+    )
+    result = retrying(attempt)
+    return result, attempts

@@ -1,0 +1,172 @@
+"""Fleet-wide limits in a real Redis: several limiter objects (each its own
+connection, as separate workers or machines) share one budget per model.
+
+Assertions are on counts of grants, never on elapsed time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from pydantic import SecretStr
+from standin import Fault, StandinServer
+from standin.redis_proc import private_redis
+
+from benchq.config.registry import ModelSpec
+from benchq.providers.openai_chat import OpenAIChatProvider
+from benchq.providers.prompts import load_prompt
+from benchq.providers.ratelimit import FleetLimiter
+from benchq.providers.retry import RetryPolicy
+
+
+@pytest.fixture
+def rds(tmp_path: Path) -> Iterator[redis.Redis]:  # type: ignore[type-arg]
+    with private_redis(tmp_path) as client:
+        yield client
+
+
+def _worker(rds: redis.Redis, **kw: int) -> FleetLimiter:  # type: ignore[type-arg]
+    """A limiter on a connection of its own, like a worker on another machine."""
+    kwargs = rds.connection_pool.connection_kwargs
+    own = redis.Redis(unix_socket_path=kwargs["path"])
+    return FleetLimiter(own, "m", **kw)  # type: ignore[arg-type]
+
+
+def test_requests_per_minute_hold_across_workers(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    # 60/min with a 10% burst: 6 calls at once for the whole fleet, then one a second
+    workers = [_worker(rds, requests_per_minute=60) for _ in range(3)]
+
+    granted = sum(1 for _ in range(10) for w in workers if w.try_rate(0) == 0)
+
+    assert granted == 6
+    wait = workers[0].try_rate(0)
+    assert 0 < wait <= 1.0
+
+
+def test_tokens_per_minute_hold_across_workers(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    a, b = (_worker(rds, tokens_per_minute=100_000) for _ in range(2))  # burst 10,000
+
+    assert a.try_rate(6_000) == 0
+    assert b.try_rate(6_000) > 0  # would exceed the shared burst
+    assert b.try_rate(4_000) == 0
+    # a call bigger than the burst is still let through alone, once the bucket is empty
+    assert a.try_rate(50_000) > 0
+
+
+def test_settling_returns_unused_tokens(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    a, b = (_worker(rds, tokens_per_minute=100_000) for _ in range(2))
+    assert a.try_rate(9_000) == 0
+    assert b.try_rate(5_000) > 0
+
+    a.settle(estimated_tokens=9_000, actual_tokens=1_000)
+
+    assert b.try_rate(5_000) == 0
+
+
+def test_a_denied_request_charges_neither_limit(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    a = _worker(rds, requests_per_minute=600, tokens_per_minute=60_000)  # bursts 60 req, 6000 tok
+    assert a.try_rate(5_000) == 0
+    assert a.try_rate(5_000) > 0  # denied by tokens: must not use a request either
+    granted = sum(1 for _ in range(100) if a.try_rate(0) == 0)
+    assert granted == 59
+
+
+def test_concurrency_is_capped_fleet_wide(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    workers = [_worker(rds, max_concurrency=3) for _ in range(4)]
+    leases = [w.try_slot() for w in workers]
+
+    assert sum(1 for x in leases if x) == 3
+    first = next(x for x in leases if x)
+    workers[0].end_slot(first, "none")
+    assert workers[3].try_slot() is not None
+
+
+def test_aimd_halves_on_429_once_per_cooldown_and_recovers(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    a, b = (_worker(rds, max_concurrency=16) for _ in range(2))
+
+    for w in (a, b):  # one burst of 429s from two workers is one signal
+        lease = w.try_slot()
+        assert lease
+        w.end_slot(lease, "throttled")
+    assert a.concurrency_limit() == 8.0
+
+    for _ in range(40):
+        lease = b.try_slot()
+        assert lease
+        b.end_slot(lease, "ok")
+    assert 8.0 < a.concurrency_limit() <= 16.0  # additive increase, about +1 per 8 successes
+    assert a.concurrency_limit() < 14.0
+
+
+def test_halved_limit_admits_fewer_calls(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    a = _worker(rds, max_concurrency=4)
+    lease = a.try_slot()
+    assert lease
+    a.end_slot(lease, "throttled")  # 4 -> 2
+
+    assert sum(1 for _ in range(4) if a.try_slot()) == 2
+
+
+def test_slots_of_a_dead_worker_expire(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    kwargs = rds.connection_pool.connection_kwargs
+    dead = FleetLimiter(
+        redis.Redis(unix_socket_path=kwargs["path"]), "m", max_concurrency=1, lease_seconds=0.2
+    )
+    assert dead.try_slot()  # never released
+    alive = _worker(rds, max_concurrency=1)
+    assert alive.try_slot() is None
+    time.sleep(0.3)
+    assert alive.try_slot() is not None
+
+
+def test_blocking_acquire_never_exceeds_the_limit(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    in_flight = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def run() -> None:
+        nonlocal in_flight, peak
+        limiter = _worker(rds, max_concurrency=2)
+        for _ in range(3):
+            lease = limiter.acquire(0)
+            with lock:
+                in_flight += 1
+                peak = max(peak, in_flight)
+            time.sleep(0.02)
+            with lock:
+                in_flight -= 1
+            limiter.release(lease, estimated_tokens=0, actual_tokens=None, throttled=False)
+
+    threads = [threading.Thread(target=run) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert peak <= 2
+
+
+def test_provider_429_cuts_fleet_concurrency(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    limiter = _worker(rds, max_concurrency=8, tokens_per_minute=1_000_000)
+    spec = ModelSpec(name="m", provider="openai", model_id="gpt-test")
+    with StandinServer() as server:
+        server.script(Fault(status=429, retry_after=0))
+        provider = OpenAIChatProvider(
+            spec,
+            api_key=SecretStr("k"),
+            base_url=server.openai_base_url,
+            prompt=load_prompt("v1"),
+            retry=RetryPolicy(initial_delay=0.01, sleep=lambda s: None),
+            limiter=limiter,
+        )
+        answer = provider.analyze("doc")
+
+    assert answer.attempts == 2 and server.count() == 2
+    # halved to 4 by the 429, then +1/4 for the success
+    assert limiter.concurrency_limit() == pytest.approx(4.25)
+    assert rds.zcard(limiter.keys["leases"]) == 0  # every slot was given back
