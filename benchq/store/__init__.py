@@ -1,0 +1,1 @@
+"""The results store: one interface (`base.ResultsStore`), one module per backend."""

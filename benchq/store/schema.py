@@ -1,0 +1,208 @@
+"""Records the results store holds, beside the case results of `scoring.schema`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RunStatus(StrEnum):
+    """Where a run is in its life."""
+
+    queued = "queued"
+    done = "done"
+    failed = "failed"
+
+
+class RunRecord(BaseModel):
+    """One benchmark run: a suite against one or more models."""
+
+    run_id: str
+    suite: str
+    """The suite's name (its folder or file name)."""
+    models: list[str]
+    cases_per_model: int
+    created_at: str
+    """ISO 8601 UTC."""
+    status: RunStatus = RunStatus.queued
+    dataset_version: str = "benchmark-set-v1"
+    prompt_version: str = "v1"
+    environment: str = "local"
+    commit_sha: str | None = None
+    branch_name: str | None = None
+    triggered_by: str | None = None
+
+
+class RunModelSummary(BaseModel):
+    """What the chord callback stored for one (run, model) once all its cases were in."""
+
+    run_id: str
+    model_name: str
+    aggregated: dict[str, object]
+    """The full `AggregatedMetrics` dump (original fields and additions)."""
+    monitoring: dict[str, object]
+    """The `MonitoringRecord` dump that was published."""
+    finished_at: str
+    snapshot_version: int | None = None
+    """The snapshot this run became, once published (versioned store)."""
+
+
+class RunProgress(BaseModel):
+    """How far a run has got, per model."""
+
+    run_id: str
+    status: RunStatus
+    expected: dict[str, int] = Field(default_factory=dict)
+    """Cases per model that were enqueued."""
+    done: dict[str, int] = Field(default_factory=dict)
+    """Case results stored per model."""
+    finished_models: list[str] = Field(default_factory=list)
+
+
+# --- versioned snapshots (the original Supabase schema) ---------------------------
+
+#: Where results may come from; the original's push script accepted exactly these.
+Environment = Literal["github-actions", "local", "staging", "production"]
+ENVIRONMENTS: tuple[str, ...] = ("github-actions", "local", "staging", "production")
+
+
+class PushMetadata(BaseModel):
+    """Who and what produced a monitoring record: the push script's flags."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    environment: Environment
+    commit_sha: str = Field(min_length=1)
+    """The commit the benchmark ran on; required, so every figure traces to code."""
+    branch_name: str | None = None
+    run_id: str | None = None
+    """The CI run that pushed (e.g. the GitHub Actions run id), not benchq's run id."""
+    triggered_by: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    notes: str | None = None
+
+
+class SnapshotConfig(BaseModel):
+    """The configuration a snapshot series belongs to: versions number per configuration."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model_version: str
+    dataset_version: str = "benchmark-set-v1"
+    prompt_version: str = "v1"
+    environment: Environment = "local"
+
+
+class Snapshot(BaseModel):
+    """One row of `benchmark_snapshots`: a published, versioned result of a configuration."""
+
+    id: int
+    snapshot_version: int
+    created_at: datetime
+    model_version: str
+    dataset_version: str
+    prompt_version: str
+    environment: str
+    transaction_id: int
+    commit_sha: str
+    metrics: dict[str, Any]
+    """The monitoring record's `metrics` object, as published."""
+    precision_score: float | None = None
+    recall_score: float | None = None
+    f1_score: float | None = None
+    latency_ms: float | None = None
+    cost_per_analysis: float | None = None
+    is_current: bool = False
+    """Exactly one snapshot per configuration is current (the newest, or a checked-out one)."""
+    is_baseline: bool = False
+    """At most one per configuration: what regression checks compare against."""
+    is_active: bool = True
+    benchq_run_id: str | None = None
+    """The benchq run whose case results back this snapshot, when published by a run."""
+
+    @property
+    def config(self) -> SnapshotConfig:
+        """The configuration this snapshot belongs to."""
+        return SnapshotConfig(
+            model_version=self.model_version,
+            dataset_version=self.dataset_version,
+            prompt_version=self.prompt_version,
+            environment=self.environment,
+        )
+
+
+class LatestBenchmark(Snapshot):
+    """A row of the `latest_benchmarks` view: a current snapshot and its upload."""
+
+    model_provider: str | None = None
+    branch_name: str | None = None
+    run_id: str | None = None
+    """The CI run that pushed it (the transaction's `run_id`)."""
+    triggered_by: str | None = None
+    dataset_size: int | None = None
+
+
+class ComparisonRow(BaseModel):
+    """One metric of two snapshots side by side."""
+
+    metric: str
+    a: float | None
+    b: float | None
+    delta: float | None
+    """b - a; None when either side lacks the metric."""
+    pct_change: float | None
+    """100 * delta / a; None when a is 0 or missing."""
+
+
+class RegressionCheck(BaseModel):
+    """One metric of the current snapshot against the baseline."""
+
+    metric: str
+    baseline: float | None
+    current: float | None
+    delta: float | None
+    pct_change: float | None
+    regressed: bool
+
+
+class RegressionVerdict(BaseModel):
+    """The outcome of a regression check of one configuration."""
+
+    status: Literal["ok", "regression", "no_baseline", "no_current"]
+    regressed: bool
+    threshold: float
+    """Largest tolerated relative drop, as a fraction of the baseline (0.05 = 5 %)."""
+    current_version: int | None = None
+    baseline_version: int | None = None
+    checks: list[RegressionCheck] = Field(default_factory=list)
+
+
+class SnapshotFilter(BaseModel):
+    """What the dashboard asks `list_snapshots` for; every unset field matches all."""
+
+    model_version: str | None = None
+    dataset_version: str | None = None
+    prompt_version: str | None = None
+    environment: str | None = None
+    current_only: bool = False
+    include_inactive: bool = False
+    limit: int = Field(default=1000, ge=1, le=100_000)
+
+
+class TrendPoint(BaseModel):
+    """One row of the daily-trends view: a configuration's averages over one day."""
+
+    day: date
+    model_version: str
+    dataset_version: str
+    prompt_version: str
+    environment: str
+    snapshots: int
+    avg_precision: float | None
+    avg_recall: float | None
+    avg_f1: float | None
+    avg_latency_ms: float | None
+    avg_cost: float | None

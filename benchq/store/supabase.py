@@ -1,0 +1,330 @@
+"""The Supabase backend: supabase-py over HTTP (PostgREST) to the same schema.
+
+Writes go through `rpc()` to the SQL functions of `supabase/migrations`, with
+the service-role key (row-level security lets only that role write); reads are
+table and view selects with the anon key when one is given, as the dashboard
+does. Versioning, locking and the regression rule are therefore the very SQL
+the Postgres backend runs.
+
+Errors are wrapped here: an unreachable server (or a PostgREST that cannot
+reach its database) is `StoreUnavailable`, `no_data_found` from a function is
+`NotFound`, anything else the API refuses is `StoreError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx
+from postgrest.exceptions import APIError
+from postgrest.types import CountMethod
+
+from benchq.errors import NotFound, StoreError, StoreUnavailable
+from benchq.scoring.schema import CaseResult, MonitoringRecord
+from benchq.store.base import ResultsStore
+from benchq.store.schema import (
+    ComparisonRow,
+    LatestBenchmark,
+    PushMetadata,
+    RegressionVerdict,
+    RunModelSummary,
+    RunRecord,
+    RunStatus,
+    Snapshot,
+    SnapshotConfig,
+    SnapshotFilter,
+    TrendPoint,
+)
+from benchq.store.snapshots import check_threshold
+from supabase import Client, ClientOptions, create_client
+
+T = TypeVar("T")
+
+#: Supabase caps a select at 1,000 rows by default (`max_rows`); read in pages of that.
+_PAGE = 1000
+#: Case results per rpc call: big enough to be cheap, small enough for a request body.
+_WRITE_BATCH = 500
+_TIMEOUT_S = 30.0
+#: PostgREST's own codes for "cannot use the database right now".
+_UNAVAILABLE_CODES = ("PGRST000", "PGRST001", "PGRST002", "502", "503", "504")
+
+
+def _wrap(exc: APIError) -> StoreError:
+    code = exc.code or ""
+    text = exc.message or str(exc)
+    if code == "P0002":
+        return NotFound(text)
+    if code in _UNAVAILABLE_CODES or code.startswith(("08", "53", "57P")):
+        return StoreUnavailable(f"Supabase store unavailable: {text}")
+    if code == "42501":
+        return StoreError(f"Supabase refused ({text}); writing needs SUPABASE_SERVICE_ROLE_KEY")
+    if code in ("42P01", "42883", "PGRST202", "PGRST205"):
+        return StoreError(f"Supabase lacks benchq's schema ({text}); apply supabase/migrations")
+    return StoreError(f"Supabase refused: {text} ({code})")
+
+
+def _call(action: Callable[[], T]) -> T:
+    """Run one request; every failure comes out as a benchq error."""
+    try:
+        return action()
+    except APIError as exc:
+        raise _wrap(exc) from exc
+    except httpx.TransportError as exc:  # connect, read, timeout, protocol
+        raise StoreUnavailable(f"cannot reach Supabase: {exc}") from exc
+
+
+class SupabaseStore(ResultsStore):
+    """Results store in a Supabase project, spoken to through supabase-py."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        service_role_key: str | None = None,
+        anon_key: str | None = None,
+    ) -> None:
+        if not service_role_key and not anon_key:
+            raise StoreError("Supabase store: set SUPABASE_SERVICE_ROLE_KEY or SUPABASE_ANON_KEY")
+        self.url = url
+        self._writer = self._client(url, service_role_key) if service_role_key else None
+        reader = self._client(url, anon_key) if anon_key else self._writer
+        assert reader is not None
+        self._reader = reader
+
+    @staticmethod
+    def _client(url: str, key: str) -> Client:
+        # No retries inside the client: the pipeline retries and keeps an outbox,
+        # so a dead server must surface at once as StoreUnavailable.
+        options = ClientOptions(
+            httpx_client=httpx.Client(timeout=_TIMEOUT_S),
+            postgrest_client_retry=False,
+            auto_refresh_token=False,
+            persist_session=False,
+        )
+        try:
+            return create_client(url, key, options=options)
+        except Exception as exc:  # SupabaseException: a malformed URL or key
+            raise StoreError(f"Supabase store: {exc}") from exc
+
+    # --- plumbing ------------------------------------------------------------
+
+    def _rpc(self, fn: str, params: dict[str, Any], *, write: bool = True) -> Any:
+        client = self._writer if write else self._reader
+        if client is None:
+            raise StoreError(
+                f"Supabase store is read-only (no SUPABASE_SERVICE_ROLE_KEY); cannot call {fn}"
+            )
+        return _call(lambda: client.rpc(fn, params).execute()).data
+
+    def _select(
+        self,
+        relation: str,
+        *,
+        eq: dict[str, Any] | None = None,
+        order: Iterable[tuple[str, bool]] = (),
+        limit: int | None = None,
+        gte: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """All rows of a filtered select, paging past the server's row cap."""
+        out: list[dict[str, Any]] = []
+        order = list(order)
+        while True:
+            want = _PAGE if limit is None else min(_PAGE, limit - len(out))
+            query = self._reader.table(relation).select("*")
+            for column, value in (eq or {}).items():
+                query = query.eq(column, value)
+            for column, value in (gte or {}).items():
+                query = query.gte(column, value)
+            for column, desc in order:
+                query = query.order(column, desc=desc)
+            query = query.range(len(out), len(out) + want - 1)
+            page: list[Any] = _call(query.execute).data
+            out.extend(page)
+            if len(page) < want or (limit is not None and len(out) >= limit):
+                return out
+
+    # --- runs and case results ---------------------------------------------------
+
+    def create_run(self, run: RunRecord) -> None:
+        """Record a new run; the same run id again is a no-op."""
+        self._rpc("benchmark_create_run", {"p_run": run.model_dump(mode="json")})
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with this id; raises `NotFound`."""
+        rows = self._select("benchmark_runs", eq={"run_id": run_id}, limit=1)
+        if not rows:
+            raise NotFound(f"no run {run_id!r}")
+        run = RunRecord.model_validate(rows[0]["record"])
+        run.status = RunStatus(rows[0]["status"])
+        return run
+
+    def save_case_results(self, results: Iterable[CaseResult]) -> None:
+        """Upsert case results, a few hundred per `benchmark_save_case_results` call."""
+        batch: list[dict[str, Any]] = []
+        for result in results:
+            batch.append(result.model_dump(mode="json"))
+            if len(batch) >= _WRITE_BATCH:
+                self._rpc("benchmark_save_case_results", {"p_results": batch})
+                batch = []
+        if batch:
+            self._rpc("benchmark_save_case_results", {"p_results": batch})
+
+    def case_results(self, run_id: str, model_name: str) -> list[CaseResult]:
+        """All stored case results of one (run, model), ordered by case id."""
+        rows = self._select(
+            "benchmark_case_results",
+            eq={"run_id": run_id, "model_name": model_name},
+            order=[("case_id", False)],
+        )
+        return [CaseResult.model_validate(r["result"]) for r in rows]
+
+    def count_case_results(self, run_id: str, model_name: str) -> int:
+        """How many distinct cases of (run, model) have a stored result (an exact count)."""
+        query = (
+            self._reader.table("benchmark_case_results")
+            .select("case_id", count=CountMethod.exact)
+            .eq("run_id", run_id)
+            .eq("model_name", model_name)
+            .limit(1)
+        )
+        return int(_call(query.execute).count or 0)
+
+    def save_run_summary(self, summary: RunModelSummary) -> None:
+        """Store the aggregate of one (run, model), replacing an earlier one."""
+        self._rpc("benchmark_save_run_summary", {"p_summary": summary.model_dump(mode="json")})
+
+    def run_summaries(self, run_id: str) -> list[RunModelSummary]:
+        """The summaries stored so far for a run, by model name."""
+        rows = self._select(
+            "benchmark_run_models", eq={"run_id": run_id}, order=[("model_name", False)]
+        )
+        return [RunModelSummary.model_validate(r) for r in rows]
+
+    def set_run_status(self, run_id: str, status: str) -> None:
+        """Mark a run done or failed."""
+        RunStatus(status)
+        self._rpc("benchmark_set_run_status", {"p_run_id": run_id, "p_status": status})
+
+    # --- versioned snapshots -------------------------------------------------------
+
+    def publish(
+        self, record: MonitoringRecord, meta: PushMetadata, *, run_id: str | None = None
+    ) -> Snapshot:
+        """Append a transaction and a snapshot with version MAX+1 (`benchmark_publish`)."""
+        data = self._rpc(
+            "benchmark_publish",
+            {
+                "p_record": record.model_dump(mode="json"),
+                "p_meta": meta.model_dump(mode="json"),
+                "p_benchq_run_id": run_id,
+            },
+        )
+        return Snapshot.model_validate(data)
+
+    def latest_benchmarks(self) -> list[LatestBenchmark]:
+        """The current, active snapshot of every configuration (`latest_benchmarks` view)."""
+        rows = self._select("latest_benchmarks", order=_CONFIG_ORDER)
+        return [LatestBenchmark.model_validate(r) for r in rows]
+
+    def performance_trends(self, days: int = 30) -> list[TrendPoint]:
+        """Daily averages per configuration (`performance_trends` view), today included."""
+        since = datetime.now(UTC).date() - timedelta(days=max(days, 1) - 1)
+        rows = self._select(
+            "performance_trends",
+            gte={"day": since.isoformat()},
+            order=[("day", False), *_CONFIG_ORDER],
+        )
+        return [TrendPoint.model_validate(r) for r in rows]
+
+    def snapshot_history(
+        self,
+        model_version: str,
+        dataset_version: str = "benchmark-set-v1",
+        prompt_version: str = "v1",
+        environment: str = "local",
+    ) -> list[Snapshot]:
+        """Every snapshot of one configuration, newest first (a table select, as the original)."""
+        rows = self._select(
+            "benchmark_snapshots",
+            eq={
+                "model_version": model_version,
+                "dataset_version": dataset_version,
+                "prompt_version": prompt_version,
+                "environment": environment,
+            },
+            order=[("snapshot_version", True)],
+        )
+        return [Snapshot.model_validate(r) for r in rows]
+
+    def checkout(self, config: SnapshotConfig, version: int) -> Snapshot:
+        """Make `version` current (`benchmark_checkout`); missing: `NotFound`, no change."""
+        data = self._rpc("benchmark_checkout", {**_params(config), "p_version": version})
+        return Snapshot.model_validate(data)
+
+    def set_baseline(self, config: SnapshotConfig, version: int) -> Snapshot:
+        """Make `version` the only baseline (`benchmark_set_baseline`)."""
+        data = self._rpc("benchmark_set_baseline", {**_params(config), "p_version": version})
+        return Snapshot.model_validate(data)
+
+    def compare(self, config: SnapshotConfig, a: int, b: int) -> list[ComparisonRow]:
+        """Every numeric metric of versions `a` and `b` (`benchmark_compare`, read-only)."""
+        rows = self._rpc(
+            "benchmark_compare",
+            {**_params(config), "p_version_a": a, "p_version_b": b},
+            write=False,
+        )
+        return [ComparisonRow.model_validate(r) for r in rows]
+
+    def regression_check(
+        self, config: SnapshotConfig, threshold: float = 0.05
+    ) -> RegressionVerdict:
+        """The current snapshot against the baseline (`benchmark_regression_check`)."""
+        check_threshold(threshold)
+        data = self._rpc(
+            "benchmark_regression_check", {**_params(config), "p_threshold": threshold}, write=False
+        )
+        return RegressionVerdict.model_validate(data)
+
+    def list_snapshots(self, filters: SnapshotFilter | None = None) -> list[Snapshot]:
+        """Snapshots matching `filters`, newest first."""
+        f = filters or SnapshotFilter()
+        eq: dict[str, Any] = {
+            column: getattr(f, column)
+            for column in ("model_version", "dataset_version", "prompt_version", "environment")
+            if getattr(f, column) is not None
+        }
+        if f.current_only:
+            eq["is_current"] = True
+        if not f.include_inactive:
+            eq["is_active"] = True
+        rows = self._select(
+            "benchmark_snapshots",
+            eq=eq,
+            order=[("created_at", True), ("id", True)],
+            limit=f.limit,
+        )
+        return [Snapshot.model_validate(r) for r in rows]
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        for client in {id(c): c for c in (self._writer, self._reader) if c is not None}.values():
+            client.postgrest.aclose()
+
+
+_CONFIG_ORDER = [
+    ("model_version", False),
+    ("dataset_version", False),
+    ("prompt_version", False),
+    ("environment", False),
+]
+
+
+def _params(config: SnapshotConfig) -> dict[str, str]:
+    return {
+        "p_model_version": config.model_version,
+        "p_dataset_version": config.dataset_version,
+        "p_prompt_version": config.prompt_version,
+        "p_environment": config.environment,
+    }
