@@ -1,0 +1,68 @@
+"""Start (or not) the broker and workers a run needs, and stop them after."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchq.config.settings import Settings
+from benchq.local.redis_server import PrivateRedis
+from benchq.local.worker_pool import WorkerPool
+
+
+@dataclass
+class Runtime:
+    """What a run talks to: settings with a broker, and local workers if any."""
+
+    settings: Settings
+    pool: WorkerPool | None
+    log_dir: Path | None
+
+    def workers_alive(self) -> bool:
+        """True while the run can make progress (always, with remote workers)."""
+        return self.pool is None or self.pool.alive() > 0
+
+
+@contextlib.contextmanager
+def runtime(
+    settings: Settings, *, queues: list[str], local_workers: int | None
+) -> Iterator[Runtime]:
+    """The embedded default when no broker is set; the configured broker otherwise.
+
+    With no broker, a private Redis and `settings.workers` worker processes are
+    started. With a broker, local workers are started only when asked for
+    (`local_workers`); otherwise the run relies on workers elsewhere. All that
+    is started here is stopped on exit, Ctrl-C included.
+    """
+    with contextlib.ExitStack() as stack:
+        if settings.broker_url is None:
+            private = stack.enter_context(PrivateRedis(settings.redis_server))
+            settings = settings.model_copy(update={"broker_url": private.url})
+            count = local_workers or settings.workers
+        else:
+            count = local_workers or 0
+        pool = None
+        log_dir = None
+        if count > 0:
+            log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="benchq-w-")))
+            env = {
+                "BENCHQ_BROKER_URL": settings.broker_url or "",
+                "BENCHQ_STORE_URL": settings.effective_store_url(),
+                "BENCHQ_VISIBILITY_TIMEOUT": str(settings.visibility_timeout),
+                "BENCHQ_RESTORE_INTERVAL": str(settings.restore_interval),
+            }
+            if settings.result_backend:
+                env["BENCHQ_RESULT_BACKEND"] = settings.result_backend
+            pool = WorkerPool(
+                count=count,
+                env=env,
+                queues=queues,
+                pool=settings.worker_pool,
+                concurrency=settings.worker_concurrency,
+                log_dir=log_dir,
+            )
+            stack.enter_context(pool)
+        yield Runtime(settings=settings, pool=pool, log_dir=log_dir)

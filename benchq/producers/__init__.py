@@ -1,0 +1,1 @@
+"""Producers: plan a run and enqueue one job per (model, case)."""

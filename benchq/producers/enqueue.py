@@ -1,0 +1,56 @@
+"""Enqueue a planned run: one job per (model, case), one chord per (run, model)."""
+
+from __future__ import annotations
+
+from celery import Celery, chord
+
+from benchq.producers.plan import RunPlan
+from benchq.store.base import ResultsStore
+from benchq.store.schema import RunRecord
+from benchq.workers.app import CONTROL_QUEUE, provider_queue
+from benchq.workers.pipeline import ModelMeta
+
+
+def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
+    """Record the run in the store, then send its jobs; returns the run id.
+
+    The run is recorded first so a watcher can find it before the first job
+    ends. Re-enqueueing a run id re-sends its jobs; the store keys results by
+    (run, model, case), so nothing is counted twice.
+    """
+    store.create_run(
+        RunRecord(
+            run_id=plan.run_id,
+            suite=plan.suite.name,
+            models=[m.name for m in plan.models],
+            cases_per_model=len(plan.suite.cases),
+            created_at=plan.created_at,
+            dataset_version=plan.dataset_version,
+            prompt_version=plan.prompt_version,
+            environment=plan.environment,
+        )
+    )
+    payloads = [case.model_dump(mode="json", exclude={"source"}) for case in plan.suite.cases]
+    for model in plan.models:
+        meta = ModelMeta(
+            run_id=plan.run_id,
+            model_name=model.name,
+            model_version=model.model_version,
+            model_provider=model.provider,
+            dataset_version=plan.dataset_version,
+            prompt_version=plan.prompt_version,
+            expected_cases=len(payloads),
+            enqueued_at=plan.created_at,
+        )
+        queue = provider_queue(model.provider)
+        header = [
+            app.signature("benchq.run_case", args=(plan.run_id, model.name, payload), queue=queue)
+            for payload in payloads
+        ]
+        body = app.signature(
+            "benchq.finalize_model",
+            kwargs={"meta": meta.model_dump(mode="json")},
+            queue=CONTROL_QUEUE,
+        )
+        chord(header, app=app)(body)
+    return plan.run_id

@@ -1,0 +1,79 @@
+"""Plan a run: which models, which cases, under which run id. Pure."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+
+from benchq.cases.schema import Suite
+from benchq.errors import ConfigError
+
+
+class ModelPlan(BaseModel):
+    """One model of a run, with what the chord callback will need."""
+
+    name: str
+    provider: str
+    """Provider kind; selects the job's queue."""
+    model_version: str
+
+
+class RunPlan(BaseModel):
+    """Everything needed to enqueue a run."""
+
+    run_id: str
+    suite: Suite
+    models: list[ModelPlan]
+    created_at: str
+    dataset_version: str = "benchmark-set-v1"
+    prompt_version: str = "v1"
+    environment: str = "local"
+
+    @property
+    def job_count(self) -> int:
+        """Jobs the run enqueues: one per (model, case)."""
+        return len(self.models) * len(self.suite.cases)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id: UTC time plus a random suffix."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def parse_models(value: str) -> list[str]:
+    """Split a `--models a,b` flag, refusing empty and repeated names."""
+    names = [n.strip() for n in value.split(",")]
+    if not value.strip() or any(not n for n in names):
+        raise ConfigError(f"--models: expected a comma-separated list of names, got {value!r}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"--models: {', '.join(repeated)} named more than once")
+    return names
+
+
+def plan_run(
+    suite: Suite,
+    models: list[ModelPlan],
+    *,
+    run_id: str | None = None,
+    dataset_version: str = "benchmark-set-v1",
+    prompt_version: str = "v1",
+    environment: str = "local",
+) -> RunPlan:
+    """A plan for running every case of the suite on every model."""
+    if not suite.cases:
+        raise ConfigError(f"suite {suite.name!r} has no cases")
+    if run_id is not None and not run_id.strip():
+        raise ConfigError("--run-id: must not be empty")
+    return RunPlan(
+        run_id=run_id or new_run_id(),
+        suite=suite,
+        models=models,
+        created_at=datetime.now(UTC).isoformat(),
+        dataset_version=dataset_version,
+        prompt_version=prompt_version,
+        environment=environment,
+    )

@@ -1,0 +1,1 @@
+"""Celery side: the app, thin tasks, and the pipeline functions they call."""

@@ -1,0 +1,134 @@
+"""The work of a job, as plain functions: tasks only wrap these.
+
+`execute_case` runs one (run, model, case); `finalize_model` runs once per
+(run, model) when its cases are in. Both are called directly by tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+
+from benchq.cases.schema import Case
+from benchq.errors import BenchqError, ProviderError
+from benchq.providers.base import ModelAnswer, Provider
+from benchq.scoring.aggregate import aggregate
+from benchq.scoring.case import score_case
+from benchq.scoring.monitoring import to_monitoring
+from benchq.scoring.schema import AggregatedMetrics, CaseResult, MonitoringRecord
+from benchq.store.base import ResultsStore
+from benchq.store.schema import RunModelSummary, RunStatus
+
+log = logging.getLogger("benchq.jobs")
+
+
+class ModelMeta(BaseModel):
+    """What the chord callback needs to know of one (run, model)."""
+
+    run_id: str
+    model_name: str
+    model_version: str
+    model_provider: str
+    dataset_version: str = "benchmark-set-v1"
+    prompt_version: str = "v1"
+    expected_cases: int
+    enqueued_at: str
+    """ISO 8601 UTC time the run was enqueued (duration is measured from it)."""
+
+
+class FinalizeOutcome(BaseModel):
+    """What `finalize_model` produced."""
+
+    aggregated: AggregatedMetrics
+    monitoring: MonitoringRecord
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def execute_case(
+    *,
+    run_id: str,
+    model_name: str,
+    case: Case,
+    provider: Provider,
+    store: ResultsStore,
+    worker: str | None = None,
+) -> CaseResult:
+    """Call the model on one case, score its answer, and persist the result.
+
+    A failing model call is not an exception here: it becomes a case result
+    carrying the error, so the run completes and the aggregate counts it.
+    Store errors do propagate, so the task can retry the whole job.
+    """
+    started = time.perf_counter()
+    answer: ModelAnswer | None = None
+    error: str | None = None
+    try:
+        answer = provider.analyze(case.text)
+    except ProviderError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    except BenchqError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug in a provider must not lose the case
+        log.exception("provider %s crashed on case %s", model_name, case.id)
+        error = f"unexpected {type(exc).__name__}: {exc}"
+    pipeline_ms = (time.perf_counter() - started) * 1000.0
+    result = score_case(
+        case_id=case.id,
+        truth=case.truth,
+        answer=answer,
+        error=error,
+        run_id=run_id,
+        model_name=model_name,
+        pipeline_latency_ms=pipeline_ms,
+        worker=worker,
+        finished_at=_now(),
+    )
+    store.save_case_result(result)
+    return result
+
+
+def finalize_model(
+    *,
+    meta: ModelMeta,
+    store: ResultsStore,
+    now: datetime | None = None,
+) -> FinalizeOutcome:
+    """Aggregate the stored case results of one (run, model) and record the summary.
+
+    Reads the results from the store, not from the chord: the store holds
+    exactly one row per case even when a job was delivered twice.
+    """
+    now = now or datetime.now(UTC)
+    results = store.case_results(meta.run_id, meta.model_name)
+    agg = aggregate(meta.model_name, results, generated_at=now)
+    started = datetime.fromisoformat(meta.enqueued_at)
+    record = to_monitoring(
+        agg,
+        model=meta.model_name,
+        model_version=meta.model_version,
+        model_provider=meta.model_provider,
+        dataset_version=meta.dataset_version,
+        prompt_version=meta.prompt_version,
+        duration_seconds=max(0.0, (now - started).total_seconds()),
+        timestamp=now,
+    )
+    store.save_run_summary(
+        RunModelSummary(
+            run_id=meta.run_id,
+            model_name=meta.model_name,
+            aggregated=agg.model_dump(mode="json"),
+            monitoring=record.model_dump(mode="json"),
+            finished_at=now.isoformat(),
+        )
+    )
+    run = store.get_run(meta.run_id)
+    finished = {s.model_name for s in store.run_summaries(meta.run_id)}
+    if finished >= set(run.models):
+        store.set_run_status(meta.run_id, RunStatus.done.value)
+    return FinalizeOutcome(aggregated=agg, monitoring=record)

@@ -1,0 +1,189 @@
+"""The whole pipeline through real Redis and real Celery worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from benchq.cases.generate import generate_suite
+from benchq.producers.wait import wait_for_run
+from benchq.scoring.schema import ORIGINAL_AGGREGATE_FIELDS, ORIGINAL_CASE_FIELDS
+from benchq.store.sqlite import SQLiteStore
+from tests.conftest import processes_mentioning
+from tests.pipeline_helpers import cli, enqueue, settings_for, workers
+
+
+def _rows(db: Path, run_id: str) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT model_name, case_id FROM benchmark_case_results WHERE run_id=?", (run_id,)
+        ).fetchall()
+
+
+def test_run_on_embedded_default_writes_original_files_and_stops_everything(
+    clean_env: Path,
+) -> None:
+    suite = clean_env / "suite"
+    generate_suite(30, 7, suite)
+    proc = subprocess.run(
+        cli("run", "--suite", str(suite), "--models", "baseline", "--workers", "2"),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "benchmark summary" in proc.stdout
+
+    results = clean_env / "benchmarks" / "results"
+    per_model = json.loads((results / "aggregated_metrics_baseline.json").read_text())
+    latest = json.loads((results / "aggregated_metrics.json").read_text())
+    assert per_model == latest
+    assert tuple(per_model) == ORIGINAL_AGGREGATE_FIELDS
+    assert per_model["total_documents"] == 30
+    assert len(per_model["individual_results"]) == 30
+    assert all(tuple(r) == ORIGINAL_CASE_FIELDS for r in per_model["individual_results"])
+
+    store = SQLiteStore(clean_env / "benchq.db")
+    with sqlite3.connect(clean_env / "benchq.db") as conn:
+        (run_id,) = conn.execute("SELECT run_id FROM benchmark_runs").fetchone()
+    assert store.get_run(run_id).status == "done"
+    assert len(_rows(clean_env / "benchq.db", run_id)) == 30
+    # Nothing the run started is left: no worker, no redis-server.
+    assert processes_mentioning(str(clean_env)) == []
+
+
+def test_malformed_ground_truth_stops_before_anything_is_enqueued(clean_env: Path) -> None:
+    suite = clean_env / "suite"
+    generate_suite(5, 1, suite)
+    bad = sorted((suite / "expected_outputs").glob("*.json"))[2]
+    data = json.loads(bad.read_text())
+    data["expected_facts"]["medical_line_items"][0]["billed_amount"] = "a lot"
+    bad.write_text(json.dumps(data))
+
+    proc = subprocess.run(
+        cli("run", "--suite", str(suite)), capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert bad.name in proc.stderr
+    assert "billed_amount" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (clean_env / "benchq.db").exists()
+    assert not (clean_env / "benchmarks").exists()
+
+
+def test_ctrl_c_stops_the_run_and_every_process_it_started(clean_env: Path) -> None:
+    suite = clean_env / "suite"
+    generate_suite(3000, 3, suite)
+    proc = subprocess.Popen(
+        cli("run", "--suite", str(suite), "--workers", "2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    db = clean_env / "benchq.db"
+    deadline = time.monotonic() + 120
+    started = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as conn:
+                    n = conn.execute("SELECT COUNT(*) FROM benchmark_case_results").fetchone()[0]
+            except sqlite3.OperationalError:
+                n = 0
+            if n > 0:
+                started = True
+                break
+        time.sleep(0.05)
+    assert started, "the run never stored a result"
+    assert processes_mentioning(str(clean_env)), "expected the run's children to be running"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert processes_mentioning(str(clean_env)) == []
+    with sqlite3.connect(db) as conn:
+        (status,) = conn.execute("SELECT status FROM benchmark_runs").fetchone()
+    assert status == "failed"
+
+
+def test_sigkill_of_a_worker_mid_run_loses_and_duplicates_nothing(
+    clean_env: Path, redis_url: str
+) -> None:
+    suite = clean_env / "suite"
+    generate_suite(2000, 11, suite)
+    settings = settings_for(clean_env, redis_url, visibility_timeout=4, restore_interval=1)
+    victim = workers(settings, 1, prefix="victim")
+    survivor = workers(settings, 1, prefix="survivor")
+    victim.start()
+    survivor.start()
+    try:
+        plan = enqueue(settings, suite)
+        store = SQLiteStore(clean_env / "benchq.db")
+        deadline = time.monotonic() + 120
+        while store.count_case_results(plan.run_id, "baseline") < 100:
+            assert time.monotonic() < deadline, "workers made no progress"
+            time.sleep(0.01)
+        victim.procs[0].send_signal(signal.SIGKILL)
+        victim.procs[0].wait(timeout=10)
+        done_at_kill = store.count_case_results(plan.run_id, "baseline")
+        assert done_at_kill < 2000, "the run ended before the kill; make it longer"
+
+        wait_for_run(store, plan.run_id, timeout=240)
+        rows = _rows(clean_env / "benchq.db", plan.run_id)
+        assert len(rows) == 2000
+        assert len(set(rows)) == 2000
+        results = store.case_results(plan.run_id, "baseline")
+        by_worker = {r.worker.split("@")[0] for r in results if r.worker}
+        assert by_worker == {"victim1", "survivor1"}
+        summary = store.run_summaries(plan.run_id)
+        assert [s.model_name for s in summary] == ["baseline"]
+        assert summary[0].aggregated["total_documents"] == 2000
+    finally:
+        victim.stop()
+        survivor.stop()
+
+
+def test_reenqueueing_a_run_id_does_not_duplicate_results(clean_env: Path, redis_url: str) -> None:
+    suite = clean_env / "suite"
+    generate_suite(40, 5, suite)
+    settings = settings_for(clean_env, redis_url)
+    pool = workers(settings, 2)
+    pool.start()
+    try:
+        plan = enqueue(settings, suite, run_id="fixed-run")
+        store = SQLiteStore(clean_env / "benchq.db")
+        wait_for_run(store, plan.run_id, timeout=120)
+        enqueue(settings, suite, run_id="fixed-run")
+        # The second chord re-stores every case and re-finalises; wait for its summary too.
+        deadline = time.monotonic() + 120
+        first = store.run_summaries("fixed-run")[0].finished_at
+        while store.run_summaries("fixed-run")[0].finished_at == first:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert len(_rows(clean_env / "benchq.db", "fixed-run")) == 40
+        assert store.run_summaries("fixed-run")[0].aggregated["total_documents"] == 40
+    finally:
+        pool.stop()
+
+
+@pytest.mark.parametrize("flag", ["--workers=0", "--models=", "--models=baseline,baseline"])
+def test_bad_flags_exit_2_with_a_message(clean_env: Path, flag: str) -> None:
+    proc = subprocess.run(cli("run", flag), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip()
+    assert "Traceback" not in proc.stderr
+    assert not (clean_env / "benchq.db").exists()
+
+
+def test_enqueue_without_broker_is_refused(clean_env: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCHQ_")}
+    proc = subprocess.run(cli("enqueue"), capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2
+    assert "BENCHQ_BROKER_URL" in proc.stderr
