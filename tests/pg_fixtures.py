@@ -39,7 +39,7 @@ TEMPLATE_DB = "benchq_template"
 class PgCluster:
     """One initdb'd, running cluster; `stop()` removes every trace."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="benchq-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"
@@ -61,10 +61,18 @@ class PgCluster:
             "--locale=C",
             "--no-sync",
         )
-        options = (
+        # Speed over durability, except for tests that crash the server:
+        # with synchronous_commit off, a commit already acknowledged to the
+        # client can vanish in a crash, which a real store would not allow.
+        commit = "on" if durable else "off"
+        self._options = (
             f"-k {self.root} -c listen_addresses='' -p {_PORT} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+            f"-c synchronous_commit={commit} -c full_page_writes=off -c max_connections=100"
         )
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server (again, after `pause`), on the same socket and data."""
         self._run(
             str(PG_BIN / "pg_ctl"),
             "-D",
@@ -72,13 +80,18 @@ class PgCluster:
             "-l",
             str(self.log),
             "-o",
-            options,
+            self._options,
             "-w",
             "-t",
             "60",
             "start",
         )
         self.running = True
+
+    def pause(self) -> None:
+        """Stop the server abruptly (as a crash would), keeping its data for `resume`."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self.running = False
 
     def _run(self, *argv: str) -> None:
         proc = subprocess.run(

@@ -318,3 +318,13 @@ def test_an_unreachable_store_raises_store_unavailable(kind: str, tmp_path: Path
         store.publish(record(), META)
     with pytest.raises(StoreUnavailable):
         specs[kind].open().latest_benchmarks()
+
+
+def test_publishing_the_same_run_twice_makes_one_snapshot(store: ResultsStore) -> None:
+    first = store.publish(record(0.7), META, run_id="run-a")
+    again = store.publish(record(0.9), META, run_id="run-a")
+    other = store.publish(record(0.8), META, run_id="run-b")
+    assert again.snapshot_version == first.snapshot_version == 1
+    assert again.f1_score == first.f1_score
+    assert other.snapshot_version == 2
+    assert [s.snapshot_version for s in store.snapshot_history("openai-v1.0")] == [2, 1]

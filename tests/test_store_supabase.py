@@ -27,6 +27,7 @@ TABLES = (
     "benchmark_runs",
     "benchmark_case_results",
     "benchmark_run_models",
+    "benchmark_case_documents",
 )
 
 

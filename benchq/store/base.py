@@ -11,6 +11,16 @@ from collections.abc import Iterable
 
 from benchq.errors import NotFound
 from benchq.scoring.schema import CaseResult, MonitoringRecord
+from benchq.store.aggregates import (
+    CaseChange,
+    CaseDocument,
+    ConfigSummary,
+    DailyMetrics,
+    DashboardFilter,
+    ModelStats,
+    ModelUsage,
+    diff_cases,
+)
 from benchq.store.schema import (
     ComparisonRow,
     LatestBenchmark,
@@ -144,6 +154,77 @@ class ResultsStore(ABC):
             if snap.snapshot_version == version:
                 return snap
         raise NotFound(f"no snapshot version {version} of {_describe(config)}")
+
+    # --- dashboard aggregates (computed in the database) --------------------------
+
+    @abstractmethod
+    def configurations(self, environment: str | None = None) -> list[ConfigSummary]:
+        """Every configuration with active snapshots: counts, current and baseline figures."""
+
+    @abstractmethod
+    def daily_metrics(
+        self, filters: DashboardFilter, *, per_model: bool = False
+    ) -> list[DailyMetrics]:
+        """Per UTC day (and per model if asked): snapshot count and F1 mean, std, min, max."""
+
+    @abstractmethod
+    def model_stats(self, filters: DashboardFilter) -> list[ModelStats]:
+        """Per model over the filter: snapshot count and F1 mean, std, min, max, means."""
+
+    @abstractmethod
+    def model_usage(self, filters: DashboardFilter) -> list[ModelUsage]:
+        """Tokens and cost of the case results behind each current snapshot of the filter.
+
+        Only current snapshots: a configuration's cost is what its current
+        version costs; `filters.days` is therefore not applied.
+        """
+
+    # --- the documents behind case results -------------------------------------------
+
+    @abstractmethod
+    def save_case_documents(self, run_id: str, documents: Iterable[CaseDocument]) -> None:
+        """Insert or replace the documents a run showed its models, keyed by (run, case)."""
+
+    @abstractmethod
+    def case_documents(self, run_id: str) -> dict[str, CaseDocument]:
+        """The documents stored for a run, by case id (empty when none were stored)."""
+
+    # --- case-level comparison of snapshots --------------------------------------------
+
+    def snapshot_model_name(self, snapshot: Snapshot) -> str | None:
+        """The model name the case results of a snapshot's run are stored under.
+
+        Snapshots name a model version (`openai-v1.0`); case results the
+        registry name (`openai`). The run's summary records which model
+        published which version; a run without summaries falls back to its
+        model list, then to the version itself. None: no run behind it.
+        """
+        run_id = snapshot.benchq_run_id
+        if not run_id:
+            return None
+        for summary in self.run_summaries(run_id):
+            if summary.monitoring.get("model_version") == snapshot.model_version:
+                return summary.model_name
+        try:
+            models = self.get_run(run_id).models
+        except NotFound:
+            models = []
+        for name in models:
+            if snapshot.model_version in (name, f"{name}-v1.0"):
+                return name
+        return snapshot.model_version
+
+    def snapshot_cases(self, config: SnapshotConfig, version: int) -> list[CaseResult]:
+        """The case results behind one snapshot; empty when it was pushed without a run."""
+        snapshot = self.get_snapshot(config, version)
+        model = self.snapshot_model_name(snapshot)
+        if model is None or snapshot.benchq_run_id is None:
+            return []
+        return self.case_results(snapshot.benchq_run_id, model)
+
+    def case_diff(self, config: SnapshotConfig, a: int, b: int) -> list[CaseChange]:
+        """Cases whose outcome changed from version `a` to `b` (issues newly missed or found)."""
+        return diff_cases(self.snapshot_cases(config, a), self.snapshot_cases(config, b))
 
     def close(self) -> None:  # noqa: B027 - backends without connections need nothing
         """Release connections."""

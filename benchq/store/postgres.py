@@ -24,6 +24,14 @@ from psycopg.types.json import Jsonb
 
 from benchq.errors import NotFound, StoreError, StoreUnavailable
 from benchq.scoring.schema import CaseResult, MonitoringRecord
+from benchq.store.aggregates import (
+    CaseDocument,
+    ConfigSummary,
+    DailyMetrics,
+    DashboardFilter,
+    ModelStats,
+    ModelUsage,
+)
 from benchq.store.base import ResultsStore
 from benchq.store.schema import (
     ComparisonRow,
@@ -336,6 +344,57 @@ class PostgresStore(ResultsStore):
         ).format(sql.SQL(" AND ").join(where))
         rows = self._rows(query, (*params, f.limit))
         return [Snapshot.model_validate(r) for r in rows]
+
+    # --- dashboard aggregates (`benchmark_dashboard_*` in the migrations) -------------
+
+    def configurations(self, environment: str | None = None) -> list[ConfigSummary]:
+        """Every configuration with active snapshots (`benchmark_dashboard_configurations`)."""
+        rows = self._rows("SELECT * FROM benchmark_dashboard_configurations(%s)", (environment,))
+        return [ConfigSummary.model_validate(r) for r in rows]
+
+    def daily_metrics(
+        self, filters: DashboardFilter, *, per_model: bool = False
+    ) -> list[DailyMetrics]:
+        """Per UTC day (and model): count and F1 statistics (`benchmark_dashboard_daily`)."""
+        rows = self._rows(
+            "SELECT * FROM benchmark_dashboard_daily(%s, %s, %s, %s)",
+            (*_filter_params(filters), per_model),
+        )
+        return [DailyMetrics.model_validate(r) for r in rows]
+
+    def model_stats(self, filters: DashboardFilter) -> list[ModelStats]:
+        """Per model over the filter (`benchmark_dashboard_model_stats`)."""
+        rows = self._rows(
+            "SELECT * FROM benchmark_dashboard_model_stats(%s, %s, %s)", _filter_params(filters)
+        )
+        return [ModelStats.model_validate(r) for r in rows]
+
+    def model_usage(self, filters: DashboardFilter) -> list[ModelUsage]:
+        """Tokens and cost behind each current snapshot (`benchmark_dashboard_usage`)."""
+        rows = self._rows(
+            "SELECT * FROM benchmark_dashboard_usage(%s, %s)", _filter_params(filters)[:2]
+        )
+        return [ModelUsage.model_validate(r) for r in rows]
+
+    def save_case_documents(self, run_id: str, documents: Iterable[CaseDocument]) -> None:
+        """Upsert a run's documents (`benchmark_save_case_documents`), one statement."""
+        payload = [d.model_dump(mode="json") for d in documents]
+        if payload:
+            self._rows("SELECT benchmark_save_case_documents(%s, %s)", (run_id, Jsonb(payload)))
+
+    def case_documents(self, run_id: str) -> dict[str, CaseDocument]:
+        """The documents stored for a run, by case id."""
+        rows = self._rows(
+            "SELECT case_id, document_type, text, expected_issues "
+            "FROM benchmark_case_documents WHERE run_id = %s ORDER BY case_id",
+            (run_id,),
+        )
+        return {r["case_id"]: CaseDocument.model_validate(r) for r in rows}
+
+
+def _filter_params(f: DashboardFilter) -> tuple[str | None, Jsonb | None, int | None]:
+    """The (environment, models, days) arguments of the dashboard's SQL functions."""
+    return (f.environment, Jsonb(list(f.models)) if f.models else None, f.days)
 
 
 def _cfg(config: SnapshotConfig) -> tuple[str, str, str, str]:

@@ -66,6 +66,17 @@ def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
+def fell_beyond(baseline: float | None, current: float | None, threshold: float) -> bool:
+    """The regression rule: `current` fell by more than `threshold` times `baseline`.
+
+    `threshold` is a fraction of the baseline (0.05: more than 5 % below it);
+    a missing side never regresses.
+    """
+    return (
+        baseline is not None and current is not None and baseline - current > threshold * baseline
+    )
+
+
 def compare_metrics(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[ComparisonRow]:
     """Every numeric metric of two metric objects, side by side."""
     na, nb = _numbers(a), _numbers(b)
@@ -98,7 +109,7 @@ def regression_verdict(
         bv: float | None = getattr(baseline, column)
         cv: float | None = getattr(current, column)
         delta = cv - bv if bv is not None and cv is not None else None
-        regressed = bv is not None and cv is not None and bv - cv > threshold * bv
+        regressed = fell_beyond(bv, cv, threshold)
         checks.append(
             RegressionCheck(
                 metric=metric,

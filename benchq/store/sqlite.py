@@ -37,6 +37,7 @@ from benchq.store.snapshots import (
     config_of,
     regression_verdict,
 )
+from benchq.store.sqlite_dashboard import DASHBOARD_SCHEMA, SQLiteDashboardQueries
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS benchmark_runs (
@@ -135,7 +136,7 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-class SQLiteStore(ResultsStore):
+class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
     """Results store in one SQLite file. Safe for several processes on one machine."""
 
     def __init__(self, path: Path | str) -> None:
@@ -143,6 +144,7 @@ class SQLiteStore(ResultsStore):
         self._local = threading.local()
         with self._conn() as conn:
             conn.executescript(_SCHEMA)
+            conn.executescript(DASHBOARD_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
         # sqlite3 connections must not cross threads; worker pools use threads.
@@ -336,6 +338,16 @@ class SQLiteStore(ResultsStore):
         now = datetime.now(UTC).isoformat()
         metrics = record.metrics.model_dump(mode="json")
         with self._write() as conn:
+            if run_id is not None:
+                # A run publishes each configuration once: a chord callback
+                # delivered again gets the snapshot it already made.
+                found = conn.execute(
+                    f"SELECT snapshot_version FROM benchmark_snapshots "
+                    f"WHERE benchq_run_id=? AND {_CONFIG_WHERE}",
+                    (run_id, *params),
+                ).fetchone()
+                if found is not None:
+                    return self._one(config, int(found[0]))
             tx = conn.execute(
                 "INSERT INTO benchmark_transactions (created_at, commit_sha, branch_name, "
                 "model_version, model_provider, dataset_version, dataset_size, prompt_version, "

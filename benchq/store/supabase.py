@@ -23,6 +23,14 @@ from postgrest.types import CountMethod
 
 from benchq.errors import NotFound, StoreError, StoreUnavailable
 from benchq.scoring.schema import CaseResult, MonitoringRecord
+from benchq.store.aggregates import (
+    CaseDocument,
+    ConfigSummary,
+    DailyMetrics,
+    DashboardFilter,
+    ModelStats,
+    ModelUsage,
+)
 from benchq.store.base import ResultsStore
 from benchq.store.schema import (
     ComparisonRow,
@@ -307,6 +315,58 @@ class SupabaseStore(ResultsStore):
         )
         return [Snapshot.model_validate(r) for r in rows]
 
+    # --- dashboard aggregates (read-only rpc: the anon key may call them) -------------
+
+    def configurations(self, environment: str | None = None) -> list[ConfigSummary]:
+        """Every configuration with active snapshots (`benchmark_dashboard_configurations`)."""
+        rows = self._rpc(
+            "benchmark_dashboard_configurations", {"p_environment": environment}, write=False
+        )
+        return [ConfigSummary.model_validate(r) for r in rows]
+
+    def daily_metrics(
+        self, filters: DashboardFilter, *, per_model: bool = False
+    ) -> list[DailyMetrics]:
+        """Per UTC day (and model): count and F1 statistics (`benchmark_dashboard_daily`)."""
+        rows = self._rpc(
+            "benchmark_dashboard_daily",
+            {**_filter_params(filters), "p_per_model": per_model},
+            write=False,
+        )
+        return [DailyMetrics.model_validate(r) for r in rows]
+
+    def model_stats(self, filters: DashboardFilter) -> list[ModelStats]:
+        """Per model over the filter (`benchmark_dashboard_model_stats`)."""
+        rows = self._rpc("benchmark_dashboard_model_stats", _filter_params(filters), write=False)
+        return [ModelStats.model_validate(r) for r in rows]
+
+    def model_usage(self, filters: DashboardFilter) -> list[ModelUsage]:
+        """Tokens and cost behind each current snapshot (`benchmark_dashboard_usage`)."""
+        params = _filter_params(filters)
+        params.pop("p_days")
+        rows = self._rpc("benchmark_dashboard_usage", params, write=False)
+        return [ModelUsage.model_validate(r) for r in rows]
+
+    def save_case_documents(self, run_id: str, documents: Iterable[CaseDocument]) -> None:
+        """Upsert a run's documents, a few hundred per `benchmark_save_case_documents` call."""
+        batch: list[dict[str, Any]] = []
+        for document in documents:
+            batch.append(document.model_dump(mode="json"))
+            if len(batch) >= _WRITE_BATCH:
+                self._rpc(
+                    "benchmark_save_case_documents", {"p_run_id": run_id, "p_documents": batch}
+                )
+                batch = []
+        if batch:
+            self._rpc("benchmark_save_case_documents", {"p_run_id": run_id, "p_documents": batch})
+
+    def case_documents(self, run_id: str) -> dict[str, CaseDocument]:
+        """The documents stored for a run, by case id."""
+        rows = self._select(
+            "benchmark_case_documents", eq={"run_id": run_id}, order=[("case_id", False)]
+        )
+        return {r["case_id"]: CaseDocument.model_validate(r) for r in rows}
+
     def close(self) -> None:
         """Close the HTTP connections."""
         for client in {id(c): c for c in (self._writer, self._reader) if c is not None}.values():
@@ -319,6 +379,15 @@ _CONFIG_ORDER = [
     ("prompt_version", False),
     ("environment", False),
 ]
+
+
+def _filter_params(f: DashboardFilter) -> dict[str, Any]:
+    """The dashboard functions' filter arguments; a JSON list arrives as jsonb."""
+    return {
+        "p_environment": f.environment,
+        "p_models": list(f.models) if f.models else None,
+        "p_days": f.days,
+    }
 
 
 def _params(config: SnapshotConfig) -> dict[str, str]:
