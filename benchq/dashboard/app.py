@@ -1,0 +1,274 @@
+"""The dashboard: a sidebar of filters and five views of the results store.
+
+`Dashboard` is a `pn.viewable.Viewer` (Panel's best-practice shape): the
+sidebar widgets are its state, each view is a function bound to the widgets'
+`param.value`, and the data comes from the cached loaders of `data`. Tabs
+are dynamic, so opening the page loads only the first view's data; the other
+views load when their tab is opened.
+
+Any store failure (`BenchqError`: unreachable server, missing schema, ...)
+is shown on the page as a message saying what to check; a traceback never
+reaches the browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+from panel.theme import Fast
+
+from benchq.dashboard import data
+from benchq.dashboard.history import SnapshotHistory
+from benchq.dashboard.views import (
+    NO_DATA,
+    comparison_view,
+    current_view,
+    message,
+    regression_view,
+    trends_view,
+)
+from benchq.errors import BenchqError, StoreUnavailable
+from benchq.store.base import ResultsStore
+
+ALL_ENVIRONMENTS = "All environments"
+
+
+def _without_web_font() -> None:
+    """Stop Panel's Fast design from importing its Google web font.
+
+    The stock design links Open Sans from fonts.googleapis.com: a dashboard on
+    a private network must not depend on that, and the browser logs an error
+    on every page view where it cannot be reached. The page uses system fonts
+    instead. (A subclass of the design is not picked up by the template's
+    resource machinery, hence this edit of the design's resource table.)
+    """
+    resources: Any = dict(Fast._resources)
+    resources.pop("font", None)
+    Fast._resources = resources
+
+
+INTRO = """\
+Benchmark results of language models on billing documents: how well each
+model finds billing errors (precision, recall, F1 on a 0-1 scale), how fast
+it is and what it costs. Every published result is a **snapshot** of a
+configuration (model, dataset, prompt, environment).
+"""
+
+
+def store_failure(exc: BenchqError, where: str) -> pn.pane.Alert:
+    """The message shown instead of a view whose data could not be read."""
+    if isinstance(exc, StoreUnavailable):
+        text = (
+            f"**The results store is unreachable**, so {where} cannot be shown. {exc}\n\n"
+            "Check that the database is running and that `BENCHQ_STORE_URL` (or "
+            "`SUPABASE_URL` and its key) points at it, then press **Refresh**."
+        )
+    else:
+        text = f"**The results store could not be read**, so {where} cannot be shown. {exc}"
+    return message(text, "danger")
+
+
+def guarded(where: str, build: Callable[..., pn.viewable.Viewable]) -> Callable[..., Any]:
+    """`build`, with store errors turned into a message on the page."""
+
+    def view(*args: Any, **kwargs: Any) -> pn.viewable.Viewable:
+        try:
+            return build(*args, **kwargs)
+        except BenchqError as exc:
+            return store_failure(exc, where)
+
+    return view
+
+
+class Dashboard(pn.viewable.Viewer):
+    """The whole page: sidebar filters, five tabs, and a refresh button."""
+
+    refreshed = param.Integer(default=0, doc="Bumped by Refresh: bound views re-read the store.")
+
+    def __init__(self, store: ResultsStore, **params: Any) -> None:
+        super().__init__(**params)
+        self.store = store
+        self.environment = pn.widgets.Select(name="Environment", options=[ALL_ENVIRONMENTS])
+        self.time_range = pn.widgets.RadioButtonGroup(
+            name="Time range",
+            options=list(data.TIME_RANGES),
+            value="Last 30 days",
+            button_type="default",
+            orientation="vertical",
+        )
+        self.models = pn.widgets.MultiChoice(
+            name="Models (none chosen: all)", options=[], placeholder="All models"
+        )
+        self.refresh_button = pn.widgets.Button(name="↻ Refresh", button_type="primary")
+        self.threshold = pn.widgets.FloatSlider(
+            name="Alert when F1 falls by more than (% of baseline F1)",
+            start=0.0,
+            end=50.0,
+            step=0.5,
+            value=5.0,
+            format="0.0",
+            width=380,
+        )
+        self.history = SnapshotHistory(store, on_write=self._after_write)
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self._load_choices()
+
+    # --- sidebar -------------------------------------------------------------------
+
+    def _load_choices(self) -> None:
+        """Environment and model choices, from what the store holds (nothing hard-coded)."""
+        try:
+            configs = data.load_configurations(self.store, None)
+        except BenchqError:
+            return  # each view explains the failure
+        if configs.empty:
+            return
+        environments = sorted(configs["environment"].unique())
+        self.environment.options = [ALL_ENVIRONMENTS, *environments]
+        self.models.options = sorted(configs["model_version"].unique())
+
+    def refresh(self) -> None:
+        """Forget cached data and re-read the store in every view."""
+        data.clear_cache()
+        self._load_choices()
+        self.history.load_options()
+        self.refreshed += 1
+        self.history.revision += 1
+
+    def _after_write(self) -> None:
+        data.clear_cache()
+        self.refreshed += 1
+
+    def _filters(self, environment: str, models: list[str]) -> tuple[str | None, tuple[str, ...]]:
+        return (None if environment == ALL_ENVIRONMENTS else environment), tuple(sorted(models))
+
+    # --- views ---------------------------------------------------------------------
+
+    def _current(self, environment: str, models: list[str], _: int) -> pn.viewable.Viewable:
+        env, chosen = self._filters(environment, models)
+        loaded = data.first_view(self.store, env, chosen)
+        return current_view(loaded["current"], loaded["usage"])
+
+    def _trends(
+        self, environment: str, models: list[str], time_range: str, _: int
+    ) -> pn.viewable.Viewable:
+        env, chosen = self._filters(environment, models)
+        days = data.TIME_RANGES[time_range]
+        return trends_view(data.load_daily(self.store, env, chosen, days))
+
+    def _comparison(
+        self, environment: str, models: list[str], time_range: str, _: int
+    ) -> pn.viewable.Viewable:
+        env, chosen = self._filters(environment, models)
+        days = data.TIME_RANGES[time_range]
+        per_model = data.load_daily(self.store, env, chosen, days, True)
+        return comparison_view(per_model, data.load_model_stats(self.store, env, chosen, days))
+
+    def _regressions(
+        self, environment: str, models: list[str], threshold: float, _: int
+    ) -> pn.viewable.Viewable:
+        env, chosen = self._filters(environment, models)
+        configs = data.load_configurations(self.store, env)
+        if chosen and not configs.empty:
+            configs = configs[configs["model_version"].isin(chosen)]
+        if configs.empty:
+            return message(NO_DATA)
+        return regression_view(pd.DataFrame(configs), threshold)
+
+    def views(self) -> pn.Tabs:
+        """The five views as tabs, each bound to the sidebar's widgets."""
+        env, models = self.environment.param.value, self.models.param.value
+        time_range, tick = self.time_range.param.value, self.param.refreshed
+
+        def bound(
+            where: str, fn: Callable[..., pn.viewable.Viewable], *deps: Any
+        ) -> pn.viewable.Viewable:
+            # lazy: a view on a hidden tab is not recomputed on every filter change,
+            # only when its tab is shown; a filter change then costs one view, not four.
+            view = pn.param.ParamFunction(
+                pn.bind(guarded(where, fn), *deps), lazy=True, sizing_mode="stretch_width"
+            )
+            return pn.Column(view, sizing_mode="stretch_width")
+
+        return pn.Tabs(
+            ("Current Snapshot", bound("the current snapshot", self._current, env, models, tick)),
+            (
+                "Performance Trends",
+                pn.Column(
+                    pn.pane.Markdown("Daily figures over the selected time range and filters."),
+                    bound("the trends", self._trends, env, models, time_range, tick),
+                ),
+            ),
+            (
+                "Model Comparison",
+                bound("the comparison", self._comparison, env, models, time_range, tick),
+            ),
+            (
+                "Regression Detection",
+                pn.Column(
+                    pn.pane.Markdown(
+                        "Each configuration's **current** F1 against its **baseline** F1. "
+                        "The drop is in percent of the baseline value, the unit the "
+                        "threshold is compared in."
+                    ),
+                    self.threshold,
+                    bound(
+                        "the regression check",
+                        self._regressions,
+                        env,
+                        models,
+                        self.threshold.param.value,
+                        tick,
+                    ),
+                ),
+            ),
+            ("Snapshot History", self.history),
+            dynamic=True,
+            sizing_mode="stretch_width",
+            name="views",
+        )
+
+    def sidebar(self) -> pn.Column:
+        """The filters every summary view follows, and the refresh button."""
+        return pn.Column(
+            pn.pane.Markdown("### Filters"),
+            self.environment,
+            pn.pane.Markdown("**Time range** (trends and comparison)"),
+            self.time_range,
+            self.models,
+            self.refresh_button,
+            pn.pane.Markdown(
+                f"Data is cached for {data.CACHE_TTL_S} s; **Refresh** reads the store now.",
+                styles={"font-size": "12px"},
+            ),
+            width=280,
+            name="sidebar",
+        )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        """Sidebar and views side by side, for embedding (a notebook, another app)."""
+        return pn.Row(self.sidebar(), self.views(), sizing_mode="stretch_width")
+
+    def page(self) -> pn.template.FastListTemplate:
+        """The full page `benchq dashboard` serves: a header, the sidebar, the views."""
+        return pn.template.FastListTemplate(
+            title="benchq: model benchmark results",
+            sidebar=[self.sidebar()],
+            main=[pn.pane.Markdown(INTRO, sizing_mode="stretch_width"), self.views()],
+            theme_toggle=False,
+            sidebar_width=300,
+            header_background="#1f4e79",
+            font_url="",
+            font="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+        )
+
+
+def create_app(store: ResultsStore) -> pn.template.FastListTemplate:
+    """A new page for one browser session (Panel calls this per session)."""
+    _without_web_font()
+    pn.extension("tabulator", notifications=False)
+    return Dashboard(store).page()

@@ -1,0 +1,112 @@
+"""`benchq dashboard`: serve the Panel app on the store the settings name.
+
+The store is chosen exactly as every other command chooses it
+(`benchq.store.factory.open_store`): `BENCHQ_STORE_URL`, else Supabase
+(`SUPABASE_URL` with the anon key is enough to read), else `benchq.db` in
+the working directory. A store that cannot be opened still gets a page, one
+that says what is wrong, so a person who opens the URL is never left with
+an empty tab or a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from benchq.config.settings import Settings
+from benchq.errors import BenchqError
+from benchq.store.base import ResultsStore
+
+#: Hosts that mean "every interface": the browser's origin cannot be known in advance.
+_ANY_INTERFACE = ("0.0.0.0", "::")
+
+
+def _failure_page(error: BenchqError) -> Any:
+    import panel as pn
+
+    pn.extension(notifications=False)
+    return pn.Column(
+        pn.pane.Markdown("# benchq dashboard"),
+        pn.pane.Alert(
+            f"**The results store could not be opened.** {error}\n\n"
+            "Set `BENCHQ_STORE_URL` (postgresql://... or sqlite:///path) or `SUPABASE_URL` "
+            "with `SUPABASE_ANON_KEY`, then restart `benchq dashboard`.",
+            alert_type="danger",
+        ),
+    )
+
+
+def open_dashboard_store(settings: Settings) -> ResultsStore | BenchqError:
+    """The store in force, or the error that keeps it from opening (shown on the page)."""
+    from benchq.store.factory import open_store
+
+    try:
+        return open_store(settings)
+    except BenchqError as exc:
+        return exc
+
+
+def serve(
+    settings: Settings,
+    *,
+    port: int = 5006,
+    host: str = "127.0.0.1",
+    show: bool = False,
+    threaded: bool = False,
+) -> Any:
+    """Serve the dashboard; blocks unless `threaded` (then returns the server thread)."""
+    import panel as pn
+
+    from benchq.dashboard.app import create_app
+
+    store = open_dashboard_store(settings)
+
+    def page() -> Any:
+        if isinstance(store, BenchqError):
+            return _failure_page(store)
+        return create_app(store)
+
+    origins = (
+        ["*"]
+        if host in _ANY_INTERFACE
+        else [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
+    )
+    return pn.serve(
+        {"/": page},
+        port=port,
+        address=host,
+        show=show,
+        threaded=threaded,
+        title="benchq dashboard",
+        websocket_origin=origins,
+        start=True,
+        print_url=False,
+    )
+
+
+@click.command("dashboard")
+@click.option(
+    "--port",
+    default=5006,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="TCP port to serve the dashboard on.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on (0.0.0.0: every interface).",
+)
+@click.option(
+    "--show/--no-show",
+    default=False,
+    show_default=True,
+    help="Open the dashboard in a web browser.",
+)
+def dashboard(port: int, host: str, show: bool) -> None:
+    """Serve the results dashboard (Panel) on the configured store."""
+    settings = Settings()
+    click.echo(f"benchq dashboard: http://{host}:{port}/  (Ctrl-C stops it)")
+    serve(settings, port=port, host=host, show=show)
