@@ -1,0 +1,41 @@
+# One image for every Python service of the stack: worker, flower, dashboard,
+# scheduler and one-off `benchq enqueue` runs. The command picks the role:
+#   docker run --env-file .env benchq worker
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Dependencies first, from pyproject.toml alone, so a code change rebuilds
+# only the last layers. The stub package lets pip resolve benchq's deps.
+WORKDIR /app
+COPY pyproject.toml README.md ./
+RUN mkdir benchq && touch benchq/__init__.py \
+    && pip install . \
+    && pip uninstall -y benchq \
+    && rm -rf benchq build
+
+# Installed in place (editable), not copied into site-packages: `benchq db
+# upgrade` finds supabase/migrations/ next to the package, as in a checkout.
+COPY benchq ./benchq
+COPY supabase ./supabase
+RUN pip install --no-deps -e . && rm -rf build
+
+# Every published figure names the commit it came from: the image carries it
+# (docker compose build --build-arg BENCHQ_COMMIT_SHA=$(git rev-parse HEAD)).
+ARG BENCHQ_COMMIT_SHA=unknown
+ENV BENCHQ_COMMIT_SHA=${BENCHQ_COMMIT_SHA}
+
+# Not root: a worker runs model output through parsers, nothing it needs root for.
+RUN useradd --system --uid 10001 --create-home --home-dir /home/benchq benchq \
+    && mkdir /data && chown benchq:benchq /data
+USER benchq
+# The working directory holds the default SQLite store (benchq.db) and
+# benchmarks/results/; compose mounts a volume here.
+WORKDIR /data
+VOLUME ["/data"]
+
+ENTRYPOINT ["benchq"]
+CMD ["--help"]
