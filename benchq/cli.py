@@ -7,50 +7,20 @@ traceback for a user's mistake.
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 
-from benchq.config.settings import Settings, load_settings
-from benchq.errors import BenchqError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-err_console = Console(stderr=True)
+from benchq.cli_support import _handle_errors, _settings, err_console
 
 
-def _handle_errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except BenchqError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            err_console.print("interrupted; everything this command started was stopped")
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _settings(**overrides: object) -> Settings:
-    from pydantic import ValidationError
-
-    from benchq.errors import ConfigError
-
-    try:
-        return load_settings(**overrides)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"setting {field} (BENCHQ_{field.upper()}): {first['msg']}") from exc
+def _stdout_console() -> Console:
+    # Piped output (CI logs) has no terminal width; rich would squeeze the
+    # summary table into 80 columns and truncate the figures.
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 @click.group()
@@ -64,20 +34,38 @@ def main(verbose: bool) -> None:
     )
 
 
-@main.command()
-@click.option(
+_suite_option = click.option(
     "--suite",
     type=click.Path(path_type=Path),
     default=None,
     help="Suite folder (inputs/ + expected_outputs/) or .jsonl file. Default: the bundled sample.",
 )
-@click.option("--models", default="baseline", show_default=True, help="Comma-separated models.")
+_models_option = click.option(
+    "--models", default="baseline", show_default=True, help="Comma-separated registry names."
+)
+_cache_option = click.option(
+    "--no-cache", is_flag=True, help="Call the models even where a cached answer exists."
+)
+_threshold_option = click.option(
+    "--regression-threshold",
+    type=click.FloatRange(min=0, max=1),
+    default=0.05,
+    show_default=True,
+    help="Largest tolerated drop of precision, recall or F1, as a fraction of the baseline.",
+)
+
+
+@main.command()
+@_suite_option
+@_models_option
 @click.option("--run-id", default=None, help="Run id (default: time + random suffix).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes.")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=None)
 @click.option(
     "--timeout", type=click.FloatRange(min=1), default=None, help="Give up after seconds."
 )
+@_cache_option
+@_threshold_option
 @_handle_errors
 def run(
     suite: Path | None,
@@ -86,8 +74,10 @@ def run(
     workers: int | None,
     results_dir: Path | None,
     timeout: float | None,
+    no_cache: bool,
+    regression_threshold: float,
 ) -> None:
-    """Run a benchmark and wait for it: enqueue, process, aggregate, summarise.
+    """Run a benchmark and wait for it: enqueue, process, aggregate, publish, summarise.
 
     With no broker configured, starts a private Redis and worker processes
     for the run and stops them afterwards.
@@ -102,21 +92,57 @@ def run(
         run_id=run_id,
         workers=workers,
         timeout=timeout,
-        console=Console(),
+        console=_stdout_console(),
+        use_cache=not no_cache,
+        regression_threshold=regression_threshold,
     )
 
 
 @main.command()
-@click.option("--suite", type=click.Path(path_type=Path), default=None, help="Suite to enqueue.")
-@click.option("--models", default="baseline", show_default=True, help="Comma-separated models.")
+@_suite_option
+@_models_option
 @click.option("--run-id", default=None, help="Run id (default: time + random suffix).")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Block until the run is published; exit 1 if it failed, 3 if a model regressed.",
+)
+@click.option("--timeout", type=click.FloatRange(min=1), default=None, help="With --wait.")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=None)
+@_cache_option
+@_threshold_option
 @_handle_errors
-def enqueue(suite: Path | None, models: str, run_id: str | None) -> None:
-    """Enqueue a run on the configured broker and print its run id; returns at once."""
-    from benchq.producers.runner import enqueue_only
+def enqueue(
+    suite: Path | None,
+    models: str,
+    run_id: str | None,
+    wait: bool,
+    timeout: float | None,
+    results_dir: Path | None,
+    no_cache: bool,
+    regression_threshold: float,
+) -> None:
+    """Enqueue a run for the workers on the configured broker and print its run id.
 
-    settings = _settings()
-    click.echo(enqueue_only(settings, suite_path=suite, models=models, run_id=run_id))
+    Without --wait it returns at once: all a cron line or CI job needs.
+    """
+    from benchq.producers.runner import enqueue_only, print_summary, wait_and_collect
+
+    settings = _settings(results_dir=results_dir)
+    plan = enqueue_only(
+        settings, suite_path=suite, models=models, run_id=run_id, use_cache=not no_cache
+    )
+    click.echo(plan.run_id)
+    if not wait:
+        return
+    console = Console(stderr=True)
+    outcome = wait_and_collect(
+        settings, plan, timeout=timeout, console=console, regression_threshold=regression_threshold
+    )
+    print_summary(outcome, 0.0, console)
+    if outcome.regressed:
+        err_console.print("[bold red]regression:[/] at least one model fell below its baseline")
+        sys.exit(3)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -177,6 +203,18 @@ def cases_check(suite: Path) -> None:
     loaded = load_suite(suite)
     click.echo(f"{suite}: {len(loaded.cases)} cases, {len(loaded.skipped)} skipped")
 
+
+def _register_subcommands() -> None:
+    from benchq.cli_store import convert, db, push, snapshots
+    from benchq.dashboard.command import dashboard
+    from benchq.ops.flower import flower
+    from benchq.ops.schedule import schedule
+
+    for command in (convert, push, snapshots, db, dashboard, flower, schedule):
+        main.add_command(command)
+
+
+_register_subcommands()
 
 if __name__ == "__main__":
     main()

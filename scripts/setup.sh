@@ -9,8 +9,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 packages=(redis-server python3-venv)
 if [ "${1:-}" = "--dev" ]; then
-    # The test suite starts its own PostgreSQL 15 cluster and drives Chromium.
-    packages+=(postgresql chromium)
+    # The test suite starts its own PostgreSQL 15 cluster and drives Chromium;
+    # docker-compose (v1, Debian's) validates docker-compose.yml, and iproute2
+    # gives the scale-out test its network namespaces.
+    packages+=(postgresql chromium docker-compose iproute2)
 fi
 missing=()
 for p in "${packages[@]}"; do

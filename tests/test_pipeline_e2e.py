@@ -39,7 +39,8 @@ def test_run_on_embedded_default_writes_original_files_and_stops_everything(
         timeout=240,
     )
     assert proc.returncode == 0, proc.stderr + proc.stdout
-    assert "benchmark summary" in proc.stdout
+    assert "baseline" in proc.stdout and "precision" in proc.stdout
+    assert "Traceback" not in proc.stderr and "Exception" not in proc.stderr
 
     results = clean_env / "benchmarks" / "results"
     per_model = json.loads((results / "aggregated_metrics_baseline.json").read_text())

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _default_workers() -> int:
+    """One per CPU core."""
     return os.cpu_count() or 1
 
 
@@ -153,6 +154,39 @@ class Settings(BaseSettings):
         default=True,
         description="Reuse a stored answer when provider, model, prompt, parameters and "
         "document are unchanged; false makes every case call the model.",
+    )
+
+    # --- operations ----------------------------------------------------------
+    flower_user: SecretStr | None = Field(
+        default=None,
+        description="User name for Flower's basic auth. `benchq flower` refuses to start "
+        "without it (Flower shows every job and can revoke them).",
+    )
+    flower_password: SecretStr | None = Field(
+        default=None,
+        description="Password for Flower's basic auth (no commas: Flower splits on them). "
+        "`benchq flower` refuses to start without it.",
+    )
+    schedule_time: str = Field(
+        default="02:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Time of day, HH:MM in UTC, at which `benchq schedule` enqueues "
+        "the nightly benchmark.",
+    )
+    schedule_models: str = Field(
+        default="baseline",
+        description="Comma-separated models the nightly run benchmarks (as `--models`), "
+        "e.g. baseline,openai,gemini,medgemma.",
+    )
+    schedule_suite: Path | None = Field(
+        default=None,
+        description="Suite the nightly run uses (folder or .jsonl); unset: the bundled sample.",
+    )
+    schedule_catch_up: int = Field(
+        default=21600,
+        ge=0,
+        description="Seconds after its time within which a missed nightly run (scheduler "
+        "down at that moment) is still enqueued when the scheduler starts; 0 never catches up.",
     )
 
     def effective_store_url(self) -> str:

@@ -28,7 +28,11 @@ class Runtime:
 
 @contextlib.contextmanager
 def runtime(
-    settings: Settings, *, queues: list[str], local_workers: int | None
+    settings: Settings,
+    *,
+    queues: list[str],
+    local_workers: int | None,
+    log_dir: Path | None = None,
 ) -> Iterator[Runtime]:
     """The embedded default when no broker is set; the configured broker otherwise.
 
@@ -45,9 +49,10 @@ def runtime(
         else:
             count = local_workers or 0
         pool = None
-        log_dir = None
         if count > 0:
-            log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="benchq-w-")))
+            if log_dir is None:
+                log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="benchq-w-")))
+            log_dir.mkdir(parents=True, exist_ok=True)
             env = {
                 "BENCHQ_BROKER_URL": settings.broker_url or "",
                 "BENCHQ_STORE_URL": settings.effective_store_url(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery, chord
 
 from benchq.producers.plan import RunPlan
+from benchq.store.aggregates import CaseDocument
 from benchq.store.base import ResultsStore
 from benchq.store.schema import RunRecord
 from benchq.workers.app import CONTROL_QUEUE, provider_queue
@@ -28,7 +29,24 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
             dataset_version=plan.dataset_version,
             prompt_version=plan.prompt_version,
             environment=plan.environment,
+            commit_sha=plan.provenance.commit_sha,
+            branch_name=plan.provenance.branch_name,
+            triggered_by=plan.provenance.triggered_by,
         )
+    )
+    # The documents and expected issues go with the run, so any two snapshots
+    # can later be compared case by case next to the bill itself.
+    store.save_case_documents(
+        plan.run_id,
+        [
+            CaseDocument(
+                case_id=case.id,
+                document_type=case.truth.document_type.value,
+                text=case.text,
+                expected_issues=[i.model_dump(mode="json") for i in case.truth.expected_issues],
+            )
+            for case in plan.suite.cases
+        ],
     )
     payloads = [case.model_dump(mode="json", exclude={"source"}) for case in plan.suite.cases]
     for model in plan.models:
@@ -41,10 +59,23 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
             prompt_version=plan.prompt_version,
             expected_cases=len(payloads),
             enqueued_at=plan.created_at,
+            environment=plan.environment,
+            commit_sha=plan.provenance.commit_sha,
+            branch_name=plan.provenance.branch_name,
+            triggered_by=plan.provenance.triggered_by,
+            ci_run_id=plan.provenance.ci_run_id,
         )
         queue = provider_queue(model.provider)
         header = [
-            app.signature("benchq.run_case", args=(plan.run_id, model.name, payload), queue=queue)
+            app.signature(
+                "benchq.run_case",
+                args=(plan.run_id, model.name, payload),
+                kwargs={"cache_mode": plan.cache_mode},
+                queue=queue,
+                # Flower and worker logs show these instead of the whole bill.
+                argsrepr=repr((plan.run_id, model.name, payload["id"])),
+                kwargsrepr=repr({"cache_mode": plan.cache_mode}),
+            )
             for payload in payloads
         ]
         body = app.signature(

@@ -1,29 +1,30 @@
-"""Resolve `--models` names to what the producer needs to route their jobs."""
+"""Resolve `--models` names through the model registry, refusing what cannot run."""
 
 from __future__ import annotations
 
+from benchq.config.registry import load_registry
 from benchq.config.settings import Settings
-from benchq.errors import ConfigError
 from benchq.producers.plan import ModelPlan
-
-_KNOWN = {"baseline": "baseline"}
+from benchq.providers.factory import check_credentials
 
 
 def resolve_models(names: list[str], settings: Settings) -> list[ModelPlan]:
-    """The plan entries of the named models; unknown names are refused (exit 2)."""
-    plans: list[ModelPlan] = []
-    for name in names:
-        provider = _KNOWN.get(name)
-        if provider is None:
-            raise ConfigError(
-                f"--models: unknown model {name!r} (known: {', '.join(sorted(_KNOWN))})"
-            )
-        plans.append(ModelPlan(name=name, provider=provider, model_version=f"{name}-v1.0"))
-    return plans
+    """The plan entries of the named models.
+
+    Unknown names and models whose credentials are missing are refused here,
+    at enqueue time (exit 2), rather than failing in every worker.
+    """
+    registry = load_registry(settings)
+    specs = registry.select(names)
+    check_credentials(specs, settings)
+    return [
+        ModelPlan(name=s.name, provider=s.provider, model_version=s.model_version) for s in specs
+    ]
 
 
 def all_queues(settings: Settings) -> list[str]:
-    """Every queue a general-purpose worker should consume."""
+    """Every queue a general-purpose worker should consume: control plus each provider kind."""
     from benchq.workers.app import CONTROL_QUEUE, provider_queue
 
-    return [CONTROL_QUEUE, *(provider_queue(k) for k in sorted(set(_KNOWN.values())))]
+    kinds = sorted({spec.provider for spec in load_registry(settings).models.values()})
+    return [CONTROL_QUEUE, *(provider_queue(k) for k in kinds)]

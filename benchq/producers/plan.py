@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
 from benchq.cases.schema import Suite
 from benchq.errors import ConfigError
+from benchq.producers.provenance import Provenance
+from benchq.store.schema import Environment
 
 
 class ModelPlan(BaseModel):
@@ -29,7 +32,10 @@ class RunPlan(BaseModel):
     created_at: str
     dataset_version: str = "benchmark-set-v1"
     prompt_version: str = "v1"
-    environment: str = "local"
+    environment: Environment = "local"
+    provenance: Provenance
+    cache_mode: Literal["use", "refresh"] = "use"
+    """`refresh` (`--no-cache`) skips cached answers: every case calls its model."""
 
     @property
     def job_count(self) -> int:
@@ -61,7 +67,9 @@ def plan_run(
     run_id: str | None = None,
     dataset_version: str = "benchmark-set-v1",
     prompt_version: str = "v1",
-    environment: str = "local",
+    environment: Environment = "local",
+    provenance: Provenance | None = None,
+    use_cache: bool = True,
 ) -> RunPlan:
     """A plan for running every case of the suite on every model."""
     if not suite.cases:
@@ -76,4 +84,6 @@ def plan_run(
         dataset_version=dataset_version,
         prompt_version=prompt_version,
         environment=environment,
+        provenance=provenance or Provenance(commit_sha="unknown"),
+        cache_mode="use" if use_cache else "refresh",
     )

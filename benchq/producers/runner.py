@@ -4,35 +4,56 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from benchq.cases.schema import Suite
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError
 from benchq.producers.enqueue import enqueue_run
 from benchq.producers.models import all_queues, resolve_models
 from benchq.producers.plan import RunPlan, parse_models, plan_run
+from benchq.producers.provenance import detect_provenance
 from benchq.producers.wait import RunFailed, wait_for_run
 from benchq.scoring.schema import AggregatedMetrics
 from benchq.store.base import ResultsStore
 from benchq.store.factory import open_store
-from benchq.store.schema import RunProgress
+from benchq.store.schema import RegressionVerdict, RunProgress, SnapshotConfig
+
+
+class RunOutcome(BaseModel):
+    """What a finished run produced, per model."""
+
+    run_id: str
+    aggregates: list[AggregatedMetrics]
+    verdicts: dict[str, RegressionVerdict]
+    """Regression verdict of each model's configuration after this run."""
+
+    @property
+    def regressed(self) -> bool:
+        """True when any model regressed against its baseline."""
+        return any(v.regressed for v in self.verdicts.values())
 
 
 def load_plan(
-    settings: Settings, *, suite_path: Path | None, models: str, run_id: str | None
+    settings: Settings,
+    *,
+    suite_path: Path | None,
+    models: str,
+    run_id: str | None,
+    use_cache: bool = True,
 ) -> RunPlan:
     """Load and validate everything a run needs; raises before anything is enqueued."""
     from benchq.cases.suite import load_suite, sample_suite_path
 
     names = parse_models(models)
     resolved = resolve_models(names, settings)
-    suite: Suite = load_suite(suite_path or sample_suite_path())
+    suite = load_suite(suite_path or sample_suite_path())
     return plan_run(
         suite,
         resolved,
@@ -40,13 +61,20 @@ def load_plan(
         dataset_version=settings.dataset_version,
         prompt_version=settings.prompt_version,
         environment=settings.environment,
+        provenance=detect_provenance(),
+        use_cache=use_cache,
     )
 
 
 def enqueue_only(
-    settings: Settings, *, suite_path: Path | None, models: str, run_id: str | None
-) -> str:
-    """Enqueue a run on the configured broker; returns its id without waiting."""
+    settings: Settings,
+    *,
+    suite_path: Path | None,
+    models: str,
+    run_id: str | None,
+    use_cache: bool = True,
+) -> RunPlan:
+    """Enqueue a run on the configured broker; returns its plan without waiting."""
     from benchq.workers.app import make_app
 
     if not settings.broker_url:
@@ -54,12 +82,15 @@ def enqueue_only(
             "BENCHQ_BROKER_URL is not set: `benchq enqueue` hands jobs to running workers; "
             "use `benchq run` to run on this machine alone"
         )
-    plan = load_plan(settings, suite_path=suite_path, models=models, run_id=run_id)
+    plan = load_plan(
+        settings, suite_path=suite_path, models=models, run_id=run_id, use_cache=use_cache
+    )
     store = open_store(settings)
     try:
-        return enqueue_run(make_app(settings), plan, store)
+        enqueue_run(make_app(settings), plan, store)
     finally:
         store.close()
+    return plan
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -75,21 +106,29 @@ def run_benchmark(
     workers: int | None,
     timeout: float | None,
     console: Console,
-) -> list[AggregatedMetrics]:
+    use_cache: bool = True,
+    regression_threshold: float = 0.05,
+) -> RunOutcome:
     """Enqueue a run, wait for it with a progress bar, write its files, print a summary."""
     from benchq.local.runtime import runtime
     from benchq.workers.app import make_app
 
-    plan = load_plan(settings, suite_path=suite_path, models=models, run_id=run_id)
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
+    plan = load_plan(
+        settings, suite_path=suite_path, models=models, run_id=run_id, use_cache=use_cache
+    )
     # SIGTERM (from CI or a supervisor) must clean up exactly as Ctrl-C does.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     store = open_store(settings)
     started = time.monotonic()
+    log_dir = settings.results_dir / "logs" / plan.run_id
     try:
-        with runtime(settings, queues=all_queues(settings), local_workers=workers) as rt:
-            app = make_app(rt.settings)
+        with runtime(
+            settings, queues=all_queues(settings), local_workers=workers, log_dir=log_dir
+        ) as rt:
             try:
-                enqueue_run(app, plan, store)
+                enqueue_run(make_app(rt.settings), plan, store)
                 console.print(f"run [bold]{plan.run_id}[/]: {plan.job_count} jobs enqueued")
                 _wait_with_bar(store, plan, rt.workers_alive, timeout, console)
             except (RunFailed, KeyboardInterrupt):
@@ -97,17 +136,34 @@ def run_benchmark(
                 store.set_run_status(plan.run_id, "failed")
                 _print_worker_logs(rt.log_dir, console)
                 raise
-        results = _write_results(store, plan, settings.results_dir)
+        outcome = collect_outcome(store, plan, settings.results_dir, regression_threshold)
     finally:
         store.close()
-    _print_summary(results, time.monotonic() - started, console)
-    return results
+    print_summary(outcome, time.monotonic() - started, console)
+    return outcome
+
+
+def wait_and_collect(
+    settings: Settings,
+    plan: RunPlan,
+    *,
+    timeout: float | None,
+    console: Console,
+    regression_threshold: float = 0.05,
+) -> RunOutcome:
+    """`benchq enqueue --wait`: wait for remote workers to publish the run, then collect."""
+    store = open_store(settings)
+    try:
+        _wait_with_bar(store, plan, None, timeout, console)
+        return collect_outcome(store, plan, settings.results_dir, regression_threshold)
+    finally:
+        store.close()
 
 
 def _wait_with_bar(
     store: ResultsStore,
     plan: RunPlan,
-    workers_alive: object,
+    workers_alive: Callable[[], bool] | None,
     timeout: float | None,
     console: Console,
 ) -> RunProgress:
@@ -128,40 +184,57 @@ def _wait_with_bar(
             store,
             plan.run_id,
             on_progress=update,
-            workers_alive=workers_alive,  # type: ignore[arg-type]
+            workers_alive=workers_alive,
             timeout=timeout,
         )
 
 
-def _write_results(
-    store: ResultsStore, plan: RunPlan, results_dir: Path
-) -> list[AggregatedMetrics]:
+def collect_outcome(
+    store: ResultsStore, plan: RunPlan, results_dir: Path, regression_threshold: float
+) -> RunOutcome:
+    """Write the original result files and check each model against its baseline."""
     from benchq.scoring.files import write_aggregated
 
     summaries = {s.model_name: s for s in store.run_summaries(plan.run_id)}
-    out: list[AggregatedMetrics] = []
+    aggregates: list[AggregatedMetrics] = []
+    verdicts: dict[str, RegressionVerdict] = {}
     for model in plan.models:
         agg = AggregatedMetrics.model_validate(summaries[model.name].aggregated)
         # The last model of the run is also the original's `aggregated_metrics.json`.
         write_aggregated(agg, results_dir, latest=model is plan.models[-1])
-        out.append(agg)
-    return out
+        aggregates.append(agg)
+        config = SnapshotConfig(
+            model_version=model.model_version,
+            dataset_version=plan.dataset_version,
+            prompt_version=plan.prompt_version,
+            environment=plan.environment,
+        )
+        verdicts[model.name] = store.regression_check(config, regression_threshold)
+    return RunOutcome(run_id=plan.run_id, aggregates=aggregates, verdicts=verdicts)
 
 
 def _print_worker_logs(log_dir: Path | None, console: Console) -> None:
-    if log_dir is None:
+    if log_dir is None or not log_dir.exists():
         return
     for log in sorted(log_dir.glob("*.log")):
-        tail = log.read_text(errors="replace")[-3000:]
-        if tail.strip():
-            console.print(f"--- {log.name} (last lines) ---\n{tail}", markup=False)
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+        # Job lines are JSON; Celery's own warnings and tracebacks are what explain a failure.
+        tail = [ln for ln in lines if not ln.startswith("{")][-30:]
+        if tail:
+            console.print(f"--- {log} (last lines) ---", markup=False)
+            console.print("\n".join(tail), markup=False)
 
 
-def _print_summary(results: list[AggregatedMetrics], seconds: float, console: Console) -> None:
-    table = Table(title=f"benchmark summary ({seconds:.1f}s)")
-    for col in ("model", "cases", "precision", "recall", "F1", "JSON valid", "errors", "latency"):
-        table.add_column(col, justify="left" if col == "model" else "right")
-    for agg in results:
+def print_summary(outcome: RunOutcome, seconds: float, console: Console) -> None:
+    """The per-model summary table, and regression verdicts."""
+    table = Table(title=f"run {outcome.run_id} ({seconds:.1f}s)")
+    for col in (
+        "model", "cases", "precision", "recall", "F1", "JSON valid", "errors",
+        "latency", "tokens", "cost", "regression",
+    ):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("model", "regression") else "right")
+    for agg in outcome.aggregates:
+        verdict = outcome.verdicts.get(agg.model_name)
         table.add_row(
             agg.model_name,
             str(agg.total_documents),
@@ -171,5 +244,21 @@ def _print_summary(results: list[AggregatedMetrics], seconds: float, console: Co
             f"{agg.json_validity_rate:.1f}%",
             str(agg.error_count),
             f"{agg.avg_extraction_latency_ms:.1f} ms",
+            "-"
+            if agg.avg_total_tokens is None
+            else str(agg.total_input_tokens + agg.total_output_tokens),
+            f"${agg.total_cost_usd:.4f}",
+            _verdict_text(verdict),
         )
     console.print(table)
+
+
+def _verdict_text(verdict: RegressionVerdict | None) -> str:
+    if verdict is None:
+        return "-"
+    if verdict.status == "regression":
+        worst = [c.metric for c in verdict.checks if c.regressed]
+        return f"REGRESSED ({', '.join(worst)}) vs v{verdict.baseline_version}"
+    if verdict.status == "no_baseline":
+        return "no baseline set"
+    return f"ok vs v{verdict.baseline_version}"

@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import redis
@@ -125,6 +127,53 @@ class RedisCache:
         try:
             self.redis.set(self.prefix + key, value, ex=self.ttl)
         except redis.RedisError as exc:
+            log.warning("response cache write failed: %s", exc)
+
+
+class SQLiteCache:
+    """A cache in a local SQLite file: the embedded default's persistent cache.
+
+    The embedded Redis lives only as long as one `benchq run`, so a cache in
+    it would be empty on every re-run; this file, kept beside the store in the
+    working directory, is what makes a re-run of an unchanged suite free.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._conn().execute(
+            "CREATE TABLE IF NOT EXISTS response_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        )
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            self._local.conn = conn
+        return conn
+
+    def get(self, key: str) -> str | None:
+        """The value under `key`, or None (also when the file cannot be read)."""
+        try:
+            row = (
+                self._conn()
+                .execute("SELECT value FROM response_cache WHERE key=?", (key,))
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            log.warning("response cache read failed: %s", exc)
+            return None
+        return None if row is None else str(row[0])
+
+    def put(self, key: str, value: str) -> None:
+        """Store `value` (a failure is logged, not raised)."""
+        try:
+            self._conn().execute(
+                "INSERT OR REPLACE INTO response_cache VALUES (?, ?)", (key, value)
+            )
+        except sqlite3.Error as exc:
             log.warning("response cache write failed: %s", exc)
 
 

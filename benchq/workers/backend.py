@@ -21,6 +21,13 @@ class QuietRedisBackend(RedisBackend):  # type: ignore[misc]
     def on_task_call(self, producer: Any, task_id: str) -> None:
         """Do not subscribe: nothing in benchq blocks on a task's result."""
 
+    def on_result_fulfilled(self, result: Any) -> None:
+        """Nothing to unsubscribe from (see `on_task_call`).
+
+        Celery calls this from `AsyncResult.__del__`; unsubscribing there would
+        reconnect to a Redis that a finished `benchq run` has already stopped.
+        """
+
 
 def backend_url(url: str) -> str:
     """The `result_backend` setting selecting this backend for a Redis URL."""

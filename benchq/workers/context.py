@@ -1,4 +1,4 @@
-"""Per-process resources of a worker: settings, store and providers, made once.
+"""Per-process resources of a worker: settings, store, Redis and providers, made once.
 
 Tasks run in threads of one worker process; these are shared by them and
 created lazily, so importing the tasks module opens nothing.
@@ -9,13 +9,23 @@ from __future__ import annotations
 import socket
 import threading
 from functools import cache
+from pathlib import Path
+from typing import Literal
 
+import redis
+
+from benchq.config.registry import load_registry
 from benchq.config.settings import Settings, load_settings
 from benchq.providers.base import Provider
+from benchq.providers.cache import RedisCache, ResponseCache, SQLiteCache
+from benchq.providers.factory import make_provider
 from benchq.store.base import ResultsStore
 from benchq.store.factory import open_store
 
 _lock = threading.Lock()
+_providers: dict[tuple[str, str], Provider] = {}
+
+CacheMode = Literal["use", "refresh"]
 
 
 @cache
@@ -31,27 +41,54 @@ def store() -> ResultsStore:
         return open_store(settings())
 
 
-_providers: dict[str, Provider] = {}
+def redis_client(url: str) -> redis.Redis:  # type: ignore[type-arg]
+    """A redis-py client for a Celery broker URL (`redis://...` or `redis+socket:///path`)."""
+    if url.startswith("redis+socket://"):
+        return redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"))
+    return redis.Redis.from_url(url)
 
 
-def provider(model_name: str) -> Provider:
-    """The provider serving a registry model, made once per process."""
+@cache
+def broker_redis() -> redis.Redis:  # type: ignore[type-arg]
+    """The broker's Redis: home of the fleet-wide rate limits and the shared cache."""
+    url = settings().broker_url
+    if not url:
+        raise RuntimeError("worker started without BENCHQ_BROKER_URL")
+    return redis_client(url)
+
+
+@cache
+def response_cache() -> ResponseCache:
+    """The response cache: beside a SQLite store (one machine), else in the shared Redis.
+
+    A SQLite store means one machine and, usually, the embedded Redis that
+    dies with the run; a file beside the store keeps answers across runs. A
+    shared store means a shared, persistent broker, which all workers reach.
+    """
+    url = settings().effective_store_url()
+    if url.startswith("sqlite:///"):
+        return SQLiteCache(Path(url.removeprefix("sqlite:///")).parent / "benchq-cache.db")
+    return RedisCache(broker_redis())
+
+
+def provider(model_name: str, cache_mode: CacheMode = "use") -> Provider:
+    """The provider serving a registry model, made once per process and cache mode."""
+    key = (model_name, cache_mode)
     with _lock:
-        found = _providers.get(model_name)
-        if found is None:
-            found = _make_provider(model_name)
-            _providers[model_name] = found
+        found = _providers.get(key)
+    if found is not None:
         return found
-
-
-def _make_provider(model_name: str) -> Provider:
-    from benchq.providers.baseline import BaselineProvider
-
-    if model_name == "baseline":
-        return BaselineProvider()
-    from benchq.errors import ConfigError
-
-    raise ConfigError(f"unknown model {model_name!r}")
+    cfg = settings()
+    spec = load_registry(cfg).get(model_name)
+    made = make_provider(
+        spec,
+        cfg,
+        redis=broker_redis(),
+        cache=response_cache() if spec.provider != "baseline" else None,
+        cache_mode=cache_mode,
+    )
+    with _lock:
+        return _providers.setdefault(key, made)
 
 
 def worker_name() -> str:

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from benchq.cases.schema import Case
-from benchq.errors import BenchqError, ProviderError
+from benchq.errors import BenchqError
 from benchq.providers.base import ModelAnswer, Provider
 from benchq.scoring.aggregate import aggregate
 from benchq.scoring.case import score_case
 from benchq.scoring.monitoring import to_monitoring
 from benchq.scoring.schema import AggregatedMetrics, CaseResult, MonitoringRecord
 from benchq.store.base import ResultsStore
-from benchq.store.schema import RunModelSummary, RunStatus
+from benchq.store.schema import Environment, PushMetadata, RunModelSummary, RunStatus, Snapshot
 
 log = logging.getLogger("benchq.jobs")
 
@@ -37,6 +37,11 @@ class ModelMeta(BaseModel):
     expected_cases: int
     enqueued_at: str
     """ISO 8601 UTC time the run was enqueued (duration is measured from it)."""
+    environment: Environment = "local"
+    commit_sha: str = "unknown"
+    branch_name: str | None = None
+    triggered_by: str | None = None
+    ci_run_id: str | None = None
 
 
 class FinalizeOutcome(BaseModel):
@@ -44,10 +49,48 @@ class FinalizeOutcome(BaseModel):
 
     aggregated: AggregatedMetrics
     monitoring: MonitoringRecord
+    snapshot: Snapshot
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def score_job(
+    *,
+    run_id: str,
+    model_name: str,
+    case: Case,
+    provider: Provider,
+    worker: str | None = None,
+) -> CaseResult:
+    """Call the model on one case and score its answer; stores nothing.
+
+    A failing model call is not an exception here: it becomes a case result
+    carrying the error, so the run completes and the aggregate counts it.
+    """
+    started = time.perf_counter()
+    answer: ModelAnswer | None = None
+    error: str | None = None
+    try:
+        answer = provider.analyze(case.text)
+    except BenchqError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug in a provider must not lose the case
+        log.exception("provider %s crashed on case %s", model_name, case.id)
+        error = f"unexpected {type(exc).__name__}: {exc}"
+    pipeline_ms = (time.perf_counter() - started) * 1000.0
+    return score_case(
+        case_id=case.id,
+        truth=case.truth,
+        answer=answer,
+        error=error,
+        run_id=run_id,
+        model_name=model_name,
+        pipeline_latency_ms=pipeline_ms,
+        worker=worker,
+        finished_at=_now(),
+    )
 
 
 def execute_case(
@@ -59,35 +102,13 @@ def execute_case(
     store: ResultsStore,
     worker: str | None = None,
 ) -> CaseResult:
-    """Call the model on one case, score its answer, and persist the result.
+    """Score one case (`score_job`) and persist the result.
 
-    A failing model call is not an exception here: it becomes a case result
-    carrying the error, so the run completes and the aggregate counts it.
-    Store errors do propagate, so the task can retry the whole job.
+    Store errors propagate; the task keeps the scored result and retries
+    only the write (see `tasks.run_case`).
     """
-    started = time.perf_counter()
-    answer: ModelAnswer | None = None
-    error: str | None = None
-    try:
-        answer = provider.analyze(case.text)
-    except ProviderError as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    except BenchqError as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    except Exception as exc:  # a bug in a provider must not lose the case
-        log.exception("provider %s crashed on case %s", model_name, case.id)
-        error = f"unexpected {type(exc).__name__}: {exc}"
-    pipeline_ms = (time.perf_counter() - started) * 1000.0
-    result = score_case(
-        case_id=case.id,
-        truth=case.truth,
-        answer=answer,
-        error=error,
-        run_id=run_id,
-        model_name=model_name,
-        pipeline_latency_ms=pipeline_ms,
-        worker=worker,
-        finished_at=_now(),
+    result = score_job(
+        run_id=run_id, model_name=model_name, case=case, provider=provider, worker=worker
     )
     store.save_case_result(result)
     return result
@@ -99,7 +120,10 @@ def finalize_model(
     store: ResultsStore,
     now: datetime | None = None,
 ) -> FinalizeOutcome:
-    """Aggregate the stored case results of one (run, model) and record the summary.
+    """Aggregate, convert and publish one (run, model); record the run summary.
+
+    Publishing makes the next versioned snapshot of the configuration (model
+    version, dataset, prompt, environment) and makes it current.
 
     Reads the results from the store, not from the chord: the store holds
     exactly one row per case even when a job was delivered twice.
@@ -118,6 +142,15 @@ def finalize_model(
         duration_seconds=max(0.0, (now - started).total_seconds()),
         timestamp=now,
     )
+    push = PushMetadata(
+        environment=meta.environment,
+        commit_sha=meta.commit_sha,
+        branch_name=meta.branch_name,
+        run_id=meta.ci_run_id,
+        triggered_by=meta.triggered_by,
+    )
+    # Idempotent per (run, configuration): a redelivered callback gets the same snapshot.
+    snapshot = store.publish(record, push, run_id=meta.run_id)
     store.save_run_summary(
         RunModelSummary(
             run_id=meta.run_id,
@@ -125,10 +158,11 @@ def finalize_model(
             aggregated=agg.model_dump(mode="json"),
             monitoring=record.model_dump(mode="json"),
             finished_at=now.isoformat(),
+            snapshot_version=snapshot.snapshot_version,
         )
     )
     run = store.get_run(meta.run_id)
     finished = {s.model_name for s in store.run_summaries(meta.run_id)}
     if finished >= set(run.models):
         store.set_run_status(meta.run_id, RunStatus.done.value)
-    return FinalizeOutcome(aggregated=agg, monitoring=record)
+    return FinalizeOutcome(aggregated=agg, monitoring=record, snapshot=snapshot)

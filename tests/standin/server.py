@@ -102,6 +102,14 @@ class _State:
     output_tokens: int = 300
     thoughts_tokens: int = 0
     answer_text: str = json.dumps(VALID_ANSWER)
+    default: Fault = field(default_factory=Fault)
+    """How to answer when no scripted fault or rule applies (e.g. always 100 ms late)."""
+    rules: list[tuple[str, Fault]] = field(default_factory=list)
+    """(substring, fault): every request whose body contains the substring gets the fault.
+
+    Unlike the script, rules do not depend on arrival order, so they pick out
+    particular documents even when many workers call at once.
+    """
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -131,7 +139,14 @@ class _Handler(BaseHTTPRequestHandler):
             state.calls.append(
                 Call(protocol, path, {k.lower(): v for k, v in self.headers.items()}, body)
             )
-            fault = state.faults.popleft() if state.faults else Fault()
+            fault = state.faults.popleft() if state.faults else None
+            if fault is None:
+                fault = next(
+                    (f for needle, f in state.rules if needle in raw.decode("utf-8", "replace")),
+                    None,
+                )
+            if fault is None:
+                fault = state.default
         if fault.delay:
             time.sleep(fault.delay)
         headers = {}
@@ -233,6 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The default backlog of 5 refuses connections when 64 clients open at once.
+    request_queue_size = 512
     state: _State
 
 

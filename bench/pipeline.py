@@ -1,0 +1,133 @@
+"""End-to-end jobs per second of a baseline run, against a no-op Celery task, on one Redis.
+
+    .venv/bin/python bench/pipeline.py --cases 2000 --workers 2
+
+Both measurements use the same private redis-server, the same worker
+processes (the embedded default's command line: threads pool) and the same
+number of messages. The no-op task is `benchq.ping`; the pipeline is a real
+`benchq` run of the baseline model on generated cases, from the first message
+sent until the run is published (chord callback done). Prints both rates and
+their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchq.cases.generate import generate_suite
+from benchq.cases.suite import load_suite
+from benchq.config.settings import Settings
+from benchq.local.redis_server import PrivateRedis
+from benchq.local.worker_pool import WorkerPool
+from benchq.producers.enqueue import enqueue_run
+from benchq.producers.models import all_queues, resolve_models
+from benchq.producers.plan import plan_run
+from benchq.producers.wait import wait_for_run
+from benchq.store.factory import open_store
+from benchq.workers.app import CONTROL_QUEUE, make_app
+
+
+def _wait_until_workers_ready(app_settings: Settings, expected: int) -> None:
+    app = make_app(app_settings)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        replies = app.control.ping(timeout=0.5) or []
+        if len(replies) >= expected:
+            return
+    raise SystemExit("workers did not come up")
+
+
+def measure_noop(settings: Settings, n: int, client: redis.Redis) -> float:  # type: ignore[type-arg]
+    """Seconds to run n no-op tasks: first send to last result stored."""
+    app = make_app(settings)
+    ping = app.signature("benchq.ping", queue=CONTROL_QUEUE)
+    start = time.perf_counter()
+    ids = [ping.apply_async().id for _ in range(n)]
+    keys = [f"celery-task-meta-{i}" for i in ids]
+    while True:
+        done = sum(1 for v in client.mget(keys) if v is not None)
+        if done >= n:
+            return time.perf_counter() - start
+        time.sleep(0.01)
+
+
+def measure_pipeline(settings: Settings, suite_dir: Path) -> tuple[float, int]:
+    """Seconds for a baseline run of the suite, first send to run published; and job count."""
+    suite = load_suite(suite_dir)
+    plan = plan_run(suite, resolve_models(["baseline"], settings))
+    store = open_store(settings)
+    app = make_app(settings)
+    start = time.perf_counter()
+    enqueue_run(app, plan, store)
+    wait_for_run(store, plan.run_id, poll_seconds=0.01, timeout=600)
+    elapsed = time.perf_counter() - start
+    store.close()
+    return elapsed, plan.job_count
+
+
+def main() -> None:
+    """Run both measurements and print a JSON summary."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="benchq-bench-") as tmp, PrivateRedis() as server:
+        tmpdir = Path(tmp)
+        suite = tmpdir / "suite"
+        generate_suite(args.cases, 42, suite)
+        settings = Settings(  # type: ignore[call-arg]
+            broker_url=server.url,
+            store_url=f"sqlite:///{tmpdir / 'bench.db'}",
+            worker_concurrency=args.concurrency,
+        )
+        env = {
+            "BENCHQ_BROKER_URL": server.url,
+            "BENCHQ_STORE_URL": settings.effective_store_url(),
+        }
+        client = redis.Redis(unix_socket_path=str(server.socket_path))
+        with WorkerPool(
+            count=args.workers,
+            env=env,
+            queues=all_queues(settings),
+            pool="threads",
+            concurrency=args.concurrency,
+        ):
+            _wait_until_workers_ready(settings, args.workers)
+            noop, pipe = [], []
+            for _ in range(args.repeat):
+                noop.append(measure_noop(settings, args.cases, client))
+                seconds, jobs = measure_pipeline(settings, suite)
+                pipe.append(seconds)
+        best_noop, best_pipe = min(noop), min(pipe)
+        print(
+            json.dumps(
+                {
+                    "cases": args.cases,
+                    "workers": args.workers,
+                    "concurrency": args.concurrency,
+                    "noop_seconds": [round(x, 3) for x in noop],
+                    "pipeline_seconds": [round(x, 3) for x in pipe],
+                    "noop_tasks_per_s": round(args.cases / best_noop, 1),
+                    "pipeline_jobs_per_s": round(jobs / best_pipe, 1),
+                    "ratio": round((jobs / best_pipe) / (args.cases / best_noop), 3),
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

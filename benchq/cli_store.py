@@ -1,0 +1,305 @@
+"""`benchq convert`, `push`, `snapshots` and `db`: the original scripts' jobs, as commands.
+
+They publish through the same store code as the workers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from benchq.cli_support import _handle_errors, _settings
+from benchq.store.schema import Snapshot, SnapshotConfig
+
+ENVIRONMENTS = ["github-actions", "local", "staging", "production"]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _config_options(func: F) -> F:
+    func = click.option("--environment", type=click.Choice(ENVIRONMENTS), default="local",
+                        show_default=True)(func)  # fmt: skip
+    func = click.option("--prompt-version", default="v1", show_default=True)(func)
+    func = click.option("--dataset-version", default="benchmark-set-v1", show_default=True)(func)
+    func = click.option("--model-version", required=True, help="e.g. openai-v1.0")(func)
+    return func
+
+
+@click.command()
+@click.option("--input", "input_path", type=click.Path(path_type=Path), required=True)
+@click.option("--output", "output_path", type=click.Path(path_type=Path), required=True)
+@click.option("--model", default=None, help="Model name (default: the file's model_name).")
+@click.option("--model-version", default=None, help="Default: <model>-v1.0.")
+@click.option("--dataset-version", default="benchmark-set-v1", show_default=True)
+@click.option("--prompt-version", default="v1", show_default=True)
+@_handle_errors
+def convert(
+    input_path: Path,
+    output_path: Path,
+    model: str | None,
+    model_version: str | None,
+    dataset_version: str,
+    prompt_version: str,
+) -> None:
+    """Convert an aggregated_metrics file into a monitoring record (the unit pushed)."""
+    from benchq.store import commands
+
+    record = commands.convert(
+        input_path,
+        output_path,
+        model=model,
+        model_version=model_version,
+        dataset_version=dataset_version,
+        prompt_version=prompt_version,
+    )
+    click.echo(f"wrote {output_path} ({record.model_version}, f1={record.metrics.f1:.3f})")
+
+
+@click.command()
+@click.option("--input", "input_path", type=click.Path(path_type=Path), required=True)
+@click.option("--environment", type=click.Choice(ENVIRONMENTS), required=True)
+@click.option("--commit-sha", required=True)
+@click.option("--branch-name", default=None)
+@click.option("--run-id", default=None, help="The CI run that pushes (e.g. GitHub run id).")
+@click.option("--triggered-by", default=None)
+@click.option("--tags", multiple=True, help="Repeat or comma-separate.")
+@click.option("--notes", default=None)
+@click.option("--verify", is_flag=True, help="Read the snapshot back and compare.")
+@_handle_errors
+def push(
+    input_path: Path,
+    environment: str,
+    commit_sha: str,
+    branch_name: str | None,
+    run_id: str | None,
+    triggered_by: str | None,
+    tags: tuple[str, ...],
+    notes: str | None,
+    verify: bool,
+) -> None:
+    """Publish a monitoring record: a transaction and a new current snapshot."""
+    from benchq.store import commands
+    from benchq.store.factory import open_store
+
+    meta = commands.push_metadata(
+        environment=environment,
+        commit_sha=commit_sha,
+        branch_name=branch_name,
+        run_id=run_id,
+        triggered_by=triggered_by,
+        tags=[t.strip() for tag in tags for t in tag.split(",") if t.strip()],
+        notes=notes,
+    )
+    # Validate the file before opening the store: a bad file touches nothing.
+    commands.load_push_file(input_path)
+    store = open_store(_settings())
+    try:
+        result = commands.push(store, input_path, meta, verify=verify)
+    finally:
+        store.close()
+    snap = result.snapshot
+    click.echo(
+        f"published {snap.model_version} snapshot v{snap.snapshot_version} "
+        f"({snap.environment}){' - verified' if result.verified else ''}"
+    )
+
+
+def _snapshot_table(rows: list[Snapshot], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("model", "dataset", "prompt", "env", "v", "F1", "precision", "recall",
+                "latency ms", "flags", "created"):  # fmt: skip
+        table.add_column(col)
+    for s in rows:
+        flags = " ".join(
+            f for f, on in (("current", s.is_current), ("baseline", s.is_baseline)) if on
+        )
+        table.add_row(
+            s.model_version, s.dataset_version, s.prompt_version, s.environment,
+            str(s.snapshot_version), _num(s.f1_score), _num(s.precision_score),
+            _num(s.recall_score), _num(s.latency_ms, 1), flags,
+            s.created_at.strftime("%Y-%m-%d %H:%M"),
+        )  # fmt: skip
+    return table
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+@click.group(invoke_without_command=True)
+@click.option("--model-version", default=None)
+@click.option("--environment", type=click.Choice(ENVIRONMENTS), default=None)
+@click.option("--current", is_flag=True, help="Only the current snapshot of each configuration.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@_handle_errors
+def snapshots(
+    ctx: click.Context,
+    model_version: str | None,
+    environment: str | None,
+    current: bool,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List snapshots (what check_snapshots did); subcommands act on one configuration."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from benchq.store import commands
+    from benchq.store.factory import open_store
+
+    store = open_store(_settings())
+    try:
+        rows = commands.snapshots(
+            store,
+            model_version=model_version,
+            environment=environment,
+            current_only=current,
+            limit=limit,
+        )
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+    elif not rows:
+        click.echo("no snapshots yet: run `benchq run` or `benchq push` first")
+    else:
+        Console().print(_snapshot_table(rows, "snapshots, newest first"))
+
+
+def _config(
+    model_version: str, dataset_version: str, prompt_version: str, environment: str
+) -> SnapshotConfig:
+    from benchq.store.commands import snapshot_config
+
+    return snapshot_config(model_version, dataset_version, prompt_version, environment)
+
+
+@snapshots.command("history")
+@_config_options
+@_handle_errors
+def snapshots_history(
+    model_version: str, dataset_version: str, prompt_version: str, environment: str
+) -> None:
+    """Every version of one configuration, newest first."""
+    from benchq.store import commands
+    from benchq.store.factory import open_store
+
+    store = open_store(_settings())
+    try:
+        rows = commands.history(
+            store, _config(model_version, dataset_version, prompt_version, environment)
+        )
+    finally:
+        store.close()
+    if not rows:
+        click.echo(f"no snapshots of {model_version} ({environment})")
+        return
+    Console().print(_snapshot_table(rows, f"history of {model_version}"))
+
+
+@snapshots.command("checkout")
+@_config_options
+@click.argument("version", type=click.IntRange(min=1))
+@_handle_errors
+def snapshots_checkout(
+    model_version: str, dataset_version: str, prompt_version: str, environment: str, version: int
+) -> None:
+    """Make an older version the current one."""
+    from benchq.store import commands
+    from benchq.store.factory import open_store
+
+    store = open_store(_settings())
+    try:
+        snap = commands.checkout(
+            store, _config(model_version, dataset_version, prompt_version, environment), version
+        )
+    finally:
+        store.close()
+    click.echo(f"{snap.model_version} v{snap.snapshot_version} is now current")
+
+
+@snapshots.command("baseline")
+@_config_options
+@click.argument("version", type=click.IntRange(min=1))
+@_handle_errors
+def snapshots_baseline(
+    model_version: str, dataset_version: str, prompt_version: str, environment: str, version: int
+) -> None:
+    """Make a version the baseline that regression checks compare against."""
+    from benchq.store import commands
+    from benchq.store.factory import open_store
+
+    store = open_store(_settings())
+    try:
+        snap = commands.baseline(
+            store, _config(model_version, dataset_version, prompt_version, environment), version
+        )
+    finally:
+        store.close()
+    click.echo(f"{snap.model_version} v{snap.snapshot_version} is now the baseline")
+
+
+@snapshots.command("compare")
+@_config_options
+@click.argument("a", type=click.IntRange(min=1))
+@click.argument("b", type=click.IntRange(min=1))
+@_handle_errors
+def snapshots_compare(
+    model_version: str,
+    dataset_version: str,
+    prompt_version: str,
+    environment: str,
+    a: int,
+    b: int,
+) -> None:
+    """Compare two versions metric by metric (b minus a)."""
+    from benchq.store import commands
+    from benchq.store.factory import open_store
+
+    store = open_store(_settings())
+    try:
+        rows = commands.compare(
+            store, _config(model_version, dataset_version, prompt_version, environment), a, b
+        )
+    finally:
+        store.close()
+    table = Table(title=f"{model_version}: v{a} -> v{b}")
+    for col in ("metric", f"v{a}", f"v{b}", "delta", "change"):
+        table.add_column(col)
+    for r in rows:
+        pct = "-" if r.pct_change is None else f"{r.pct_change:+.1f}%"
+        table.add_row(r.metric, _num(r.a, 4), _num(r.b, 4), _num(r.delta, 4), pct)
+    Console().print(table)
+
+
+@click.group()
+def db() -> None:
+    """The results database schema."""
+
+
+@db.command("upgrade")
+@click.option("--url", default=None, help="Postgres URL (default: BENCHQ_STORE_URL).")
+@_handle_errors
+def db_upgrade(url: str | None) -> None:
+    """Apply supabase/migrations to a Postgres database; applying twice is harmless."""
+    from benchq.errors import ConfigError
+    from benchq.store.migrate import upgrade
+
+    target = url or _settings().store_url
+    if not target or not target.startswith(("postgres://", "postgresql://")):
+        raise ConfigError(
+            "db upgrade needs a Postgres URL: pass --url or set BENCHQ_STORE_URL "
+            "(for Supabase, its direct connection string); SQLite needs no upgrade"
+        )
+    applied = upgrade(target)
+    click.echo(
+        f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
+    )
