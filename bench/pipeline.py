@@ -34,7 +34,7 @@ from benchq.producers.models import all_queues, resolve_models
 from benchq.producers.plan import plan_run
 from benchq.producers.wait import wait_for_run
 from benchq.store.factory import open_store
-from benchq.workers.app import CONTROL_QUEUE, make_app
+from benchq.workers.celery_config import CONTROL_QUEUE, make_app
 
 
 def _wait_until_workers_ready(app_settings: Settings, expected: int) -> None:

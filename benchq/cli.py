@@ -82,9 +82,9 @@ def run(
     With no broker configured, starts a private Redis and worker processes
     for the run and stops them afterwards.
     """
+    settings = _settings(results_dir=results_dir)
     from benchq.producers.runner import run_benchmark
 
-    settings = _settings(results_dir=results_dir)
     run_benchmark(
         settings,
         suite_path=suite,
@@ -126,16 +126,16 @@ def enqueue(
 
     Without --wait it returns at once: all a cron line or CI job needs.
     """
+    settings = _settings(results_dir=results_dir)
     from benchq.producers.runner import enqueue_only, print_summary, wait_and_collect
 
-    settings = _settings(results_dir=results_dir)
     plan = enqueue_only(
         settings, suite_path=suite, models=models, run_id=run_id, use_cache=not no_cache
     )
     click.echo(plan.run_id)
     if not wait:
         return
-    console = Console(stderr=True)
+    console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
     outcome = wait_and_collect(
         settings, plan, timeout=timeout, console=console, regression_threshold=regression_threshold
     )

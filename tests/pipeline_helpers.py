@@ -13,7 +13,7 @@ from benchq.producers.enqueue import enqueue_run
 from benchq.producers.models import all_queues
 from benchq.producers.plan import ModelPlan, RunPlan, plan_run
 from benchq.store.sqlite import SQLiteStore
-from benchq.workers.app import make_app
+from benchq.workers.celery_config import make_app
 
 BASELINE = ModelPlan(name="baseline", provider="baseline", model_version="baseline-v1.0")
 

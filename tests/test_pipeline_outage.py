@@ -54,7 +54,7 @@ def test_postgres_down_mid_run_then_back_loses_and_duplicates_nothing(
         from benchq.cases.suite import load_suite
         from benchq.producers.enqueue import enqueue_run
         from benchq.producers.plan import plan_run
-        from benchq.workers.app import make_app
+        from benchq.workers.celery_config import make_app
 
         plan = plan_run(load_suite(suite), [BASELINE])
         store = PostgresStore(url)

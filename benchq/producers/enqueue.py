@@ -8,7 +8,7 @@ from benchq.producers.plan import RunPlan
 from benchq.store.aggregates import CaseDocument
 from benchq.store.base import ResultsStore
 from benchq.store.schema import RunRecord
-from benchq.workers.app import CONTROL_QUEUE, provider_queue
+from benchq.workers.celery_config import CONTROL_QUEUE, provider_queue
 from benchq.workers.pipeline import ModelMeta
 
 

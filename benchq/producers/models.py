@@ -24,7 +24,7 @@ def resolve_models(names: list[str], settings: Settings) -> list[ModelPlan]:
 
 def all_queues(settings: Settings) -> list[str]:
     """Every queue a general-purpose worker should consume: control plus each provider kind."""
-    from benchq.workers.app import CONTROL_QUEUE, provider_queue
+    from benchq.workers.celery_config import CONTROL_QUEUE, provider_queue
 
     kinds = sorted({spec.provider for spec in load_registry(settings).models.values()})
     return [CONTROL_QUEUE, *(provider_queue(k) for k in kinds)]

@@ -75,7 +75,7 @@ def enqueue_only(
     use_cache: bool = True,
 ) -> RunPlan:
     """Enqueue a run on the configured broker; returns its plan without waiting."""
-    from benchq.workers.app import make_app
+    from benchq.workers.celery_config import make_app
 
     if not settings.broker_url:
         raise ConfigError(
@@ -111,7 +111,7 @@ def run_benchmark(
 ) -> RunOutcome:
     """Enqueue a run, wait for it with a progress bar, write its files, print a summary."""
     from benchq.local.runtime import runtime
-    from benchq.workers.app import make_app
+    from benchq.workers.celery_config import make_app
 
     if workers is not None:
         settings = settings.model_copy(update={"workers": workers})

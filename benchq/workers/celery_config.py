@@ -1,0 +1,67 @@
+"""Celery configuration: queue names and the app factory, built from settings.
+
+Producers import this module (never `benchq.workers.app`, which reads the
+environment at import time to build the workers' app).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from benchq.config.settings import Settings
+from benchq.errors import ConfigError
+from benchq.workers.backend import backend_url
+
+#: Queue of the chord callbacks (aggregate, convert, publish): never behind model calls.
+CONTROL_QUEUE = "benchq.control"
+
+
+def provider_queue(kind: str) -> str:
+    """The queue of one provider kind, so a throttled provider never starves the others."""
+    return f"benchq.provider.{kind}"
+
+
+def make_app(settings: Settings) -> Celery:
+    """A Celery app for these settings. The broker must be set (embedded runs set it)."""
+    if not settings.broker_url:
+        raise ConfigError(
+            "BENCHQ_BROKER_URL is not set: workers need a broker "
+            "(`benchq run` starts a private one for you)"
+        )
+    app = Celery("benchq", include=["benchq.workers.tasks"])
+    backend = settings.result_backend or settings.broker_url
+    if backend.startswith(("redis://", "rediss://", "redis+socket://")):
+        backend = backend_url(backend)
+    app.conf.update(
+        broker_url=settings.broker_url,
+        result_backend=backend,
+        # JSON only: a pickle on a shared broker would let anyone who can write
+        # to Redis run code on every worker.
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        # A job is acknowledged only once it has run; if the worker dies first,
+        # the job is delivered again (the store is idempotent per case).
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # Model calls take seconds: a worker should not hoard jobs another
+        # worker could start now.
+        worker_prefetch_multiplier=1,
+        task_default_queue=CONTROL_QUEUE,
+        task_track_started=False,
+        result_expires=86400,
+        result_extended=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout,
+            "unacked_restore_interval": settings.restore_interval,
+            # Scan on every interval: otherwise restoring takes interval x 10.
+            "unacked_restore_throttle": 1,
+        },
+        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+    )
+    return app
