@@ -145,8 +145,11 @@ def main() -> None:
             server.state.default = Fault(delay=args.delay)
             plain = asyncio.run(_plain(server, bodies, args.concurrency))
             plain_calls = server.count()
+            plain_peak = server.state.max_in_flight
+            server.state.max_in_flight = 0
             ours = run_benchq(server, suite_dir, work, args.concurrency)
             benchq_calls = server.count() - plain_calls
+            benchq_peak = server.state.max_in_flight
     ideal = math.ceil(args.cases / args.concurrency) * args.delay
     print(
         json.dumps(
@@ -161,6 +164,7 @@ def main() -> None:
                 "ratio_benchq_to_plain": round(ours["run_seconds"] / plain, 3),
                 "benchq_errors": ours["errors"],
                 "calls": {"plain": plain_calls, "benchq": benchq_calls},
+                "peak_requests_in_flight": {"plain": plain_peak, "benchq": benchq_peak},
                 "peak_worker_rss_mb": round(ours["peak_worker_rss_mb"], 1),
             },
             indent=2,

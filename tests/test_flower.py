@@ -29,6 +29,7 @@ from benchq.local.process import spawn, stop
 from benchq.ops.flower import basic_auth, flower_argv, flower_env
 from benchq.producers.wait import wait_for_run
 from benchq.store.sqlite import SQLiteStore
+from benchq.workers.celery_config import CONTROL_QUEUE, make_app
 from tests.pipeline_helpers import enqueue, settings_for, workers
 
 USER = "ops"
@@ -125,6 +126,19 @@ def test_flower_shows_a_real_runs_tasks_and_workers_only_with_credentials(
             return [name for name in body if name.startswith("flowerw1@")]
 
         (worker_name,) = _until(worker_listed, "the worker in /api/workers")
+
+        # Task events are off until a monitor asks for them; Flower turns them
+        # on in the workers every few seconds. Wait until it has: a ping task
+        # then shows up in Flower.
+        app = make_app(settings)
+
+        def events_flowing() -> bool:
+            app.signature("benchq.ping", queue=CONTROL_QUEUE).apply_async()
+            status, body = _get(f"{base}/api/tasks?limit=1000", auth)
+            assert status == 200, body
+            return any(t["name"] == "benchq.ping" for t in body.values())
+
+        _until(events_flowing, "task events from the worker")
         plan = enqueue(settings, suite)
         store = SQLiteStore(clean_env / "benchq.db")
         wait_for_run(store, plan.run_id, workers_alive=lambda: pool.alive() > 0, timeout=120)

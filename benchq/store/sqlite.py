@@ -142,6 +142,9 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()
+        # SQLite's busy handler backs off in sleeps of up to 100 ms; threads of
+        # one process queue on this lock instead, and only processes contend.
+        self._write_lock = threading.Lock()
         with self._conn() as conn:
             conn.executescript(_SCHEMA)
             conn.executescript(DASHBOARD_SCHEMA)
@@ -210,17 +213,11 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             )
             for r in results
         ]
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO benchmark_case_results VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def case_results(self, run_id: str, model_name: str) -> list[CaseResult]:
         """All stored case results of one (run, model), ordered by case id."""
@@ -299,16 +296,17 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
         publishers cannot both read the same MAX: the second waits (busy timeout).
         """
         conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite store {self.path} is locked: {exc}") from exc
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        with self._write_lock:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(f"SQLite store {self.path} is locked: {exc}") from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def _snapshots(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         cur = self._conn().execute(sql, tuple(params))

@@ -13,6 +13,7 @@ import json
 import math
 import sqlite3
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,9 +88,12 @@ def _where(f: DashboardFilter, *, with_days: bool = True) -> tuple[str, list[Any
 
 
 class SQLiteDashboardQueries:
-    """The dashboard methods of `SQLiteStore` (it supplies `_conn`)."""
+    """The dashboard methods of `SQLiteStore` (it supplies `_conn` and `_write`)."""
 
     def _conn(self) -> sqlite3.Connection:
+        raise NotImplementedError  # pragma: no cover - SQLiteStore provides it
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError  # pragma: no cover - SQLiteStore provides it
 
     def _dicts(self, query: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
@@ -192,18 +196,12 @@ class SQLiteDashboardQueries:
             (run_id, d.case_id, d.document_type, d.text, json.dumps(d.expected_issues))
             for d in documents
         ]
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO benchmark_case_documents "
                 "(run_id, case_id, document_type, text, expected_issues) VALUES (?,?,?,?,?)",
                 rows,
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def case_documents(self, run_id: str) -> dict[str, CaseDocument]:
         """The documents stored for a run, by case id."""

@@ -61,7 +61,10 @@ def make_app(settings: Settings) -> Celery:
         },
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
         worker_hijack_root_logger=False,
-        worker_send_task_events=True,
-        task_send_sent_event=True,
+        # Task events cost three extra Redis publishes per job. They stay off
+        # until a monitor asks for them: Flower enables them on the workers
+        # when it starts (`celery control enable_events`).
+        worker_send_task_events=False,
+        task_send_sent_event=False,
     )
     return app

@@ -23,6 +23,7 @@ from benchq.store.base import ResultsStore
 from benchq.store.factory import open_store
 
 _lock = threading.Lock()
+_provider_lock = threading.Lock()
 _providers: dict[tuple[str, str], Provider] = {}
 
 CacheMode = Literal["use", "refresh"]
@@ -74,21 +75,25 @@ def response_cache() -> ResponseCache:
 def provider(model_name: str, cache_mode: CacheMode = "use") -> Provider:
     """The provider serving a registry model, made once per process and cache mode."""
     key = (model_name, cache_mode)
-    with _lock:
-        found = _providers.get(key)
+    found = _providers.get(key)
     if found is not None:
         return found
-    cfg = settings()
-    spec = load_registry(cfg).get(model_name)
-    made = make_provider(
-        spec,
-        cfg,
-        redis=broker_redis(),
-        cache=response_cache() if spec.provider != "baseline" else None,
-        cache_mode=cache_mode,
-    )
-    with _lock:
-        return _providers.setdefault(key, made)
+    # Held while building: otherwise every thread of a fresh worker builds its
+    # own SDK client (and connection pool) for the first jobs.
+    with _provider_lock:
+        found = _providers.get(key)
+        if found is None:
+            cfg = settings()
+            spec = load_registry(cfg).get(model_name)
+            found = make_provider(
+                spec,
+                cfg,
+                redis=broker_redis(),
+                cache=response_cache() if spec.provider != "baseline" else None,
+                cache_mode=cache_mode,
+            )
+            _providers[key] = found
+        return found
 
 
 def worker_name() -> str:

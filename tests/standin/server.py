@@ -104,6 +104,9 @@ class _State:
     answer_text: str = json.dumps(VALID_ANSWER)
     default: Fault = field(default_factory=Fault)
     """How to answer when no scripted fault or rule applies (e.g. always 100 ms late)."""
+    in_flight: int = 0
+    max_in_flight: int = 0
+    """Most requests being answered at once: the concurrency a client achieved."""
     rules: list[tuple[str, Fault]] = field(default_factory=list)
     """(substring, fault): every request whose body contains the substring gets the fault.
 
@@ -147,8 +150,15 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             if fault is None:
                 fault = state.default
-        if fault.delay:
-            time.sleep(fault.delay)
+        with state.lock:
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            if fault.delay:
+                time.sleep(fault.delay)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
         headers = {}
         if fault.retry_after is not None:
             headers["Retry-After"] = str(fault.retry_after)
