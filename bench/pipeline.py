@@ -58,7 +58,7 @@ def measure_noop(settings: Settings, n: int, client: redis.Redis) -> float:  # t
         done = sum(1 for v in client.mget(keys) if v is not None)
         if done >= n:
             return time.perf_counter() - start
-        time.sleep(0.01)
+        time.sleep(0.05)
 
 
 def measure_pipeline(settings: Settings, suite_dir: Path) -> tuple[float, int]:
@@ -69,7 +69,7 @@ def measure_pipeline(settings: Settings, suite_dir: Path) -> tuple[float, int]:
     app = make_app(settings)
     start = time.perf_counter()
     enqueue_run(app, plan, store)
-    wait_for_run(store, plan.run_id, poll_seconds=0.01, timeout=600)
+    wait_for_run(store, plan.run_id, poll_seconds=0.05, timeout=600)
     elapsed = time.perf_counter() - start
     store.close()
     return elapsed, plan.job_count
