@@ -10,7 +10,8 @@ callers only ever catch these::
     ├── InputFileError         a push/convert input file is malformed (exit 2)
     ├── ProviderError          a model call failed
     │   ├── ProviderRetryable  429, 5xx, timeouts: worth another attempt
-    │   └── ProviderRejected   400, 401, 403: retrying cannot help
+    │   ├── ProviderRejected   400, 401, 403: retrying cannot help
+    │   └── ProviderBusy       the fleet's limit is reached: requeue the job, free the worker
     ├── AnswerError            the model answered, but not with the JSON we asked for
     ├── StoreError             the results store refused an operation
     │   ├── StoreUnavailable   the store cannot be reached right now (retry later)
@@ -69,6 +70,19 @@ class ProviderRetryable(ProviderError):
     """A transient provider failure (429, 5xx, timeout, connection reset)."""
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class ProviderBusy(ProviderError):
+    """The fleet-wide limit of a model is reached for longer than a job should wait.
+
+    Not a failure of the case: the job gives its worker thread back and is
+    delivered again after `retry_after` seconds, so a throttled model never
+    holds the workers that other models' jobs need.
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
         self.retry_after = retry_after
         super().__init__(message)
 

@@ -18,6 +18,7 @@ from standin import Fault, StandinServer
 from standin.redis_proc import private_redis
 
 from benchq.config.registry import ModelSpec
+from benchq.errors import ProviderBusy
 from benchq.providers.openai_chat import OpenAIChatProvider
 from benchq.providers.prompts import load_prompt
 from benchq.providers.ratelimit import FleetLimiter
@@ -170,3 +171,26 @@ def test_provider_429_cuts_fleet_concurrency(rds: redis.Redis) -> None:  # type:
     # halved to 4 by the 429, then +1/4 for the success
     assert limiter.concurrency_limit() == pytest.approx(4.25)
     assert rds.zcard(limiter.keys["leases"]) == 0  # every slot was given back
+
+
+def test_a_long_wait_defers_instead_of_blocking(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    # 6 requests a minute: after the first, the next is 10 s away, far past 1 s.
+    limiter = FleetLimiter(
+        rds, "slow", requests_per_minute=6, max_concurrency=4, defer_after_seconds=1.0
+    )
+    lease = limiter.acquire(10)
+    limiter.release(lease, estimated_tokens=10, actual_tokens=10, throttled=False)
+    with pytest.raises(ProviderBusy) as info:
+        limiter.acquire(10)
+    assert 5.0 < info.value.retry_after <= 10.0
+    # The deferred call gave its concurrency slot back.
+    assert rds.zcard(limiter.keys["leases"]) == 0
+
+
+def test_a_full_fleet_defers_for_concurrency(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    limiter = FleetLimiter(rds, "busy", max_concurrency=1, defer_after_seconds=0.0)
+    held = limiter.acquire(10)
+    with pytest.raises(ProviderBusy):
+        limiter.acquire(10)
+    limiter.release(held, estimated_tokens=10, actual_tokens=10, throttled=False)
+    assert limiter.acquire(10)

@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     provider_retry_max_delay: float = Field(
         default=60.0, ge=0.0, description="Longest wait between two attempts, in seconds."
     )
+    limit_defer_after: float | None = Field(
+        default=2.0,
+        ge=0.0,
+        description="Seconds a job may wait inside a worker for a model's fleet-wide "
+        "limit before it is requeued and its worker thread freed for other models' jobs.",
+    )
     response_cache: bool = Field(
         default=True,
         description="Reuse a stored answer when provider, model, prompt, parameters and "

@@ -104,6 +104,7 @@ def make_provider(
             tokens_per_minute=spec.tokens_per_minute,
             max_concurrency=spec.concurrency,
             lease_seconds=spec.timeout_s + 30.0,
+            defer_after_seconds=settings.limit_defer_after,
         )
     provider: LLMProvider
     if spec.provider == "openai":

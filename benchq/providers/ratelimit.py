@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import redis
 
-from benchq.errors import ProviderError
+from benchq.errors import ProviderBusy, ProviderError
 
 _RATE_LUA = """
 local t = redis.call('TIME')
@@ -150,6 +150,7 @@ class FleetLimiter:
         cooldown_seconds: float = 5.0,
         burst_fraction: float = 0.1,
         max_wait_seconds: float = 600.0,
+        defer_after_seconds: float | None = None,
         prefix: str = "benchq:limit",
     ) -> None:
         self.redis = client
@@ -162,6 +163,9 @@ class FleetLimiter:
         self.cooldown_us = int(cooldown_seconds * 1e6)
         self.burst_fraction = burst_fraction
         self.max_wait = max_wait_seconds
+        # Past this much waiting, raise ProviderBusy so the job is requeued
+        # instead of holding a worker thread that other models could use.
+        self.defer_after = defer_after_seconds
         base = f"{prefix}:{model}"
         # one hash tag per model: all its keys land on one Redis Cluster slot
         self.keys = {
@@ -223,19 +227,33 @@ class FleetLimiter:
     # -- the Limiter protocol ------------------------------------------------------
     def acquire(self, estimated_tokens: int) -> str:
         """Wait for a slot, then for the rate limits; ProviderError after `max_wait_seconds`."""
-        deadline = time.monotonic() + self.max_wait
+        started = time.monotonic()
+        deadline = started + self.max_wait
         lease = self.try_slot()
         while lease is None:
+            self._defer_if_long(started, random.uniform(0.5, 2.0), "concurrency")
             self._sleep_until(deadline, random.uniform(0.02, 0.2))
             lease = self.try_slot()
         try:
             while (wait := self.try_rate(estimated_tokens)) > 0:
+                self._defer_if_long(started, wait, "rate", ahead=wait)
                 # jitter, so waiting workers do not all ask again at the same instant
                 self._sleep_until(deadline, wait + random.uniform(0, 0.05))
         except BaseException:
             self.end_slot(lease, "none")
             raise
         return lease
+
+    def _defer_if_long(
+        self, started: float, retry_after: float, what: str, ahead: float = 0.0
+    ) -> None:
+        if self.defer_after is None:
+            return
+        if time.monotonic() - started + ahead > self.defer_after:
+            raise ProviderBusy(
+                f"model {self.model!r}: fleet {what} limit reached; requeued",
+                retry_after=retry_after,
+            )
 
     def release(
         self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool

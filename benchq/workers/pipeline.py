@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from benchq.cases.schema import Case
-from benchq.errors import BenchqError
+from benchq.errors import BenchqError, ProviderBusy
 from benchq.providers.base import ModelAnswer, Provider
 from benchq.scoring.aggregate import aggregate
 from benchq.scoring.case import score_case
@@ -68,12 +68,16 @@ def score_job(
 
     A failing model call is not an exception here: it becomes a case result
     carrying the error, so the run completes and the aggregate counts it.
+    Only `ProviderBusy` (the fleet's limit is reached) propagates: the job is
+    requeued, not failed.
     """
     started = time.perf_counter()
     answer: ModelAnswer | None = None
     error: str | None = None
     try:
         answer = provider.analyze(case.text)
+    except ProviderBusy:
+        raise  # not an outcome of the case: the task requeues the job
     except BenchqError as exc:
         error = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a bug in a provider must not lose the case

@@ -13,7 +13,7 @@ from typing import Any
 from celery import Task, signals
 
 from benchq.cases.schema import Case
-from benchq.errors import StoreUnavailable
+from benchq.errors import ProviderBusy, StoreUnavailable
 from benchq.scoring.schema import CaseResult
 from benchq.workers import context
 from benchq.workers.app import app
@@ -67,13 +67,20 @@ def run_case(
     """
     parsed = Case.model_validate(case)
     if scored is None:
-        result = score_job(
-            run_id=run_id,
-            model_name=model_name,
-            case=parsed,
-            provider=context.provider(model_name, cache_mode),
-            worker=self.request.hostname or context.worker_name(),
-        )
+        try:
+            result = score_job(
+                run_id=run_id,
+                model_name=model_name,
+                case=parsed,
+                provider=context.provider(model_name, cache_mode),
+                worker=self.request.hostname or context.worker_name(),
+            )
+        except ProviderBusy as exc:
+            # The model's fleet-wide limit is reached: give this thread back
+            # to other models' jobs and come again when a slot should be free.
+            raise self.retry(
+                countdown=exc.retry_after + random.uniform(0, 0.5), exc=exc, max_retries=None
+            ) from exc
     else:
         result = CaseResult.model_validate(scored)
     try:
