@@ -43,6 +43,21 @@ def table(frame: pd.DataFrame, **kwargs: Any) -> pn.widgets.Tabulator:
     return pn.widgets.Tabulator(rounded(frame), **options)
 
 
+def static_table(frame: pd.DataFrame, name: str) -> pn.pane.DataFrame:
+    """A small table as plain HTML: no sorting or paging, but far cheaper to render.
+
+    Each Tabulator is a JavaScript grid of its own; the first view would need
+    four, and building them is most of what opening the page costs.
+    """
+    return pn.pane.DataFrame(
+        rounded(frame),
+        index=False,
+        name=name,
+        sizing_mode="stretch_width",
+        classes=["benchq-static-table"],
+    )
+
+
 def _tile(name: str, value: float | None, fmt: str) -> pn.indicators.Number:
     return pn.indicators.Number(
         name=name,
@@ -139,7 +154,7 @@ def current_view(current: pd.DataFrame, usage: pd.DataFrame, top: int = 5) -> pn
             pn.Column(best_chart, sizing_mode="stretch_width"),
             pn.Column(
                 pn.pane.Markdown(f"#### Fastest {top} models, with their cost"),
-                table(fastest, name="fastest", pagination=None),
+                static_table(fastest, name="fastest"),
                 sizing_mode="stretch_width",
             ),
         ),
@@ -206,7 +221,7 @@ def usage_view(usage: pd.DataFrame) -> pn.Column:
             "#### Cost and tokens per model\nFrom the case results behind each current "
             "snapshot (a snapshot pushed without a run has no cases)."
         ),
-        table(shown, name="usage"),
+        static_table(shown, name="usage"),
         sizing_mode="stretch_width",
     )
 
