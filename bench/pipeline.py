@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pool", choices=["threads", "prefork", "solo"], default="threads")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="benchq-bench-") as tmp, PrivateRedis() as server:
@@ -102,7 +103,7 @@ def main() -> None:
             count=args.workers,
             env=env,
             queues=all_queues(settings),
-            pool="threads",
+            pool=args.pool,
             concurrency=args.concurrency,
         ):
             _wait_until_workers_ready(settings, args.workers)
@@ -118,6 +119,7 @@ def main() -> None:
                     "cases": args.cases,
                     "workers": args.workers,
                     "concurrency": args.concurrency,
+                    "pool": args.pool,
                     "noop_seconds": [round(x, 3) for x in noop],
                     "pipeline_seconds": [round(x, 3) for x in pipe],
                     "noop_tasks_per_s": round(args.cases / best_noop, 1),
