@@ -17,11 +17,10 @@ RUN mkdir benchq && touch benchq/__init__.py \
     && pip uninstall -y benchq \
     && rm -rf benchq build
 
-# Installed in place (editable), not copied into site-packages: `benchq db
-# upgrade` finds supabase/migrations/ next to the package, as in a checkout.
+# The package carries its data (sample suite, registry, prompt, SQL
+# migrations in benchq/store/migrations, which supabase/migrations links to).
 COPY benchq ./benchq
-COPY supabase ./supabase
-RUN pip install --no-deps -e . && rm -rf build
+RUN pip install --no-deps . && rm -rf build
 
 # Every published figure names the commit it came from: the image carries it
 # (docker compose build --build-arg BENCHQ_COMMIT_SHA=$(git rev-parse HEAD)).

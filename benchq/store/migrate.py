@@ -48,8 +48,13 @@ class Migration:
 
 
 def default_migrations_dir() -> Path:
-    """`supabase/migrations` of the source tree this package sits in."""
-    return Path(__file__).resolve().parents[2] / "supabase" / "migrations"
+    """The migrations shipped inside the package.
+
+    They live in `benchq/store/migrations` so an installed benchq (not only a
+    checkout) can upgrade a database; `supabase/migrations` in the repository
+    is a symlink to this folder, which is the layout the Supabase CLI reads.
+    """
+    return Path(__file__).resolve().parent / "migrations"
 
 
 def discover(directory: Path | None = None) -> list[Migration]:
