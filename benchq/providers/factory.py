@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import redis
 from pydantic import SecretStr
@@ -13,10 +13,13 @@ from benchq.config.settings import Settings
 from benchq.errors import ConfigError
 from benchq.providers.base import Provider
 from benchq.providers.cache import CachingProvider, ResponseCache
-from benchq.providers.llm import LLMProvider
 from benchq.providers.prompts import load_prompt
 from benchq.providers.ratelimit import FleetLimiter
 from benchq.providers.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from benchq.providers.gemini import GeminiProvider
+    from benchq.providers.openai_chat import OpenAIChatProvider
 
 #: Variables that provide each kind's key, in the order they are read.
 KEY_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -106,42 +109,32 @@ def make_provider(
             lease_seconds=spec.timeout_s + 30.0,
             defer_after_seconds=settings.limit_defer_after,
         )
-    provider: LLMProvider
-    if spec.provider == "openai":
-        from benchq.providers.openai_chat import OpenAIChatProvider
-
-        provider = OpenAIChatProvider(
-            spec,
-            api_key=key,
-            base_url=base_url,
-            prompt=prompt,
-            retry=retry_policy(settings),
-            limiter=limiter,
-        )
-    elif spec.provider == "medgemma":
-        from benchq.providers.medgemma import MedGemmaProvider
-
-        provider = MedGemmaProvider(
-            spec,
-            api_key=key,
-            base_url=base_url,
-            prompt=prompt,
-            retry=retry_policy(settings),
-            limiter=limiter,
-        )
-    elif spec.provider == "gemini":
-        from benchq.providers.gemini import GeminiProvider
-
-        provider = GeminiProvider(
-            spec,
-            api_key=key,
-            base_url=base_url,
-            prompt=prompt,
-            retry=retry_policy(settings),
-            limiter=limiter,
-        )
-    else:  # pragma: no cover - ModelSpec.provider is a closed Literal
-        raise ConfigError(f"model {spec.name!r}: unknown provider {spec.provider!r}")
+    provider = _provider_class(spec)(
+        spec,
+        api_key=key,
+        base_url=base_url,
+        prompt=prompt,
+        retry=retry_policy(settings),
+        limiter=limiter,
+    )
     if cache is not None and settings.response_cache:
         return CachingProvider(provider, cache, identity=provider.cache_identity(), mode=cache_mode)
     return provider
+
+
+def _provider_class(spec: ModelSpec) -> type[OpenAIChatProvider] | type[GeminiProvider]:
+    """The SDK-backed class of a registry entry, imported only when used."""
+    if spec.provider == "openai":
+        from benchq.providers.openai_chat import OpenAIChatProvider
+
+        return OpenAIChatProvider
+    if spec.provider == "medgemma":
+        from benchq.providers.medgemma import MedGemmaProvider
+
+        return MedGemmaProvider
+    if spec.provider == "gemini":
+        from benchq.providers.gemini import GeminiProvider
+
+        return GeminiProvider
+    # pragma: no cover - ModelSpec.provider is a closed Literal
+    raise ConfigError(f"model {spec.name!r}: unknown provider {spec.provider!r}")
