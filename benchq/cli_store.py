@@ -6,7 +6,8 @@ They publish through the same store code as the workers.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchq.cli_support import _handle_errors, _settings
+from benchq.store.base import ResultsStore
 from benchq.store.schema import Snapshot, SnapshotConfig
 
 ENVIRONMENTS = ["github-actions", "local", "staging", "production"]
@@ -86,7 +88,6 @@ def push(
 ) -> None:
     """Publish a monitoring record: a transaction and a new current snapshot."""
     from benchq.store import commands
-    from benchq.store.factory import open_store
 
     meta = commands.push_metadata(
         environment=environment,
@@ -99,16 +100,25 @@ def push(
     )
     # Validate the file before opening the store: a bad file touches nothing.
     commands.load_push_file(input_path)
-    store = open_store(_settings())
-    try:
+    with _open_store() as store:
         result = commands.push(store, input_path, meta, verify=verify)
-    finally:
-        store.close()
     snap = result.snapshot
     click.echo(
         f"published {snap.model_version} snapshot v{snap.snapshot_version} "
         f"({snap.environment}){' - verified' if result.verified else ''}"
     )
+
+
+@contextmanager
+def _open_store() -> Iterator[ResultsStore]:
+    """The configured store, closed when the command is done with it."""
+    from benchq.store.factory import open_store
+
+    store = open_store(_settings())
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _snapshot_table(rows: list[Snapshot], title: str) -> Table:
@@ -153,10 +163,8 @@ def snapshots(
     if ctx.invoked_subcommand is not None:
         return
     from benchq.store import commands
-    from benchq.store.factory import open_store
 
-    store = open_store(_settings())
-    try:
+    with _open_store() as store:
         rows = commands.snapshots(
             store,
             model_version=model_version,
@@ -164,8 +172,6 @@ def snapshots(
             current_only=current,
             limit=limit,
         )
-    finally:
-        store.close()
     if as_json:
         click.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
     elif not rows:
@@ -190,15 +196,11 @@ def snapshots_history(
 ) -> None:
     """Every version of one configuration, newest first."""
     from benchq.store import commands
-    from benchq.store.factory import open_store
 
-    store = open_store(_settings())
-    try:
+    with _open_store() as store:
         rows = commands.history(
             store, _config(model_version, dataset_version, prompt_version, environment)
         )
-    finally:
-        store.close()
     if not rows:
         click.echo(f"no snapshots of {model_version} ({environment})")
         return
@@ -214,15 +216,11 @@ def snapshots_checkout(
 ) -> None:
     """Make an older version the current one."""
     from benchq.store import commands
-    from benchq.store.factory import open_store
 
-    store = open_store(_settings())
-    try:
+    with _open_store() as store:
         snap = commands.checkout(
             store, _config(model_version, dataset_version, prompt_version, environment), version
         )
-    finally:
-        store.close()
     click.echo(f"{snap.model_version} v{snap.snapshot_version} is now current")
 
 
@@ -235,15 +233,11 @@ def snapshots_baseline(
 ) -> None:
     """Make a version the baseline that regression checks compare against."""
     from benchq.store import commands
-    from benchq.store.factory import open_store
 
-    store = open_store(_settings())
-    try:
+    with _open_store() as store:
         snap = commands.baseline(
             store, _config(model_version, dataset_version, prompt_version, environment), version
         )
-    finally:
-        store.close()
     click.echo(f"{snap.model_version} v{snap.snapshot_version} is now the baseline")
 
 
@@ -262,15 +256,11 @@ def snapshots_compare(
 ) -> None:
     """Compare two versions metric by metric (b minus a)."""
     from benchq.store import commands
-    from benchq.store.factory import open_store
 
-    store = open_store(_settings())
-    try:
+    with _open_store() as store:
         rows = commands.compare(
             store, _config(model_version, dataset_version, prompt_version, environment), a, b
         )
-    finally:
-        store.close()
     table = Table(title=f"{model_version}: v{a} -> v{b}")
     for col in ("metric", f"v{a}", f"v{b}", "delta", "change"):
         table.add_column(col)
