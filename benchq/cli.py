@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from benchq.cli_support import _handle_errors, _settings, err_console
+from benchq.cli_support import err_console, handle_errors, read_settings
 
 
 def _stdout_console() -> Console:
@@ -66,7 +66,7 @@ _threshold_option = click.option(
 )
 @_cache_option
 @_threshold_option
-@_handle_errors
+@handle_errors
 def run(
     suite: Path | None,
     models: str,
@@ -82,7 +82,7 @@ def run(
     With no broker configured, starts a private Redis and worker processes
     for the run and stops them afterwards.
     """
-    settings = _settings(results_dir=results_dir)
+    settings = read_settings(results_dir=results_dir)
     from benchq.producers.runner import run_benchmark
 
     run_benchmark(
@@ -111,7 +111,7 @@ def run(
 @click.option("--results-dir", type=click.Path(path_type=Path), default=None)
 @_cache_option
 @_threshold_option
-@_handle_errors
+@handle_errors
 def enqueue(
     suite: Path | None,
     models: str,
@@ -126,7 +126,7 @@ def enqueue(
 
     Without --wait it returns at once: all a cron line or CI job needs.
     """
-    settings = _settings(results_dir=results_dir)
+    settings = read_settings(results_dir=results_dir)
     from benchq.producers.runner import enqueue_only, print_summary, wait_and_collect
 
     plan = enqueue_only(
@@ -151,7 +151,7 @@ def enqueue(
 @click.option("--name", default=None, help="Node name (default: benchq@<host>).")
 @click.option("--queues", default=None, help="Comma-separated queues (default: all).")
 @click.option("--loglevel", default="INFO", show_default=True)
-@_handle_errors
+@handle_errors
 def worker(
     concurrency: int | None, pool: str | None, name: str | None, queues: str | None, loglevel: str
 ) -> None:
@@ -162,7 +162,7 @@ def worker(
     from benchq.local.worker_pool import worker_argv
     from benchq.producers.models import all_queues
 
-    settings = _settings()
+    settings = read_settings()
     if not settings.broker_url:
         raise ConfigError("BENCHQ_BROKER_URL is not set: a worker needs a broker to listen to")
     argv = worker_argv(
@@ -184,7 +184,7 @@ def cases() -> None:
 @click.option("--n", "n", type=click.IntRange(min=1), required=True, help="Number of documents.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
-@_handle_errors
+@handle_errors
 def cases_generate(n: int, seed: int, out: Path) -> None:
     """Write N synthetic documents with exact ground truth (same seed, same bytes)."""
     from benchq.cases.generate import generate_suite
@@ -195,7 +195,7 @@ def cases_generate(n: int, seed: int, out: Path) -> None:
 
 @cases.command("check")
 @click.argument("suite", type=click.Path(path_type=Path))
-@_handle_errors
+@handle_errors
 def cases_check(suite: Path) -> None:
     """Validate a suite without running it."""
     from benchq.cases.suite import load_suite

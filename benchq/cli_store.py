@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from benchq.cli_support import _handle_errors, _settings
+from benchq.cli_support import handle_errors, read_settings
 from benchq.store.base import ResultsStore
 from benchq.store.schema import Snapshot, SnapshotConfig
 
@@ -41,7 +41,7 @@ def _config_options(func: F) -> F:
 @click.option("--model-version", default=None, help="Default: <model>-v1.0.")
 @click.option("--dataset-version", default="benchmark-set-v1", show_default=True)
 @click.option("--prompt-version", default="v1", show_default=True)
-@_handle_errors
+@handle_errors
 def convert(
     input_path: Path,
     output_path: Path,
@@ -74,7 +74,7 @@ def convert(
 @click.option("--tags", multiple=True, help="Repeat or comma-separate.")
 @click.option("--notes", default=None)
 @click.option("--verify", is_flag=True, help="Read the snapshot back and compare.")
-@_handle_errors
+@handle_errors
 def push(
     input_path: Path,
     environment: str,
@@ -114,7 +114,7 @@ def _open_store() -> Iterator[ResultsStore]:
     """The configured store, closed when the command is done with it."""
     from benchq.store.factory import open_store
 
-    store = open_store(_settings())
+    store = open_store(read_settings())
     try:
         yield store
     finally:
@@ -150,7 +150,7 @@ def _num(value: float | None, digits: int = 3) -> str:
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-@_handle_errors
+@handle_errors
 def snapshots(
     ctx: click.Context,
     model_version: str | None,
@@ -190,7 +190,7 @@ def _config(
 
 @snapshots.command("history")
 @_config_options
-@_handle_errors
+@handle_errors
 def snapshots_history(
     model_version: str, dataset_version: str, prompt_version: str, environment: str
 ) -> None:
@@ -210,7 +210,7 @@ def snapshots_history(
 @snapshots.command("checkout")
 @_config_options
 @click.argument("version", type=click.IntRange(min=1))
-@_handle_errors
+@handle_errors
 def snapshots_checkout(
     model_version: str, dataset_version: str, prompt_version: str, environment: str, version: int
 ) -> None:
@@ -227,7 +227,7 @@ def snapshots_checkout(
 @snapshots.command("baseline")
 @_config_options
 @click.argument("version", type=click.IntRange(min=1))
-@_handle_errors
+@handle_errors
 def snapshots_baseline(
     model_version: str, dataset_version: str, prompt_version: str, environment: str, version: int
 ) -> None:
@@ -245,7 +245,7 @@ def snapshots_baseline(
 @_config_options
 @click.argument("a", type=click.IntRange(min=1))
 @click.argument("b", type=click.IntRange(min=1))
-@_handle_errors
+@handle_errors
 def snapshots_compare(
     model_version: str,
     dataset_version: str,
@@ -277,13 +277,13 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.option("--url", default=None, help="Postgres URL (default: BENCHQ_STORE_URL).")
-@_handle_errors
+@handle_errors
 def db_upgrade(url: str | None) -> None:
     """Apply supabase/migrations to a Postgres database; applying twice is harmless."""
     from benchq.errors import ConfigError
     from benchq.store.migrate import upgrade
 
-    target = url or _settings().store_url
+    target = url or read_settings().store_url
     if not target or not target.startswith(("postgres://", "postgresql://")):
         raise ConfigError(
             "db upgrade needs a Postgres URL: pass --url or set BENCHQ_STORE_URL "

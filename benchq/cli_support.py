@@ -1,4 +1,4 @@
-"""What every `benchq` command shares: error handling and settings loading."""
+"""What every `benchq` command shares (main, store and ops commands): errors and settings."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.text import Text
 
 from benchq.config.settings import Settings, load_settings
 from benchq.errors import BenchqError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-err_console = Console(stderr=True)
+# soft_wrap: an error line is never broken, so logs and greps see it whole.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
-def _handle_errors(func: F) -> F:
+def handle_errors(func: F) -> F:
     """Turn BenchqError into a one-line message and its exit code; Ctrl-C into 130."""
 
     @functools.wraps(func)
@@ -25,7 +27,9 @@ def _handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except BenchqError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            # A Text, not markup: messages quote field paths like `items[2]`,
+            # which rich would otherwise take for style tags and drop.
+            err_console.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err_console.print("interrupted; everything this command started was stopped")
@@ -34,7 +38,7 @@ def _handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _settings(**overrides: object) -> Settings:
+def read_settings(**overrides: object) -> Settings:
     """Settings from the environment; a bad value is a ConfigError naming the variable."""
     from pydantic import ValidationError
 

@@ -73,7 +73,7 @@ def test_malformed_ground_truth_stops_before_anything_is_enqueued(clean_env: Pat
     )
     assert proc.returncode == 2
     assert bad.name in proc.stderr
-    assert "billed_amount" in proc.stderr
+    assert "medical_line_items[0].billed_amount" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (clean_env / "benchq.db").exists()
     assert not (clean_env / "benchmarks").exists()

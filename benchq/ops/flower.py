@@ -17,9 +17,9 @@ import sys
 
 import click
 
+from benchq.cli_support import handle_errors, read_settings
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError
-from benchq.ops._cli import read_settings, run_command
 
 #: The Celery app Flower inspects: the one the workers run.
 CELERY_APP = "benchq.workers.app:app"
@@ -99,7 +99,7 @@ def flower(address: str, port: int, url_prefix: str | None) -> None:
         # exec, as `benchq worker` does: signals from docker or systemd reach Flower itself.
         os.execve(argv[0], argv, env)
 
-    run_command(start)
+    handle_errors(start)()
 
 
 if __name__ == "__main__":

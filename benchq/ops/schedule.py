@@ -35,9 +35,9 @@ from urllib.parse import parse_qs, urlparse
 import click
 import redis
 
+from benchq.cli_support import handle_errors, read_settings
 from benchq.config.settings import Settings
 from benchq.errors import BenchqError, ConfigError
-from benchq.ops._cli import read_settings, run_command
 
 log = logging.getLogger("benchq.schedule")
 
@@ -289,7 +289,7 @@ def schedule(at: str | None, models: str | None, suite: Path | None, show_next: 
         signal.signal(signal.SIGINT, on_term)
         scheduler.run()
 
-    run_command(body)
+    handle_errors(body)()
 
 
 if __name__ == "__main__":
