@@ -113,6 +113,23 @@ def test_case_results_are_idempotent_on_their_key(store: ResultsStore) -> None:
     assert progress.done == {"openai": 3, "gemini": 0}
 
 
+def test_stored_case_ids_are_those_of_the_asked_model(store: ResultsStore) -> None:
+    store.create_run(run_record())
+    store.create_run(run_record("r2"))
+    store.save_case_results([case("r1", "openai", n) for n in ("c", "a", "b")])
+    store.save_case_results([case("r1", "gemini", n) for n in ("a", "d")])
+    store.save_case_result(case("r2", "openai", "e"))  # same model, another run
+    store.save_case_result(case("r1", "openai", "a", tp=5))  # a redelivery: still one id
+    asked = ["a", "b", "c", "d", "e", "z"]
+    assert store.stored_case_ids("r1", "openai", asked) == {"a", "b", "c"}
+    assert store.stored_case_ids("r1", "openai", ["b", "z"]) == {"b"}
+    assert store.stored_case_ids("r1", "gemini", asked) == {"a", "d"}
+    assert store.stored_case_ids("r2", "openai", asked) == {"e"}
+    assert store.stored_case_ids("r1", "mistral", asked) == set()
+    assert store.stored_case_ids("unknown-run", "openai", asked) == set()
+    assert store.stored_case_ids("r1", "openai", []) == set()
+
+
 def test_a_large_batch_with_duplicates_keeps_the_last(store_spec: StoreSpec) -> None:
     store = store_spec.open()
     batch = [case("r1", "m", f"case-{i:04d}", tp=1) for i in range(1200)]
@@ -124,6 +141,8 @@ def test_a_large_batch_with_duplicates_keeps_the_last(store_spec: StoreSpec) -> 
     results = store.case_results("r1", "m")  # more than one Supabase page
     assert len(results) == 1200
     assert results[7].true_positives == 9
+    ids = [f"case-{i:04d}" for i in range(1300)]  # more ids than one request takes
+    assert store.stored_case_ids("r1", "m", ids) == set(ids[:1200])
 
 
 def test_run_summaries_replace_earlier_ones(store: ResultsStore) -> None:

@@ -7,7 +7,7 @@ least once: a redelivered job re-writes the same row, never a second one.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from benchq.errors import NotFound
 from benchq.scoring.schema import CaseResult, MonitoringRecord
@@ -62,6 +62,14 @@ class ResultsStore(ABC):
     @abstractmethod
     def count_case_results(self, run_id: str, model_name: str) -> int:
         """How many distinct cases of (run, model) have a stored result."""
+
+    @abstractmethod
+    def stored_case_ids(self, run_id: str, model_name: str, among: Collection[str]) -> set[str]:
+        """Which of the case ids `among` already have a stored result for (run, model).
+
+        A job delivered again asks this for its own cases only, so the answer
+        stays as small as a job however large the run.
+        """
 
     @abstractmethod
     def save_run_summary(self, summary: RunModelSummary) -> None:

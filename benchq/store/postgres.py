@@ -13,7 +13,7 @@ refused connection into `StoreUnavailable`, a missing row into `NotFound`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -222,6 +222,17 @@ class PostgresStore(ResultsStore):
                 (run_id, model_name),
             )
         )
+
+    def stored_case_ids(self, run_id: str, model_name: str, among: Collection[str]) -> set[str]:
+        """Which of the case ids `among` already have a stored result for (run, model)."""
+        if not among:
+            return set()
+        rows = self._rows(
+            "SELECT case_id FROM benchmark_case_results"
+            " WHERE run_id = %s AND model_name = %s AND case_id = ANY(%s)",
+            (run_id, model_name, sorted(set(among))),
+        )
+        return {str(r["case_id"]) for r in rows}
 
     def save_run_summary(self, summary: RunModelSummary) -> None:
         """Store the aggregate of one (run, model), replacing an earlier one."""

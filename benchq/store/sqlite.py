@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -243,6 +243,23 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             .fetchone()
         )
         return int(row[0])
+
+    def stored_case_ids(self, run_id: str, model_name: str, among: Collection[str]) -> set[str]:
+        """Which of the case ids `among` already have a stored result for (run, model)."""
+        wanted = sorted(set(among))
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT case_id FROM benchmark_case_results"
+                f" WHERE run_id=? AND model_name=? AND case_id IN ({marks})",
+                (run_id, model_name, *wanted),
+            )
+            .fetchall()
+        )
+        return {str(r[0]) for r in rows}
 
     def save_run_summary(self, summary: RunModelSummary) -> None:
         """Store the aggregate of one (run, model), replacing an earlier one."""

@@ -13,7 +13,7 @@ reach its database) is `StoreUnavailable`, `no_data_found` from a function is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -52,6 +52,8 @@ T = TypeVar("T")
 
 #: Supabase caps a select at 1,000 rows by default (`max_rows`); read in pages of that.
 _PAGE = 1000
+#: Case ids per `in.(...)` filter: about 2 KB of URL with typical ids.
+_IDS_PER_REQUEST = 100
 #: Case results per rpc call: big enough to be cheap, small enough for a request body.
 _WRITE_BATCH = 500
 _TIMEOUT_S = 30.0
@@ -134,17 +136,21 @@ class SupabaseStore(ResultsStore):
         order: Iterable[tuple[str, bool]] = (),
         limit: int | None = None,
         gte: dict[str, Any] | None = None,
+        within: dict[str, list[str]] | None = None,
+        columns: str = "*",
     ) -> list[dict[str, Any]]:
-        """All rows of a filtered select, paging past the server's row cap."""
+        """All rows (`columns` of them) of a filtered select, paging past the server's row cap."""
         out: list[dict[str, Any]] = []
         order = list(order)
         while True:
             want = _PAGE if limit is None else min(_PAGE, limit - len(out))
-            query = self._reader.table(relation).select("*")
+            query = self._reader.table(relation).select(columns)
             for column, value in (eq or {}).items():
                 query = query.eq(column, value)
             for column, value in (gte or {}).items():
                 query = query.gte(column, value)
+            for column, values in (within or {}).items():
+                query = query.in_(column, values)
             for column, desc in order:
                 query = query.order(column, desc=desc)
             query = query.range(len(out), len(out) + want - 1)
@@ -198,6 +204,24 @@ class SupabaseStore(ResultsStore):
             .limit(1)
         )
         return int(_call(query.execute).count or 0)
+
+    def stored_case_ids(self, run_id: str, model_name: str, among: Collection[str]) -> set[str]:
+        """Which of the case ids `among` already have a stored result for (run, model).
+
+        Only the `case_id` column. The ids go in the URL (`in.(...)`), so they
+        are asked in chunks that keep it well under common proxies' limits.
+        """
+        wanted = sorted(set(among))
+        found: set[str] = set()
+        for start in range(0, len(wanted), _IDS_PER_REQUEST):
+            rows = self._select(
+                "benchmark_case_results",
+                eq={"run_id": run_id, "model_name": model_name},
+                within={"case_id": wanted[start : start + _IDS_PER_REQUEST]},
+                columns="case_id",
+            )
+            found.update(str(r["case_id"]) for r in rows)
+        return found
 
     def save_run_summary(self, summary: RunModelSummary) -> None:
         """Store the aggregate of one (run, model), replacing an earlier one."""
