@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from benchq.providers import aio
 
 
 class DetectedIssue(BaseModel):
@@ -81,19 +81,31 @@ class ModelAnswer(BaseModel):
         return (self.input_tokens or 0) + (self.output_tokens or 0)
 
 
-class Provider(ABC):
-    """A model backend. Implementations wrap their SDK's errors in `ProviderError`."""
+class Provider:
+    """A model backend. Implementations wrap their SDK's errors in `ProviderError`.
+
+    A backend implements one of the two `analyze` methods: API-backed ones
+    the coroutine (their calls run on the process's event loop, see
+    `benchq.providers.aio`), CPU-bound ones (the baseline) the plain method.
+    Each default calls the other, so callers may use either.
+    """
 
     #: Registry name of the provider kind (`baseline`, `openai`, ...).
     kind: str = ""
 
-    @abstractmethod
     def analyze(self, document: str) -> ModelAnswer:
         """Analyse one billing document and return the issues and facts found.
 
         Raises `ProviderError` (or a subclass) when the call itself fails; a
         call that succeeds with an unparsable answer returns `json_valid=False`.
         """
+        return aio.run_sync(self.analyze_async(document))
 
-    def close(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
+    async def analyze_async(self, document: str) -> ModelAnswer:
+        """`analyze`, as a coroutine on the process's model-call loop."""
+        if type(self).analyze is Provider.analyze:
+            raise NotImplementedError(f"{type(self).__name__} implements neither analyze method")
+        return self.analyze(document)
+
+    def close(self) -> None:
         """Release connections; the default holds nothing."""

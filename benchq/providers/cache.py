@@ -206,8 +206,12 @@ class CachingProvider(Provider):
         prompt_version = str(ident.pop("prompt_version", ""))
         return cache_key(provider, model_id, prompt_version, ident, document)
 
-    def analyze(self, document: str) -> ModelAnswer:
-        """The cached answer (marked `cached=True`), or the inner provider's, then stored."""
+    async def analyze_async(self, document: str) -> ModelAnswer:
+        """The cached answer (marked `cached=True`), or the inner provider's, then stored.
+
+        The cache is read and written synchronously on the loop: a local
+        SQLite file or Redis answers in well under a millisecond.
+        """
         key = self.key_for(document)
         if self.mode == "use":
             hit = self.cache.get(key)
@@ -218,7 +222,7 @@ class CachingProvider(Provider):
                     log.warning("response cache entry %s is unreadable; calling the model", key)
                 else:
                     return answer.model_copy(update={"cached": True, "attempts": 0})
-        answer = self.inner.analyze(document)
+        answer = await self.inner.analyze_async(document)
         self.cache.put(key, answer.model_dump_json())
         return answer
 

@@ -124,17 +124,28 @@ def make_provider(
 
 def _provider_class(spec: ModelSpec) -> type[OpenAIChatProvider] | type[GeminiProvider]:
     """The SDK-backed class of a registry entry, imported only when used."""
-    if spec.provider == "openai":
+    found = provider_class(spec.provider)
+    if found is None:  # pragma: no cover - ModelSpec.provider is a closed Literal
+        raise ConfigError(f"model {spec.name!r}: unknown provider {spec.provider!r}")
+    return found
+
+
+def provider_class(kind: str) -> type[OpenAIChatProvider] | type[GeminiProvider] | None:
+    """The SDK-backed class of a provider kind (None for the baseline or an unknown kind).
+
+    Importing an SDK takes a quarter to half a second; workers call this for
+    the kinds of their queues while starting, so a run's first jobs do not.
+    """
+    if kind == "openai":
         from benchq.providers.openai_chat import OpenAIChatProvider
 
         return OpenAIChatProvider
-    if spec.provider == "medgemma":
+    if kind == "medgemma":
         from benchq.providers.medgemma import MedGemmaProvider
 
         return MedGemmaProvider
-    if spec.provider == "gemini":
+    if kind == "gemini":
         from benchq.providers.gemini import GeminiProvider
 
         return GeminiProvider
-    # pragma: no cover - ModelSpec.provider is a closed Literal
-    raise ConfigError(f"model {spec.name!r}: unknown provider {spec.provider!r}")
+    return None

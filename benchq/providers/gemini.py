@@ -10,6 +10,7 @@ import importlib
 import re
 from typing import Any
 
+import aiohttp
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 
 from benchq.config.registry import ModelSpec
 from benchq.errors import ProviderError, ProviderRejected, ProviderRetryable
+from benchq.providers import aio
 from benchq.providers.answer import ANSWER_JSON_SCHEMA
 from benchq.providers.llm import Completion, LLMProvider
 from benchq.providers.prompts import Prompt
@@ -27,8 +29,12 @@ _RETRY_DELAY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)s$")
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
-    """Timeout/connection error classes of whichever httpx the SDK uses (httpx or httpx2)."""
-    found: list[type[BaseException]] = []
+    """Timeout and connection errors the SDK lets through unwrapped.
+
+    Its async client runs on aiohttp (errors: `aiohttp.ClientError`, and the
+    built-in `TimeoutError` for a timeout); its sync client on httpx or httpx2.
+    """
+    found: list[type[BaseException]] = [aiohttp.ClientError, TimeoutError]
     for name in ("httpx2", "httpx"):
         try:
             module = importlib.import_module(name)
@@ -116,9 +122,10 @@ class GeminiProvider(LLMProvider):
             seed=spec.seed,
         )
 
-    def _complete(self, document: str) -> Completion:
+    async def _complete(self, document: str) -> Completion:
         try:
-            result = self.client.models.generate_content(
+            # the async client runs on aiohttp when it is installed (benchq requires it)
+            result = await self.client.aio.models.generate_content(
                 model=self.spec.model_id, contents=document, config=self.config
             )
         except genai_errors.APIError as exc:
@@ -167,5 +174,6 @@ class GeminiProvider(LLMProvider):
         return ProviderRejected(message)
 
     def close(self) -> None:
-        """Close the SDK's HTTP client."""
+        """Close the SDK's HTTP clients (the async one on the loop it was opened on)."""
+        aio.run_sync(self.client.aio.aclose())
         self.client.close()

@@ -1,7 +1,7 @@
 """What every language-model provider shares: limits, retries, timing, parsing, cost.
 
-A concrete provider implements one method, `_complete(document)`: a single
-attempt at the API, returning the text and token usage or raising
+A concrete provider implements one coroutine, `_complete(document)`: a single
+attempt at the API through its SDK's async client, returning the text and token usage or raising
 `ProviderRetryable` / `ProviderThrottled` / `ProviderRejected`. This class
 wraps each attempt in the fleet limiter, repeats retryable failures under the
 `RetryPolicy`, and turns the final text into a `ModelAnswer`.
@@ -22,7 +22,7 @@ from benchq.providers.answer import SCHEMA_VERSION, parse_answer
 from benchq.providers.base import ModelAnswer, Provider
 from benchq.providers.prompts import Prompt
 from benchq.providers.ratelimit import Limiter, NullLimiter
-from benchq.providers.retry import ProviderThrottled, RetryPolicy, call_with_retry
+from benchq.providers.retry import ProviderThrottled, RetryPolicy, call_with_retry_async
 
 _ESTIMATED_OUTPUT_TOKENS = 512
 """Output tokens charged to the token limit before the real count is known."""
@@ -76,7 +76,7 @@ class LLMProvider(Provider):
         self.redact = Redactor(secrets)
 
     @abstractmethod
-    def _complete(self, document: str) -> Completion:
+    async def _complete(self, document: str) -> Completion:
         """One attempt at the API; raise a `ProviderError` subclass on failure."""
 
     def cache_identity(self) -> dict[str, Any]:
@@ -93,13 +93,13 @@ class LLMProvider(Provider):
             "seed": self.spec.seed,
         }
 
-    def _attempt(self, document: str, estimated: int) -> tuple[Completion, float]:
-        lease = self.limiter.acquire(estimated)
+    async def _attempt(self, document: str, estimated: int) -> tuple[Completion, float]:
+        lease = await self.limiter.acquire_async(estimated)
         throttled = False
         actual: int | None = None
         try:
             started = time.perf_counter()
-            completion = self._complete(document)
+            completion = await self._complete(document)
             latency_ms = (time.perf_counter() - started) * 1000.0
             if completion.input_tokens is not None or completion.output_tokens is not None:
                 actual = (completion.input_tokens or 0) + (completion.output_tokens or 0)
@@ -112,12 +112,12 @@ class LLMProvider(Provider):
                 lease, estimated_tokens=estimated, actual_tokens=actual, throttled=throttled
             )
 
-    def analyze(self, document: str) -> ModelAnswer:
+    async def analyze_async(self, document: str) -> ModelAnswer:
         """Call the model (limited, retried), parse its answer and price it."""
         estimated = estimate_tokens(self.prompt.text + document) + min(
             self.spec.max_output_tokens, _ESTIMATED_OUTPUT_TOKENS
         )
-        (completion, latency_ms), attempts = call_with_retry(
+        (completion, latency_ms), attempts = await call_with_retry_async(
             lambda: self._attempt(document, estimated), self.retry
         )
         parsed = parse_answer(completion.text, truncated=completion.truncated)

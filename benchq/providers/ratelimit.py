@@ -19,9 +19,12 @@ requests-per-minute and tokens-per-minute hold for the fleet as a whole:
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import random
 import time
 import uuid
+from collections.abc import Generator
 from typing import Any, Protocol
 
 import redis
@@ -120,6 +123,10 @@ class Limiter(Protocol):
         """The call ended: free its slot, settle its tokens, adapt concurrency."""
         ...
 
+    async def acquire_async(self, estimated_tokens: int) -> str:
+        """`acquire`, waiting without blocking the event loop."""
+        ...
+
 
 class NullLimiter:
     """No limits: for the baseline, single-process runs and tests."""
@@ -132,6 +139,10 @@ class NullLimiter:
         self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
     ) -> None:
         """Nothing to free."""
+
+    async def acquire_async(self, estimated_tokens: int) -> str:
+        """Grant at once."""
+        return ""
 
 
 class FleetLimiter:
@@ -174,6 +185,10 @@ class FleetLimiter:
             "leases": f"{base}:{{{model}}}:leases",
             "state": f"{base}:{{{model}}}:state",
         }
+        # Lease ids: unique across the fleet by a random prefix per limiter,
+        # then a counter (a fresh uuid4 per call costs a system call each).
+        self._lease_prefix = f"{uuid.uuid4().hex[:16]}-"
+        self._lease_numbers = itertools.count()
         self._rate = client.register_script(_RATE_LUA)
         self._settle = client.register_script(_SETTLE_LUA)
         self._acquire = client.register_script(_ACQUIRE_LUA)
@@ -208,7 +223,7 @@ class FleetLimiter:
     # -- concurrency ---------------------------------------------------------------
     def try_slot(self) -> str | None:
         """Take a concurrency slot if one is free now; return its lease id."""
-        lease = uuid.uuid4().hex
+        lease = f"{self._lease_prefix}{next(self._lease_numbers)}"
         args = [lease, self.lease_us, self.max_concurrency, self.min_concurrency]
         got = self._acquire(keys=[self.keys["leases"], self.keys["state"]], args=args)
         return lease if int(got) == 1 else None
@@ -225,24 +240,65 @@ class FleetLimiter:
         return float(value) if value is not None else float(self.max_concurrency)
 
     # -- the Limiter protocol ------------------------------------------------------
-    def acquire(self, estimated_tokens: int) -> str:
-        """Wait for a slot, then for the rate limits; ProviderError after `max_wait_seconds`."""
+    def _acquiring(self, estimated_tokens: int) -> Generator[float, None, str]:
+        """The steps of taking a slot and the rate: yields each wait, returns the lease.
+
+        Shared by the blocking and the async `acquire`, which differ only in
+        how they wait. Errors thrown in at a wait (a cancelled job) free the slot.
+        """
         started = time.monotonic()
         deadline = started + self.max_wait
         lease = self.try_slot()
         while lease is None:
             self._defer_if_long(started, random.uniform(0.5, 2.0), "concurrency")
-            self._sleep_until(deadline, random.uniform(0.02, 0.2))
+            yield self._checked_wait(deadline, random.uniform(0.02, 0.2))
             lease = self.try_slot()
         try:
             while (wait := self.try_rate(estimated_tokens)) > 0:
                 self._defer_if_long(started, wait, "rate", ahead=wait)
                 # jitter, so waiting workers do not all ask again at the same instant
-                self._sleep_until(deadline, wait + random.uniform(0, 0.05))
+                yield self._checked_wait(deadline, wait + random.uniform(0, 0.05))
         except BaseException:
             self.end_slot(lease, "none")
             raise
         return lease
+
+    def acquire(self, estimated_tokens: int) -> str:
+        """Wait for a slot, then for the rate limits; ProviderError after `max_wait_seconds`."""
+        steps = self._acquiring(estimated_tokens)
+        try:
+            wait = next(steps)
+            while True:
+                try:
+                    time.sleep(wait)
+                except BaseException as exc:
+                    wait = steps.throw(exc)
+                else:
+                    wait = next(steps)
+        except StopIteration as done:
+            lease: str = done.value
+            return lease
+
+    async def acquire_async(self, estimated_tokens: int) -> str:
+        """`acquire` on an event loop: waiting calls cost no thread.
+
+        The Redis scripts run synchronously: each blocks the loop for one
+        round trip to Redis, short next to a model call, and the blocking and
+        async paths share one implementation of the limits.
+        """
+        steps = self._acquiring(estimated_tokens)
+        try:
+            wait = next(steps)
+            while True:
+                try:
+                    await asyncio.sleep(wait)
+                except BaseException as exc:
+                    wait = steps.throw(exc)
+                else:
+                    wait = next(steps)
+        except StopIteration as done:
+            lease: str = done.value
+            return lease
 
     def _defer_if_long(
         self, started: float, retry_after: float, what: str, ahead: float = 0.0
@@ -262,9 +318,9 @@ class FleetLimiter:
         self.end_slot(lease, "throttled" if throttled else "ok")
         self.settle(estimated_tokens, actual_tokens)
 
-    def _sleep_until(self, deadline: float, seconds: float) -> None:
+    def _checked_wait(self, deadline: float, seconds: float) -> float:
         if time.monotonic() + seconds > deadline:
             raise ProviderError(
                 f"model {self.model!r}: waited {self.max_wait:.0f}s for a rate-limit slot"
             )
-        time.sleep(seconds)
+        return seconds

@@ -10,10 +10,11 @@ Only `ProviderRetryable` (429, 5xx, timeouts, connection errors) is retried;
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -100,6 +101,15 @@ def _retryable(policy: RetryPolicy) -> Callable[[BaseException], bool]:
     return check
 
 
+def _policy_kwargs(policy: RetryPolicy) -> dict[str, object]:
+    return {
+        "stop": tenacity.stop_after_attempt(policy.max_attempts),
+        "wait": _Wait(policy),
+        "retry": tenacity.retry_if_exception(_retryable(policy)),
+        "reraise": True,
+    }
+
+
 def call_with_retry(
     fn: Callable[[], T],
     policy: RetryPolicy,
@@ -124,12 +134,28 @@ def call_with_retry(
                 on_error(exc)
             raise
 
-    retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(policy.max_attempts),
-        wait=_Wait(policy),
-        retry=tenacity.retry_if_exception(_retryable(policy)),
-        reraise=True,
-        sleep=policy.sleep,
-    )
+    retrying = tenacity.Retrying(sleep=policy.sleep, **_policy_kwargs(policy))  # type: ignore[arg-type]
     result = retrying(attempt)
+    return result, attempts
+
+
+async def call_with_retry_async(
+    fn: Callable[[], Awaitable[T]], policy: RetryPolicy
+) -> tuple[T, int]:
+    """`call_with_retry` for a coroutine: the waits between attempts do not block the loop."""
+    attempts = 0
+
+    async def attempt() -> T:
+        nonlocal attempts
+        attempts += 1
+        return await fn()
+
+    async def sleep(seconds: float) -> None:
+        if policy.sleep is time.sleep:
+            await asyncio.sleep(seconds)
+        else:  # a test's recorder: note the wait, do not wait
+            policy.sleep(seconds)
+
+    retrying = tenacity.AsyncRetrying(sleep=sleep, **_policy_kwargs(policy))  # type: ignore[arg-type]
+    result: T = await retrying(attempt)
     return result, attempts
