@@ -72,7 +72,7 @@ def measure_pipeline(settings: Settings, suite_dir: Path) -> tuple[float, int]:
     wait_for_run(store, plan.run_id, poll_seconds=0.05, timeout=600)
     elapsed = time.perf_counter() - start
     store.close()
-    return elapsed, plan.job_count
+    return elapsed, plan.case_count
 
 
 def main() -> None:

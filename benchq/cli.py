@@ -146,7 +146,12 @@ def enqueue(
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.option("--concurrency", type=click.IntRange(min=1), default=None)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Model calls in flight per model (default: BENCHQ_WORKER_CONCURRENCY).",
+)
 @click.option("--pool", type=click.Choice(["threads", "prefork", "solo"]), default=None)
 @click.option("--name", default=None, help="Node name (default: benchq@<host>).")
 @click.option("--queues", default=None, help="Comma-separated queues (default: all).")
@@ -165,13 +170,17 @@ def worker(
     settings = read_settings()
     if not settings.broker_url:
         raise ConfigError("BENCHQ_BROKER_URL is not set: a worker needs a broker to listen to")
+    calls = concurrency or settings.worker_concurrency
     argv = worker_argv(
         name=name or "benchq@%h",
         queues=queues.split(",") if queues else all_queues(settings),
         pool=pool or settings.worker_pool,
-        concurrency=concurrency or settings.worker_concurrency,
+        concurrency=calls,
+        batch_size=settings.batch_size,
         loglevel=loglevel,
     )
+    # the worker's tasks read their call limit from the environment
+    os.environ["BENCHQ_WORKER_CONCURRENCY"] = str(calls)
     os.execv(argv[0], argv)
 
 

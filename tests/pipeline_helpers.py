@@ -31,9 +31,14 @@ def settings_for(tmp: Path, broker: str, **extra: object) -> Settings:
 
 
 def workers(
-    settings: Settings, count: int, *, prefix: str = "w", concurrency: int = 2
+    settings: Settings,
+    count: int,
+    *,
+    prefix: str = "w",
+    concurrency: int = 2,
+    extra_env: dict[str, str] | None = None,
 ) -> WorkerPool:
-    """Worker processes (not started) for these settings."""
+    """Worker processes (not started) for these settings (`extra_env` on top)."""
     env = {
         "BENCHQ_BROKER_URL": settings.broker_url or "",
         "BENCHQ_STORE_URL": settings.effective_store_url(),
@@ -42,17 +47,20 @@ def workers(
     }
     return WorkerPool(
         count=count,
-        env={**env, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env={**env, **(extra_env or {}), "PYTHONPATH": os.pathsep.join(sys.path)},
         queues=all_queues(settings),
         pool="threads",
         concurrency=concurrency,
+        batch_size=settings.batch_size,
         name_prefix=prefix,
     )
 
 
 def enqueue(settings: Settings, suite_dir: Path, run_id: str | None = None) -> RunPlan:
-    """Plan and enqueue a baseline run of the suite; returns the plan."""
-    plan = plan_run(load_suite(suite_dir), [BASELINE], run_id=run_id)
+    """Plan and enqueue a baseline run of the suite (`settings.batch_size` cases a job)."""
+    plan = plan_run(
+        load_suite(suite_dir), [BASELINE], run_id=run_id, batch_size=settings.batch_size
+    )
     store = SQLiteStore(settings.effective_store_url().removeprefix("sqlite:///"))
     enqueue_run(make_app(settings), plan, store)
     store.close()

@@ -7,6 +7,7 @@ free loopback port.
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import os
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 
 from benchq.cases.generate import generate_suite
+from benchq.cases.suite import load_suite
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError
 from benchq.local.process import spawn, stop
@@ -35,6 +37,8 @@ from tests.pipeline_helpers import enqueue, settings_for, workers
 USER = "ops"
 PASSWORD = "s3cret-Pa55"
 CASES = 5
+BATCH = 2
+JOBS = 3  # 5 cases, 2 a job
 
 
 def _free_port() -> int:
@@ -77,7 +81,7 @@ def _until(probe: Any, what: str, timeout: float = 90.0, seen: Any = None) -> An
 @pytest.fixture
 def flower(clean_env: Path, redis_url: str) -> Iterator[tuple[str, Settings]]:
     """A real Flower on a free loopback port, watching `redis_url`; yields its base URL."""
-    settings = settings_for(clean_env, redis_url)
+    settings = settings_for(clean_env, redis_url, batch_size=BATCH)
     port = _free_port()
     env = {
         **os.environ,
@@ -151,9 +155,9 @@ def test_flower_shows_a_real_runs_tasks_and_workers_only_with_credentials(
             assert status == 200, body
             last["body"] = body
             ours = [t for t in body.values() if plan.run_id in f"{t.get('args')}{t.get('kwargs')}"]
-            cases = [t for t in ours if t["name"] == "benchq.run_case"]
+            jobs = [t for t in ours if t["name"] == "benchq.run_cases"]
             finals = [t for t in ours if t["name"] == "benchq.finalize_model"]
-            done = len(cases) == CASES and all(t["state"] == "SUCCESS" for t in cases)
+            done = len(jobs) == JOBS and all(t["state"] == "SUCCESS" for t in jobs)
             return ours if done and finals else []
 
         tasks = _until(
@@ -165,9 +169,16 @@ def test_flower_shows_a_real_runs_tasks_and_workers_only_with_credentials(
             ],
         )
 
-    # Every job of the run, and which worker ran it, as Flower saw it.
-    assert sorted(t["name"] for t in tasks).count("benchq.run_case") == CASES
-    assert {t["worker"] for t in tasks if t["name"] == "benchq.run_case"} == {worker_name}
+    # Every job of the run, and which worker ran it, as Flower saw it: each
+    # names its cases by id, and together they cover the suite once.
+    jobs = [t for t in tasks if t["name"] == "benchq.run_cases"]
+    assert len(jobs) == JOBS
+    assert {t["worker"] for t in jobs} == {worker_name}
+    cases = load_suite(suite).cases
+    shown = [case for t in jobs for case in ast.literal_eval(t["args"])[2]]
+    assert sorted(shown) == sorted(c.id for c in cases)
+    # ... and never the bills themselves.
+    assert not any(c.text[:40] in t["args"] for c in cases for t in jobs)
 
     # Without credentials, or with wrong ones, nothing is readable: API and UI alike.
     for path in ("/api/tasks", "/api/workers", "/", "/tasks"):

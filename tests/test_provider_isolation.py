@@ -32,11 +32,13 @@ def test_a_rate_limited_model_does_not_starve_the_baseline(clean_env: Path) -> N
             OPENAI_API_KEY="sk-test",
             OPENAI_BASE_URL=standin.openai_base_url,
             BENCHQ_REGISTRY_PATH=str(clean_env / "models.toml"),
-            # One worker with two threads. slowai may start one call a second
-            # (after a burst of 6); a job that would wait longer than 0.2 s is
-            # requeued. Without that, both threads would sit in slowai's
-            # limiter and the baseline's jobs would only get through between.
+            # One worker taking three jobs of two cases at a time. slowai may
+            # start one call a second (after a burst of 6); a case that would
+            # wait longer than 0.2 s is requeued. Without that, the worker's
+            # jobs would all sit in slowai's limiter and the baseline's jobs
+            # would only get through between.
             BENCHQ_WORKER_CONCURRENCY="2",
+            BENCHQ_BATCH_SIZE="2",
             BENCHQ_LIMIT_DEFER_AFTER="0.2",
         )
         proc = subprocess.run(

@@ -41,6 +41,8 @@ from benchq.store.sqlite import SQLiteStore
 from tests.pipeline_helpers import settings_for
 
 CASES = 40
+BATCH = 2
+JOBS = CASES // BATCH
 WORKERS_PER_HOST = 2
 REDIS_PASSWORD = "ScaleOut0ne"
 
@@ -183,6 +185,7 @@ def _start_workers(
         **os.environ,
         "BENCHQ_BROKER_URL": fleet.broker_url,
         "BENCHQ_STORE_URL": f"sqlite:///{db}",
+        "BENCHQ_WORKER_CONCURRENCY": "1",
         "PYTHONPATH": os.pathsep.join(sys.path),
     }
     started = []
@@ -245,6 +248,7 @@ def test_workers_on_two_hosts_share_one_run_and_store_each_result_once(
                 **os.environ,
                 "BENCHQ_BROKER_URL": fleet.broker_url,
                 "BENCHQ_STORE_URL": f"sqlite:///{db}",
+                "BENCHQ_BATCH_SIZE": str(BATCH),
             },
             capture_output=True,
             text=True,
@@ -288,14 +292,14 @@ def test_workers_on_two_hosts_share_one_run_and_store_each_result_once(
     assert set(by_host) == {"hostA", "hostB"}, by_host
 
     # Each job ran exactly once across the fleet (none twice on two hosts):
-    # the workers' own logs count one "succeeded" per case job.
+    # the workers' own logs count one "succeeded" per job.
     succeeded = [
         m
         for _, log in started
-        for m in re.findall(r"benchq\.run_case\[([0-9a-f-]+)\] succeeded", log.read_text())
+        for m in re.findall(r"benchq\.run_cases\[([0-9a-f-]+)\] succeeded", log.read_text())
     ]
-    assert len(succeeded) == CASES
-    assert len(set(succeeded)) == CASES
+    assert len(succeeded) == JOBS
+    assert len(set(succeeded)) == JOBS
     finals = sum(
         len(re.findall(r"benchq\.finalize_model\[[0-9a-f-]+\] succeeded", log.read_text()))
         for _, log in started

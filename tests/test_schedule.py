@@ -7,7 +7,9 @@ a real worker that completes the scheduled run.
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -173,8 +175,12 @@ def test_two_schedulers_enqueue_a_slot_once(clean_env: Path, redis_url: str) -> 
         results.append(scheduler.run(max_slots=1))
 
     assert results == [["20260310T020000Z-nightly"], []]
-    # No worker runs: the queue holds exactly one job per case, not two.
-    assert client.llen("benchq.provider.baseline") == CASES
+    # No worker runs: the queue holds each case once, not twice.
+    queued = [json.loads(m) for m in client.lrange("benchq.provider.baseline", 0, -1)]
+    # a kombu message: base64 JSON of (args, kwargs, embed); args = (run, model, cases)
+    bodies = [json.loads(base64.b64decode(m["body"])) for m in queued]
+    cases = [case["id"] for body in bodies for case in body[0][2]]
+    assert sorted(cases) == sorted(set(cases)) and len(cases) == CASES
     assert client.get(CLAIM_PREFIX + "20260310T020000Z-nightly") is not None
 
 

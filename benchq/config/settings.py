@@ -60,7 +60,16 @@ class Settings(BaseSettings):
         description="Celery pool of each worker process; threads suit I/O-bound model calls.",
     )
     worker_concurrency: int = Field(
-        default=8, ge=1, description="Jobs one worker process runs at once."
+        default=8,
+        ge=1,
+        description="Model calls one worker process keeps in flight at once, per model "
+        "(on one event loop; the fleet-wide limits of models.toml apply on top).",
+    )
+    batch_size: int = Field(
+        default=20,
+        ge=1,
+        description="Cases of one model per job message; a job runs its cases "
+        "concurrently. 1 sends one message per (model, case).",
     )
     redis_server: str = Field(
         default="redis-server",

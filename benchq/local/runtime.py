@@ -11,6 +11,7 @@ from pathlib import Path
 from benchq.config.settings import Settings
 from benchq.local.redis_server import PrivateRedis
 from benchq.local.worker_pool import WorkerPool
+from benchq.workers.celery_config import make_app
 
 
 @dataclass
@@ -67,7 +68,9 @@ def runtime(
                 queues=queues,
                 pool=settings.worker_pool,
                 concurrency=settings.worker_concurrency,
+                batch_size=settings.batch_size,
                 log_dir=log_dir,
             )
             stack.enter_context(pool)
+            pool.wait_ready(make_app(settings))
         yield Runtime(settings=settings, pool=pool, log_dir=log_dir)

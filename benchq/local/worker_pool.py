@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import TracebackType
 
+from celery import Celery
+
 from benchq.local.process import spawn, stop
+
+
+def pool_slots(concurrency: int, batch_size: int) -> int:
+    """Jobs a worker process takes at once to keep `concurrency` model calls in flight.
+
+    Enough batches to fill the calls, one more so the next batch is already
+    running while one drains its last slow calls, and one for the chord
+    callbacks. Not more: a worker that takes more jobs than it can run holds
+    back cases that another worker could start now.
+    """
+    return -(-concurrency // batch_size) + 2
 
 
 def worker_argv(
@@ -17,9 +32,14 @@ def worker_argv(
     queues: list[str],
     pool: str,
     concurrency: int,
+    batch_size: int = 20,
     loglevel: str = "WARNING",
 ) -> list[str]:
-    """The command line of one worker process (the same one `benchq worker` runs)."""
+    """The command line of one worker process (the same one `benchq worker` runs).
+
+    `concurrency` is the model calls the process keeps in flight; its
+    environment must say so too (`BENCHQ_WORKER_CONCURRENCY`, see `worker_env`).
+    """
     return [
         sys.executable,
         "-m",
@@ -34,7 +54,7 @@ def worker_argv(
         "--pool",
         pool,
         "--concurrency",
-        str(concurrency),
+        str(pool_slots(concurrency, batch_size)),
         "--loglevel",
         loglevel,
         # One machine, one broker: gossip and mingle only cost start-up time.
@@ -54,14 +74,21 @@ class WorkerPool:
         queues: list[str],
         pool: str = "threads",
         concurrency: int = 8,
+        batch_size: int = 20,
         log_dir: Path | None = None,
         name_prefix: str = "local",
     ) -> None:
         self.count = count
-        self.env = {**os.environ, **env}
+        self.env = {
+            **os.environ,
+            **env,
+            "BENCHQ_WORKER_CONCURRENCY": str(concurrency),
+            "BENCHQ_BATCH_SIZE": str(batch_size),
+        }
         self.queues = queues
         self.pool = pool
         self.concurrency = concurrency
+        self.batch_size = batch_size
         self.log_dir = log_dir
         self.name_prefix = name_prefix
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -71,10 +98,37 @@ class WorkerPool:
         for i in range(self.count):
             name = f"{self.name_prefix}{i + 1}@%h"
             argv = worker_argv(
-                name=name, queues=self.queues, pool=self.pool, concurrency=self.concurrency
+                name=name,
+                queues=self.queues,
+                pool=self.pool,
+                concurrency=self.concurrency,
+                batch_size=self.batch_size,
             )
             log_path = str(self.log_dir / f"worker{i + 1}.log") if self.log_dir else None
             self.procs.append(spawn(argv, env=self.env, log_path=log_path))
+
+    def node_names(self) -> list[str]:
+        """The Celery node names of the processes (`%h` expanded as Celery does)."""
+        host = socket.gethostname()
+        return [f"{self.name_prefix}{i + 1}@{host}" for i in range(self.count)]
+
+    def wait_ready(self, app: Celery, timeout: float = 60.0) -> bool:
+        """Wait until every process answers a ping: started, SDKs loaded, consuming.
+
+        A run enqueued after this measures its jobs, not the workers' start.
+        Returns False, without raising, when a process died or time ran out:
+        the run's own wait reports dead workers with their logs.
+        """
+        deadline = time.monotonic() + timeout
+        names = set(self.node_names())
+        answered: set[str] = set()
+        while time.monotonic() < deadline and self.alive() == self.count:
+            waiting = sorted(names - answered)
+            replies = app.control.ping(destination=waiting, timeout=0.5, limit=len(waiting))
+            answered |= {name for reply in replies for name in reply}
+            if answered >= names:
+                return True
+        return False
 
     def alive(self) -> int:
         """How many worker processes are still running."""

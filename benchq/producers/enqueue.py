@@ -1,6 +1,15 @@
-"""Enqueue a planned run: one job per (model, case), one chord per (run, model)."""
+"""Enqueue a planned run: one job per (model, batch of cases), one chord per (run, model).
+
+A job carries `batch_size` cases of one model (the last one fewer); the
+worker runs them concurrently on its event loop and stores one result per
+case. Batching is what lets a worker keep dozens of I/O-bound model calls in
+flight for the price of one message, instead of paying Celery's per-message
+Redis traffic for every call.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from celery import Celery, chord
 
@@ -49,6 +58,11 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
         ],
     )
     payloads = [case.model_dump(mode="json", exclude={"source"}) for case in plan.suite.cases]
+    size = plan.batch_size
+    # A run's duration is measured from here: planning (and, on the embedded
+    # default, starting Redis and the workers) happened before.
+    enqueued_at = datetime.now(UTC).isoformat()
+    batches = [payloads[i : i + size] for i in range(0, len(payloads), size)]
     for model in plan.models:
         meta = ModelMeta(
             run_id=plan.run_id,
@@ -58,7 +72,7 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
             dataset_version=plan.dataset_version,
             prompt_version=plan.prompt_version,
             expected_cases=len(payloads),
-            enqueued_at=plan.created_at,
+            enqueued_at=enqueued_at,
             environment=plan.environment,
             commit_sha=plan.provenance.commit_sha,
             branch_name=plan.provenance.branch_name,
@@ -68,15 +82,15 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
         queue = provider_queue(model.provider)
         header = [
             app.signature(
-                "benchq.run_case",
-                args=(plan.run_id, model.name, payload),
+                "benchq.run_cases",
+                args=(plan.run_id, model.name, batch),
                 kwargs={"cache_mode": plan.cache_mode},
                 queue=queue,
-                # Flower and worker logs show these instead of the whole bill.
-                argsrepr=repr((plan.run_id, model.name, payload["id"])),
+                # Flower and worker logs show these instead of the whole bills.
+                argsrepr=repr((plan.run_id, model.name, [p["id"] for p in batch])),
                 kwargsrepr=repr({"cache_mode": plan.cache_mode}),
             )
-            for payload in payloads
+            for batch in batches
         ]
         body = app.signature(
             "benchq.finalize_model",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benchq.config.registry import load_registry
 from benchq.config.settings import Settings
-from benchq.producers.plan import ModelPlan
+from benchq.producers.plan import ModelPlan, RunPlan
 from benchq.providers.factory import check_credentials
 
 
@@ -27,4 +27,16 @@ def all_queues(settings: Settings) -> list[str]:
     from benchq.workers.celery_config import CONTROL_QUEUE, provider_queue
 
     kinds = sorted({spec.provider for spec in load_registry(settings).models.values()})
+    return [CONTROL_QUEUE, *(provider_queue(k) for k in kinds)]
+
+
+def run_queues(plan: RunPlan) -> list[str]:
+    """The queues a run's jobs go to: control plus the provider kinds of its models.
+
+    Workers started for one run (`benchq run`) consume only these, so they
+    load only the SDKs the run needs.
+    """
+    from benchq.workers.celery_config import CONTROL_QUEUE, provider_queue
+
+    kinds = sorted({m.provider for m in plan.models})
     return [CONTROL_QUEUE, *(provider_queue(k) for k in kinds)]

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from benchq.cases.schema import Suite
 from benchq.errors import ConfigError
@@ -36,11 +36,19 @@ class RunPlan(BaseModel):
     provenance: Provenance
     cache_mode: Literal["use", "refresh"] = "use"
     """`refresh` (`--no-cache`) skips cached answers: every case calls its model."""
+    batch_size: int = Field(default=20, ge=1)
+    """Cases of one model per job message."""
+
+    @property
+    def case_count(self) -> int:
+        """(model, case) pairs the run scores."""
+        return len(self.models) * len(self.suite.cases)
 
     @property
     def job_count(self) -> int:
-        """Jobs the run enqueues: one per (model, case)."""
-        return len(self.models) * len(self.suite.cases)
+        """Job messages the run enqueues: one per model and batch of cases."""
+        per_model = -(-len(self.suite.cases) // self.batch_size)
+        return len(self.models) * per_model
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -70,6 +78,7 @@ def plan_run(
     environment: Environment = "local",
     provenance: Provenance | None = None,
     use_cache: bool = True,
+    batch_size: int = 20,
 ) -> RunPlan:
     """A plan for running every case of the suite on every model."""
     if not suite.cases:
@@ -86,4 +95,5 @@ def plan_run(
         environment=environment,
         provenance=provenance or Provenance(commit_sha="unknown"),
         cache_mode="use" if use_cache else "refresh",
+        batch_size=batch_size,
     )

@@ -16,7 +16,7 @@ from rich.table import Table
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError
 from benchq.producers.enqueue import enqueue_run
-from benchq.producers.models import all_queues, resolve_models
+from benchq.producers.models import resolve_models, run_queues
 from benchq.producers.plan import RunPlan, parse_models, plan_run
 from benchq.producers.provenance import detect_provenance
 from benchq.producers.wait import RunFailed, wait_for_run
@@ -63,6 +63,7 @@ def load_plan(
         environment=settings.environment,
         provenance=detect_provenance(),
         use_cache=use_cache,
+        batch_size=settings.batch_size,
     )
 
 
@@ -125,11 +126,14 @@ def run_benchmark(
     log_dir = settings.results_dir / "logs" / plan.run_id
     try:
         with runtime(
-            settings, queues=all_queues(settings), local_workers=workers, log_dir=log_dir
+            settings, queues=run_queues(plan), local_workers=workers, log_dir=log_dir
         ) as rt:
             try:
                 enqueue_run(make_app(rt.settings), plan, store)
-                console.print(f"run [bold]{plan.run_id}[/]: {plan.job_count} jobs enqueued")
+                console.print(
+                    f"run [bold]{plan.run_id}[/]: {plan.case_count} cases enqueued"
+                    f" in {plan.job_count} jobs"
+                )
                 _wait_with_bar(store, plan, rt.workers_alive, timeout, console)
             except (RunFailed, KeyboardInterrupt):
                 # The run is recorded before its first job is sent, so it exists here.
@@ -175,7 +179,7 @@ def _wait_with_bar(
         console=console,
         transient=False,
     ) as bar:
-        task = bar.add_task("cases", total=plan.job_count)
+        task = bar.add_task("cases", total=plan.case_count)
 
         def update(p: RunProgress) -> None:
             bar.update(task, completed=sum(p.done.values()))

@@ -1,11 +1,13 @@
 """Per-process resources of a worker: settings, store, Redis and providers, made once.
 
 Tasks run in threads of one worker process; these are shared by them and
-created lazily, so importing the tasks module opens nothing.
+created lazily, so importing the tasks module opens nothing. Model calls of
+every task run on the process's one event loop (`benchq.providers.aio`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from functools import cache
@@ -93,6 +95,22 @@ def provider(model_name: str, cache_mode: CacheMode = "use") -> Provider:
                 cache_mode=cache_mode,
             )
             _providers[key] = found
+        return found
+
+
+_slots: dict[str, asyncio.Semaphore] = {}
+
+
+def call_slots(model_name: str) -> asyncio.Semaphore:
+    """The in-flight limit of one model's calls in this process (`worker_concurrency`).
+
+    Shared by every job of the model that the process runs at once; only
+    ever used on the process's model-call loop.
+    """
+    with _lock:
+        found = _slots.get(model_name)
+        if found is None:
+            found = _slots[model_name] = asyncio.Semaphore(settings().worker_concurrency)
         return found
 
 

@@ -1,19 +1,24 @@
 """The work of a job, as plain functions: tasks only wrap these.
 
-`execute_case` runs one (run, model, case); `finalize_model` runs once per
-(run, model) when its cases are in. Both are called directly by tests.
+`score_batch` runs the cases of one job on the process's event loop;
+`execute_case` runs one (run, model, case) for synchronous callers;
+`finalize_model` runs once per (run, model) when its cases are in. All are
+called directly by tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
 from benchq.cases.schema import Case
 from benchq.errors import BenchqError, ProviderBusy
+from benchq.providers import aio
 from benchq.providers.base import ModelAnswer, Provider
 from benchq.scoring.aggregate import aggregate
 from benchq.scoring.case import score_case
@@ -56,7 +61,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def score_job(
+async def score_job_async(
     *,
     run_id: str,
     model_name: str,
@@ -68,16 +73,16 @@ def score_job(
 
     A failing model call is not an exception here: it becomes a case result
     carrying the error, so the run completes and the aggregate counts it.
-    Only `ProviderBusy` (the fleet's limit is reached) propagates: the job is
-    requeued, not failed.
+    Only `ProviderBusy` (the fleet's limit is reached) propagates: the case
+    is requeued, not failed.
     """
     started = time.perf_counter()
     answer: ModelAnswer | None = None
     error: str | None = None
     try:
-        answer = provider.analyze(case.text)
+        answer = await provider.analyze_async(case.text)
     except ProviderBusy:
-        raise  # not an outcome of the case: the task requeues the job
+        raise  # not an outcome of the case: the task requeues it
     except BenchqError as exc:
         error = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a bug in a provider must not lose the case
@@ -97,6 +102,68 @@ def score_job(
     )
 
 
+def score_job(
+    *,
+    run_id: str,
+    model_name: str,
+    case: Case,
+    provider: Provider,
+    worker: str | None = None,
+) -> CaseResult:
+    """`score_job_async` for synchronous callers (it runs on the process's model-call loop)."""
+    return aio.run_sync(
+        score_job_async(
+            run_id=run_id, model_name=model_name, case=case, provider=provider, worker=worker
+        )
+    )
+
+
+@dataclass
+class BatchOutcome:
+    """What running a batch of cases produced."""
+
+    results: list[CaseResult] = field(default_factory=list)
+    """One scored result per case that ran (failed calls included, as results)."""
+    deferred: list[Case] = field(default_factory=list)
+    """Cases not run because the model's fleet-wide limit was reached: send them again."""
+    retry_after: float = 0.0
+    """Seconds after which the deferred cases should have a slot."""
+
+
+async def score_batch(
+    *,
+    run_id: str,
+    model_name: str,
+    cases: list[Case],
+    provider: Provider,
+    slots: asyncio.Semaphore,
+    worker: str | None = None,
+) -> BatchOutcome:
+    """Score the cases of one job concurrently, at most `slots` model calls at a time.
+
+    `slots` is shared by every job of this model in the process, so a worker
+    keeps a steady number of calls in flight however its jobs are cut.
+    """
+
+    async def one(case: Case) -> CaseResult:
+        async with slots:
+            return await score_job_async(
+                run_id=run_id, model_name=model_name, case=case, provider=provider, worker=worker
+            )
+
+    done = await asyncio.gather(*(one(c) for c in cases), return_exceptions=True)
+    outcome = BatchOutcome()
+    for case, item in zip(cases, done, strict=True):
+        if isinstance(item, ProviderBusy):
+            outcome.deferred.append(case)
+            outcome.retry_after = max(outcome.retry_after, item.retry_after or 0.0)
+        elif isinstance(item, BaseException):
+            raise item  # score_job_async turns every model failure into a result
+        else:
+            outcome.results.append(item)
+    return outcome
+
+
 def execute_case(
     *,
     run_id: str,
@@ -109,7 +176,7 @@ def execute_case(
     """Score one case (`score_job`) and persist the result.
 
     Store errors propagate; the task keeps the scored result and retries
-    only the write (see `tasks.run_case`).
+    only the write (see `tasks.run_cases`).
     """
     result = score_job(
         run_id=run_id, model_name=model_name, case=case, provider=provider, worker=worker

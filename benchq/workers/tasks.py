@@ -13,12 +13,15 @@ from typing import Any
 from celery import Task, signals
 
 from benchq.cases.schema import Case
-from benchq.errors import ProviderBusy, StoreUnavailable
+from benchq.errors import StoreUnavailable
+from benchq.providers import aio
+from benchq.providers.factory import provider_class
 from benchq.scoring.schema import CaseResult
 from benchq.workers import context
 from benchq.workers.app import app
+from benchq.workers.celery_config import provider_queue
 from benchq.workers.joblog import log_job
-from benchq.workers.pipeline import ModelMeta, finalize_model, score_job
+from benchq.workers.pipeline import ModelMeta, finalize_model, score_batch
 
 log = logging.getLogger("benchq.jobs")
 
@@ -35,8 +38,23 @@ def _configure_job_log(**_: Any) -> None:
     log.propagate = False
 
 
+@signals.worker_init.connect  # type: ignore[untyped-decorator]
+def _import_sdks(sender: Any = None, **_: Any) -> None:
+    # Before the worker takes jobs: import the SDKs of the providers whose
+    # queues it serves, so its first jobs do not wait for them.
+    queues = getattr(getattr(sender, "app", None), "amqp", None)
+    names = list(queues.queues.consume_from) if queues is not None else []
+    for name in names:
+        provider_class(name.removeprefix(provider_queue("")))
+
+
 #: How long a chord callback waits for stragglers (redelivered jobs) before failing the run.
 FINALIZE_MAX_WAIT_RETRIES = 600
+
+
+def _payloads(cases: list[Case]) -> list[dict[str, Any]]:
+    """Cases as a job message carries them (as the producer sent them)."""
+    return [c.model_dump(mode="json", exclude={"source"}) for c in cases]
 
 
 def _backoff(retries: int) -> float:
@@ -46,60 +64,79 @@ def _backoff(retries: int) -> float:
 
 @app.task(  # type: ignore[untyped-decorator]
     bind=True,
-    name="benchq.run_case",
+    name="benchq.run_cases",
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=None,
 )
-def run_case(
+def run_cases(
     self: Task,
     run_id: str,
     model_name: str,
-    case: dict[str, Any],
+    cases: list[dict[str, Any]],
     cache_mode: context.CacheMode = "use",
-    scored: dict[str, Any] | None = None,
+    scored: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Run, score and persist one (run, model, case); returns a small summary.
+    """Run, score and persist a batch of (run, model, case); returns a small summary.
 
-    When the store is unreachable the scored result is not lost and the model
-    is not asked again: the retry message carries the result (`scored`), so
-    it waits in Redis until the store is back and only the write is repeated.
+    The cases run concurrently on the worker's event loop. A batch delivered
+    again (its worker died) skips the cases already stored. When the store is
+    unreachable the scored results are not lost and the model is not asked
+    again: the retry message carries them (`scored`), so they wait in Redis
+    until the store is back and only the write is repeated. Cases deferred by
+    the model's fleet-wide limit are sent again, alone, once it should have room.
     """
-    parsed = Case.model_validate(case)
-    if scored is None:
-        try:
-            result = score_job(
-                run_id=run_id,
-                model_name=model_name,
-                case=parsed,
-                provider=context.provider(model_name, cache_mode),
-                worker=self.request.hostname or context.worker_name(),
-            )
-        except ProviderBusy as exc:
-            # The model's fleet-wide limit is reached: give this thread back
-            # to other models' jobs and come again when a slot should be free.
-            raise self.retry(
-                countdown=exc.retry_after + random.uniform(0, 0.5), exc=exc, max_retries=None
-            ) from exc
-    else:
-        result = CaseResult.model_validate(scored)
+    store = context.store()
+    results = [CaseResult.model_validate(r) for r in scored or []]
+    # Cases still to run: all of them until the batch has run, then the deferred ones.
+    pending = [Case.model_validate(c) for c in cases]
+    retry_after = 0.0
     try:
-        context.store().save_case_result(result)
+        if pending:
+            stored = store.stored_case_ids(run_id, model_name, [c.id for c in pending])
+            todo = [c for c in pending if c.id not in stored]
+            outcome = aio.run_sync(
+                score_batch(
+                    run_id=run_id,
+                    model_name=model_name,
+                    cases=todo,
+                    provider=context.provider(model_name, cache_mode),
+                    slots=context.call_slots(model_name),
+                    worker=self.request.hostname or context.worker_name(),
+                )
+            )
+            results.extend(outcome.results)
+            pending, retry_after = outcome.deferred, outcome.retry_after
+        if results:
+            store.save_case_results(results)
     except StoreUnavailable as exc:
         log.warning(
-            "store unavailable, keeping %s/%s/%s for retry %d: %s",
-            run_id, model_name, parsed.id, self.request.retries + 1, exc,
+            "store unavailable, keeping %d results of %s/%s for retry %d: %s",
+            len(results), run_id, model_name, self.request.retries + 1, exc,
         )  # fmt: skip
         raise self.retry(
-            kwargs={"cache_mode": cache_mode, "scored": result.model_dump(mode="json")},
+            args=(run_id, model_name, _payloads(pending)),
+            kwargs={
+                "cache_mode": cache_mode,
+                "scored": [r.model_dump(mode="json") for r in results],
+            },
             countdown=_backoff(self.request.retries),
             exc=exc,
         ) from exc
-    log_job(result, task_retries=self.request.retries or 0)
+    for result in results:
+        log_job(result, task_retries=self.request.retries or 0)
+    if pending:
+        # The model's fleet-wide limit is reached: give this worker back to
+        # other models' jobs and come again when a slot should be free.
+        raise self.retry(
+            args=(run_id, model_name, _payloads(pending)),
+            kwargs={"cache_mode": cache_mode, "scored": None},
+            countdown=retry_after + random.uniform(0, 0.5),
+            max_retries=None,
+        )
     return {
-        "case_id": result.document_name,
-        "ok": result.extraction_success,
-        "error": result.error_message,
+        "cases": [r.document_name for r in results],
+        "errors": sum(1 for r in results if r.error_message),
     }
 
 

@@ -1,0 +1,64 @@
+"""Jobs of several cases, run by a real worker against the stand-in API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchq.cases.generate import generate_suite
+from benchq.cases.suite import load_suite
+from benchq.providers.baseline import BaselineProvider
+from benchq.store.schema import RunRecord
+from benchq.store.sqlite import SQLiteStore
+from benchq.workers.celery_config import make_app, provider_queue
+from benchq.workers.pipeline import execute_case
+from tests.pipeline_helpers import settings_for, workers
+from tests.standin.server import StandinServer
+
+
+@pytest.fixture
+def standin() -> Iterator[StandinServer]:
+    with StandinServer() as server:
+        yield server
+
+
+def test_a_job_delivered_again_calls_the_model_only_for_cases_not_yet_stored(
+    clean_env: Path, redis_url: str, standin: StandinServer
+) -> None:
+    """A worker died after storing part of its job: the job's next delivery runs the rest."""
+    suite_dir = clean_env / "suite"
+    generate_suite(5, 3, suite_dir)
+    cases = load_suite(suite_dir).cases
+    settings = settings_for(clean_env, redis_url)
+    store = SQLiteStore(clean_env / "benchq.db")
+    store.create_run(
+        RunRecord(run_id="r", suite="s", models=["medgemma"], cases_per_model=5, created_at="x")
+    )
+    # What the first delivery stored before its worker died: three of five cases.
+    for case in cases[:3]:
+        execute_case(
+            run_id="r", model_name="medgemma", case=case, provider=BaselineProvider(),
+            store=store, worker="first-delivery",
+        )  # fmt: skip
+    env = {
+        "BENCHQ_MEDGEMMA_BASE_URL": standin.openai_base_url,
+        "BENCHQ_RESPONSE_CACHE": "false",
+        "OPENAI_API_KEY": os.environ.get("OPENAI_API_KEY", ""),
+    }
+    with workers(settings, 1, extra_env=env):
+        payloads = [c.model_dump(mode="json", exclude={"source"}) for c in cases]
+        job = make_app(settings).signature(
+            "benchq.run_cases", args=("r", "medgemma", payloads), queue=provider_queue("medgemma")
+        )
+        summary = job.apply_async().get(timeout=120)
+
+    assert standin.count() == 2  # only the two cases not stored yet
+    assert sorted(summary["cases"]) == sorted(c.id for c in cases[3:])
+    results = {r.document_name: r for r in store.case_results("r", "medgemma")}
+    assert sorted(results) == sorted(c.id for c in cases)
+    assert {results[c.id].worker for c in cases[:3]} == {"first-delivery"}
+    assert all(results[c.id].worker != "first-delivery" for c in cases[3:])
+    store.close()
