@@ -6,6 +6,7 @@ Assertions are on counts of grants, never on elapsed time.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import redis.asyncio
 from pydantic import SecretStr
 from standin import Fault, StandinServer
 from standin.redis_proc import private_redis
@@ -194,3 +196,65 @@ def test_a_full_fleet_defers_for_concurrency(rds: redis.Redis) -> None:  # type:
         limiter.acquire(10)
     limiter.release(held, estimated_tokens=10, actual_tokens=10, throttled=False)
     assert limiter.acquire(10)
+
+
+def _async_worker(rds: redis.Redis, model: str = "m", **kw: int) -> FleetLimiter:  # type: ignore[type-arg]
+    """A limiter whose async path has a redis.asyncio connection of its own."""
+    path = rds.connection_pool.connection_kwargs["path"]
+    return FleetLimiter(
+        redis.Redis(unix_socket_path=path),
+        model,
+        async_client=redis.asyncio.Redis(unix_socket_path=path),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_async_acquire_never_exceeds_the_limit(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    in_flight = 0
+    peak = 0
+    done = 0
+
+    async def fleet() -> None:
+        limiters = [_async_worker(rds, max_concurrency=2) for _ in range(3)]
+
+        async def calls(limiter: FleetLimiter) -> None:
+            nonlocal in_flight, peak, done
+            for _ in range(3):
+                lease = await limiter.acquire_async(0)
+                in_flight += 1
+                peak = max(peak, in_flight)
+                await asyncio.sleep(0.02)
+                in_flight -= 1
+                await limiter.release_async(
+                    lease, estimated_tokens=0, actual_tokens=None, throttled=False
+                )
+                done += 1
+
+        await asyncio.gather(*(calls(lim) for lim in limiters for _ in range(4)))
+
+    asyncio.run(fleet())
+
+    assert peak == 2  # the limit was reached, never passed
+    assert done == 36
+    assert rds.zcard("benchq:limit:m:{m}:leases") == 0
+
+
+def test_a_cancelled_async_acquire_gives_its_slot_back(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    # 6 requests a minute: after the first call the next waits ~10 s for the rate,
+    # holding its concurrency slot while it waits.
+    async def scenario() -> tuple[int, int]:
+        limiter = _async_worker(rds, "slow", requests_per_minute=6, max_concurrency=4)
+        first = await limiter.acquire_async(0)
+        await limiter.release_async(first, estimated_tokens=0, actual_tokens=None, throttled=False)
+        waiting = asyncio.ensure_future(limiter.acquire_async(0))
+        while rds.zcard(limiter.keys["leases"]) == 0:  # until it holds its slot
+            await asyncio.sleep(0.01)
+        held = int(rds.zcard(limiter.keys["leases"]))
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        return held, int(rds.zcard(limiter.keys["leases"]))
+
+    held, after = asyncio.run(scenario())
+
+    assert (held, after) == (1, 0)

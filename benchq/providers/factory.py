@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
 import redis
+import redis.asyncio
 from pydantic import SecretStr
 
 from benchq.config.registry import ModelSpec
@@ -78,13 +79,16 @@ def make_provider(
     settings: Settings,
     *,
     redis: redis.Redis | None = None,  # type: ignore[type-arg]
+    async_redis: redis.asyncio.Redis | None = None,  # type: ignore[type-arg]
     cache: ResponseCache | None = None,
     cache_mode: Literal["use", "refresh"] = "use",
     prompt_version: str | None = None,
 ) -> Provider:
     """A ready provider for `spec`.
 
-    With `redis`, calls obey the fleet-wide limits of the registry entry; with
+    With `redis`, calls obey the fleet-wide limits of the registry entry
+    (`async_redis`, the same server through redis.asyncio, keeps the limiter
+    from blocking the event loop the calls run on); with
     `cache` (and `settings.response_cache` on), answers go through the response
     cache. Build one per worker process and reuse it: it holds a connection pool.
     """
@@ -103,6 +107,7 @@ def make_provider(
         limiter = FleetLimiter(
             redis,
             spec.name,
+            async_client=async_redis,
             requests_per_minute=spec.requests_per_minute,
             tokens_per_minute=spec.tokens_per_minute,
             max_concurrency=spec.concurrency,

@@ -25,9 +25,11 @@ import random
 import time
 import uuid
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis
+import redis.asyncio
 
 from benchq.errors import ProviderBusy, ProviderError
 
@@ -127,6 +129,12 @@ class Limiter(Protocol):
         """`acquire`, waiting without blocking the event loop."""
         ...
 
+    async def release_async(
+        self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
+    ) -> None:
+        """`release`, without blocking the event loop."""
+        ...
+
 
 class NullLimiter:
     """No limits: for the baseline, single-process runs and tests."""
@@ -144,15 +152,37 @@ class NullLimiter:
         """Grant at once."""
         return ""
 
+    async def release_async(
+        self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
+    ) -> None:
+        """Nothing to free."""
+
+
+@dataclass(frozen=True)
+class _Script:
+    """One Lua script call: which script, its keys and arguments."""
+
+    name: str
+    keys: list[str]
+    args: list[Any]
+
 
 class FleetLimiter:
-    """Requests/min, tokens/min and adaptive concurrency for one model, shared via Redis."""
+    """Requests/min, tokens/min and adaptive concurrency for one model, shared via Redis.
+
+    The limits' logic is written once, as steps that name the Redis scripts
+    to run and the waits to make (`_acquiring`); a blocking and an async
+    driver run those steps. With `async_client` (the workers pass one), the
+    async path talks to Redis through redis.asyncio, so a round trip to Redis
+    never stalls the other calls on the process's event loop.
+    """
 
     def __init__(
         self,
         client: redis.Redis[Any] | redis.Redis,  # type: ignore[type-arg]
         model: str,
         *,
+        async_client: redis.asyncio.Redis | None = None,  # type: ignore[type-arg]
         requests_per_minute: int = 0,
         tokens_per_minute: int = 0,
         max_concurrency: int = 16,
@@ -189,50 +219,74 @@ class FleetLimiter:
         # then a counter (a fresh uuid4 per call costs a system call each).
         self._lease_prefix = f"{uuid.uuid4().hex[:16]}-"
         self._lease_numbers = itertools.count()
-        self._rate = client.register_script(_RATE_LUA)
-        self._settle = client.register_script(_SETTLE_LUA)
-        self._acquire = client.register_script(_ACQUIRE_LUA)
-        self._release = client.register_script(_RELEASE_LUA)
+        sources = {"rate": _RATE_LUA, "settle": _SETTLE_LUA, "acquire": _ACQUIRE_LUA}
+        sources["release"] = _RELEASE_LUA
+        self._scripts = {name: client.register_script(lua) for name, lua in sources.items()}
+        self._async_scripts = (
+            {name: async_client.register_script(lua) for name, lua in sources.items()}
+            if async_client is not None
+            else None
+        )
 
-    # -- rates ------------------------------------------------------------------
-    def _rate_args(self, tokens: int) -> list[int]:
+    # -- the scripts' calls ---------------------------------------------------------
+    def _run(self, call: _Script) -> Any:
+        return self._scripts[call.name](keys=call.keys, args=call.args)
+
+    async def _run_async(self, call: _Script) -> Any:
+        if self._async_scripts is None:  # no async client: one blocking round trip
+            return self._run(call)
+        return await self._async_scripts[call.name](keys=call.keys, args=call.args)
+
+    def _rate_call(self, tokens: int) -> _Script | None:
+        if not self.rpm and not self.tpm:
+            return None
         req_interval = int(60e6 / self.rpm) if self.rpm else 0
         req_tau = max(1, int(self.rpm * self.burst_fraction)) * req_interval
         tok_interval = 60e6 / self.tpm if self.tpm else 0.0
         # a call bigger than the burst would never fit: let it fit alone
         tok_burst = max(int(self.tpm * self.burst_fraction), tokens)
         tok_incr = int(tokens * tok_interval) if self.tpm else 0
-        return [req_interval, req_tau, tok_incr, int(tok_burst * tok_interval)]
+        args = [req_interval, req_tau, tok_incr, int(tok_burst * tok_interval)]
+        return _Script("rate", [self.keys["req"], self.keys["tok"]], args)
 
+    def _settle_call(self, estimated_tokens: int, actual_tokens: int | None) -> _Script | None:
+        if not self.tpm or actual_tokens is None or actual_tokens == estimated_tokens:
+            return None
+        delta = int((actual_tokens - estimated_tokens) * 60e6 / self.tpm)
+        return _Script("settle", [self.keys["tok"]], [delta])
+
+    def _slot_call(self, lease: str) -> _Script:
+        args = [lease, self.lease_us, self.max_concurrency, self.min_concurrency]
+        return _Script("acquire", [self.keys["leases"], self.keys["state"]], args)
+
+    def _end_call(self, lease: str, outcome: str) -> _Script:
+        args = [lease, outcome, self.max_concurrency, self.min_concurrency, self.cooldown_us]
+        return _Script("release", [self.keys["leases"], self.keys["state"]], args)
+
+    def _new_lease(self) -> str:
+        return f"{self._lease_prefix}{next(self._lease_numbers)}"
+
+    # -- rates ------------------------------------------------------------------
     def try_rate(self, tokens: int) -> float:
         """Charge one request and `tokens` if both limits allow now; else seconds to wait."""
-        if not self.rpm and not self.tpm:
-            return 0.0
-        wait_us = self._rate(
-            keys=[self.keys["req"], self.keys["tok"]], args=self._rate_args(tokens)
-        )
-        return int(wait_us) / 1e6
+        call = self._rate_call(tokens)
+        return 0.0 if call is None else int(self._run(call)) / 1e6
 
     def settle(self, estimated_tokens: int, actual_tokens: int | None) -> None:
         """Correct the token charge once the provider reported the real usage."""
-        if not self.tpm or actual_tokens is None or actual_tokens == estimated_tokens:
-            return
-        delta = int((actual_tokens - estimated_tokens) * 60e6 / self.tpm)
-        self._settle(keys=[self.keys["tok"]], args=[delta])
+        call = self._settle_call(estimated_tokens, actual_tokens)
+        if call is not None:
+            self._run(call)
 
     # -- concurrency ---------------------------------------------------------------
     def try_slot(self) -> str | None:
         """Take a concurrency slot if one is free now; return its lease id."""
-        lease = f"{self._lease_prefix}{next(self._lease_numbers)}"
-        args = [lease, self.lease_us, self.max_concurrency, self.min_concurrency]
-        got = self._acquire(keys=[self.keys["leases"], self.keys["state"]], args=args)
-        return lease if int(got) == 1 else None
+        lease = self._new_lease()
+        return lease if int(self._run(self._slot_call(lease))) == 1 else None
 
     def end_slot(self, lease: str, outcome: str) -> float:
         """Free `lease`; outcome `ok` grows the limit, `throttled` cuts it. Returns the limit."""
-        args = [lease, outcome, self.max_concurrency, self.min_concurrency, self.cooldown_us]
-        limit = self._release(keys=[self.keys["leases"], self.keys["state"]], args=args)
-        return float(limit)
+        return float(self._run(self._end_call(lease, outcome)))
 
     def concurrency_limit(self) -> float:
         """The fleet's current adaptive concurrency limit for this model."""
@@ -240,65 +294,68 @@ class FleetLimiter:
         return float(value) if value is not None else float(self.max_concurrency)
 
     # -- the Limiter protocol ------------------------------------------------------
-    def _acquiring(self, estimated_tokens: int) -> Generator[float, None, str]:
-        """The steps of taking a slot and the rate: yields each wait, returns the lease.
+    def _acquiring(self, estimated_tokens: int) -> Generator[_Script | float, Any, str]:
+        """The steps of taking a slot, then the rate: returns the lease.
 
-        Shared by the blocking and the async `acquire`, which differ only in
-        how they wait. Errors thrown in at a wait (a cancelled job) free the slot.
+        Yields a `_Script` to run (the script's answer is sent back) or the
+        seconds to wait. The drivers free a slot taken before an error.
         """
         started = time.monotonic()
         deadline = started + self.max_wait
-        lease = self.try_slot()
-        while lease is None:
+        lease = self._new_lease()
+        while int((yield self._slot_call(lease))) != 1:
             self._defer_if_long(started, random.uniform(0.5, 2.0), "concurrency")
             yield self._checked_wait(deadline, random.uniform(0.02, 0.2))
-            lease = self.try_slot()
-        try:
-            while (wait := self.try_rate(estimated_tokens)) > 0:
-                self._defer_if_long(started, wait, "rate", ahead=wait)
-                # jitter, so waiting workers do not all ask again at the same instant
-                yield self._checked_wait(deadline, wait + random.uniform(0, 0.05))
-        except BaseException:
-            self.end_slot(lease, "none")
-            raise
+        rate = self._rate_call(estimated_tokens)
+        while rate is not None and (wait := int((yield rate)) / 1e6) > 0:
+            self._defer_if_long(started, wait, "rate", ahead=wait)
+            # jitter, so waiting workers do not all ask again at the same instant
+            yield self._checked_wait(deadline, wait + random.uniform(0, 0.05))
         return lease
 
     def acquire(self, estimated_tokens: int) -> str:
         """Wait for a slot, then for the rate limits; ProviderError after `max_wait_seconds`."""
         steps = self._acquiring(estimated_tokens)
+        held: str | None = None
+        answer: Any = None
         try:
-            wait = next(steps)
             while True:
-                try:
-                    time.sleep(wait)
-                except BaseException as exc:
-                    wait = steps.throw(exc)
+                step = steps.send(answer)
+                if isinstance(step, _Script):
+                    answer = self._run(step)
+                    held = _lease_taken(step, answer) or held
                 else:
-                    wait = next(steps)
+                    time.sleep(step)
+                    answer = None
         except StopIteration as done:
             lease: str = done.value
             return lease
+        except BaseException:
+            if held is not None:
+                self.end_slot(held, "none")
+            raise
 
     async def acquire_async(self, estimated_tokens: int) -> str:
-        """`acquire` on an event loop: waiting calls cost no thread.
-
-        The Redis scripts run synchronously: each blocks the loop for one
-        round trip to Redis, short next to a model call, and the blocking and
-        async paths share one implementation of the limits.
-        """
+        """`acquire` on an event loop: a waiting call costs no thread."""
         steps = self._acquiring(estimated_tokens)
+        held: str | None = None
+        answer: Any = None
         try:
-            wait = next(steps)
             while True:
-                try:
-                    await asyncio.sleep(wait)
-                except BaseException as exc:
-                    wait = steps.throw(exc)
+                step = steps.send(answer)
+                if isinstance(step, _Script):
+                    answer = await self._run_async(step)
+                    held = _lease_taken(step, answer) or held
                 else:
-                    wait = next(steps)
+                    await asyncio.sleep(step)
+                    answer = None
         except StopIteration as done:
             lease: str = done.value
             return lease
+        except BaseException:
+            if held is not None:
+                await self._run_async(self._end_call(held, "none"))
+            raise
 
     def _defer_if_long(
         self, started: float, retry_after: float, what: str, ahead: float = 0.0
@@ -318,9 +375,25 @@ class FleetLimiter:
         self.end_slot(lease, "throttled" if throttled else "ok")
         self.settle(estimated_tokens, actual_tokens)
 
+    async def release_async(
+        self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
+    ) -> None:
+        """`release` on an event loop."""
+        await self._run_async(self._end_call(lease, "throttled" if throttled else "ok"))
+        settle = self._settle_call(estimated_tokens, actual_tokens)
+        if settle is not None:
+            await self._run_async(settle)
+
     def _checked_wait(self, deadline: float, seconds: float) -> float:
         if time.monotonic() + seconds > deadline:
             raise ProviderError(
                 f"model {self.model!r}: waited {self.max_wait:.0f}s for a rate-limit slot"
             )
         return seconds
+
+
+def _lease_taken(step: _Script, answer: Any) -> str | None:
+    """The lease a step took: an `acquire` script that granted its slot."""
+    if step.name == "acquire" and int(answer) == 1:
+        return str(step.args[0])
+    return None

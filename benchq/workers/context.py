@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import redis
+import redis.asyncio
 
 from benchq.config.registry import load_registry
 from benchq.config.settings import Settings, load_settings
@@ -49,6 +50,13 @@ def redis_client(url: str) -> redis.Redis:  # type: ignore[type-arg]
     if url.startswith("redis+socket://"):
         return redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"))
     return redis.Redis.from_url(url)
+
+
+def async_redis_client(url: str) -> redis.asyncio.Redis:  # type: ignore[type-arg]
+    """`redis_client`, for redis.asyncio (its connections bind to the loop that first uses them)."""
+    if url.startswith("redis+socket://"):
+        return redis.asyncio.Redis(unix_socket_path=url.removeprefix("redis+socket://"))
+    return redis.asyncio.Redis.from_url(url)
 
 
 @cache
@@ -91,6 +99,8 @@ def provider(model_name: str, cache_mode: CacheMode = "use") -> Provider:
                 spec,
                 cfg,
                 redis=broker_redis(),
+                # used only on the process's model-call loop
+                async_redis=async_redis_client(cfg.broker_url or ""),
                 cache=response_cache() if spec.provider != "baseline" else None,
                 cache_mode=cache_mode,
             )
