@@ -1,13 +1,15 @@
-"""End-to-end jobs per second of a baseline run, against a no-op Celery task, on one Redis.
+"""End-to-end cases per second of a baseline run, against a no-op Celery task, on one Redis.
 
     .venv/bin/python bench/pipeline.py --cases 2000 --workers 2
 
-Both measurements use the same private redis-server, the same worker
-processes (the embedded default's command line: threads pool) and the same
-number of messages. The no-op task is `benchq.ping`; the pipeline is a real
-`benchq` run of the baseline model on generated cases, from the first message
-sent until the run is published (chord callback done). Prints both rates and
-their ratio.
+Both measurements use the same private redis-server and the same worker
+processes (the embedded default's command line: threads pool). The no-op is
+`--cases` messages of `benchq.ping`, one task each; the pipeline is a real
+`benchq` run of the baseline model on `--cases` generated cases, sent as jobs
+of `--batch-size` cases (the default of BENCHQ_BATCH_SIZE; 1 sends one message
+per case, as the no-op does), from the first message sent until the run is
+published (chord callback done). Prints both rates and their ratio: scored,
+stored cases per second against empty tasks per second.
 """
 
 from __future__ import annotations
@@ -37,16 +39,6 @@ from benchq.store.factory import open_store
 from benchq.workers.celery_config import CONTROL_QUEUE, make_app
 
 
-def _wait_until_workers_ready(app_settings: Settings, expected: int) -> None:
-    app = make_app(app_settings)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        replies = app.control.ping(timeout=0.5) or []
-        if len(replies) >= expected:
-            return
-    raise SystemExit("workers did not come up")
-
-
 def measure_noop(settings: Settings, n: int, client: redis.Redis) -> float:  # type: ignore[type-arg]
     """Seconds to run n no-op tasks: first send to last result stored."""
     app = make_app(settings)
@@ -62,9 +54,9 @@ def measure_noop(settings: Settings, n: int, client: redis.Redis) -> float:  # t
 
 
 def measure_pipeline(settings: Settings, suite_dir: Path) -> tuple[float, int]:
-    """Seconds for a baseline run of the suite, first send to run published; and job count."""
+    """Seconds for a baseline run of the suite, first send to run published; and case count."""
     suite = load_suite(suite_dir)
-    plan = plan_run(suite, resolve_models(["baseline"], settings))
+    plan = plan_run(suite, resolve_models(["baseline"], settings), batch_size=settings.batch_size)
     store = open_store(settings)
     app = make_app(settings)
     start = time.perf_counter()
@@ -83,6 +75,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pool", choices=["threads", "prefork", "solo"], default="threads")
+    parser.add_argument("--batch-size", type=int, default=Settings().batch_size)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="benchq-bench-") as tmp, PrivateRedis() as server:
@@ -93,6 +86,7 @@ def main() -> None:
             broker_url=server.url,
             store_url=f"sqlite:///{tmpdir / 'bench.db'}",
             worker_concurrency=args.concurrency,
+            batch_size=args.batch_size,
         )
         env = {
             "BENCHQ_BROKER_URL": server.url,
@@ -105,12 +99,14 @@ def main() -> None:
             queues=all_queues(settings),
             pool=args.pool,
             concurrency=args.concurrency,
-        ):
-            _wait_until_workers_ready(settings, args.workers)
+            batch_size=args.batch_size,
+        ) as pool:
+            if not pool.wait_ready(make_app(settings)):
+                raise SystemExit("workers did not come up")
             noop, pipe = [], []
             for _ in range(args.repeat):
                 noop.append(measure_noop(settings, args.cases, client))
-                seconds, jobs = measure_pipeline(settings, suite)
+                seconds, cases = measure_pipeline(settings, suite)
                 pipe.append(seconds)
         best_noop, best_pipe = min(noop), min(pipe)
         print(
@@ -120,11 +116,12 @@ def main() -> None:
                     "workers": args.workers,
                     "concurrency": args.concurrency,
                     "pool": args.pool,
+                    "batch_size": args.batch_size,
                     "noop_seconds": [round(x, 3) for x in noop],
                     "pipeline_seconds": [round(x, 3) for x in pipe],
                     "noop_tasks_per_s": round(args.cases / best_noop, 1),
-                    "pipeline_jobs_per_s": round(jobs / best_pipe, 1),
-                    "ratio": round((jobs / best_pipe) / (args.cases / best_noop), 3),
+                    "pipeline_cases_per_s": round(cases / best_pipe, 1),
+                    "ratio": round((cases / best_pipe) / (args.cases / best_noop), 3),
                 },
                 indent=2,
             )
