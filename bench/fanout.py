@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -37,6 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchq.cases.generate import generate_suite  # noqa: E402
 from benchq.cases.suite import load_suite  # noqa: E402
+from benchq.config.registry import load_registry  # noqa: E402
+from benchq.config.settings import Settings  # noqa: E402
+from benchq.providers.medgemma import MedGemmaProvider  # noqa: E402
 from benchq.providers.prompts import load_prompt  # noqa: E402
 from tests.standin.server import Fault, StandinServer  # noqa: E402
 
@@ -97,11 +101,10 @@ def run_benchq(
         (monitoring, published) = conn.execute(
             "SELECT monitoring, finished_at FROM benchmark_run_models"
         ).fetchone()
-        starts = [
-            datetime.fromisoformat(r["finished_at"]).timestamp() - r["pipeline_latency_ms"] / 1000
-            for r in (json.loads(row[0]) for row in conn.execute(
-                "SELECT result FROM benchmark_case_results"))
-        ]  # fmt: skip
+        rows = [json.loads(row[0]) for row in conn.execute(
+            "SELECT result FROM benchmark_case_results")]  # fmt: skip
+        ends = [datetime.fromisoformat(r["finished_at"]).timestamp() for r in rows]
+        starts = [end - r["pipeline_latency_ms"] / 1000 for end, r in zip(ends, rows, strict=True)]
         errors = conn.execute(
             "SELECT count(*) FROM benchmark_case_results WHERE error_message IS NOT NULL"
         ).fetchone()[0]
@@ -110,6 +113,8 @@ def run_benchq(
         # From the first model call to the run published: what a deployment with
         # workers already running pays (no Redis or worker start-up).
         "processing_seconds": datetime.fromisoformat(published).timestamp() - min(starts),
+        # From the last case scored to the run published: aggregation and publishing.
+        "finalize_seconds": datetime.fromisoformat(published).timestamp() - max(ends),
         "command_wall_seconds": wall,
         "errors": errors,
         "peak_worker_rss_mb": peak[0] / 1024,
@@ -139,21 +144,30 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--delay", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="Work in this new folder and keep it (suite, store, worker logs).",
+    )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="benchq-fanout-") as tmp:
+    if args.keep is not None:
+        args.keep.mkdir(parents=True)
+    with (
+        contextlib.nullcontext(str(args.keep))
+        if args.keep is not None
+        else tempfile.TemporaryDirectory(prefix="benchq-fanout-")
+    ) as tmp:
         work = Path(tmp)
         suite_dir = work / "suite"
         generate_suite(args.cases, 5, suite_dir)
-        prompt = load_prompt("v1")
-        bodies: list[dict[str, object]] = [
-            {
-                "model": "google/medgemma-4b-it",
-                "messages": [{"role": "user", "content": f"{prompt.text}\n\n{case.text}"}],
-                "max_tokens": 2048,
-            }
-            for case in load_suite(suite_dir).cases
-        ]
+        # The plain client sends exactly the bodies benchq's provider sends
+        # (prompt, document, length limit and JSON schema), built by it.
+        settings = Settings()
+        spec = load_registry(settings).get("medgemma")
+        provider = MedGemmaProvider(spec, api_key=None, prompt=load_prompt(settings.prompt_version))
+        bodies = [provider.request_body(case.text) for case in load_suite(suite_dir).cases]
         with StandinServer() as server:
             server.state.default = Fault(delay=args.delay)
             plain = asyncio.run(_plain(server, bodies, args.concurrency))
@@ -175,6 +189,7 @@ def main() -> None:
                 "benchq_run_seconds": round(ours["run_seconds"], 3),
                 "benchq_processing_seconds": round(ours["processing_seconds"], 3),
                 "ratio_processing_to_plain": round(ours["processing_seconds"] / plain, 3),
+                "benchq_finalize_seconds": round(ours["finalize_seconds"], 3),
                 "benchq_command_wall_seconds": round(ours["command_wall_seconds"], 3),
                 "ratio_benchq_to_plain": round(ours["run_seconds"] / plain, 3),
                 "benchq_errors": ours["errors"],

@@ -10,12 +10,15 @@ import pytest
 
 from benchq.cases.generate import generate_suite
 from benchq.cases.suite import load_suite
+from benchq.producers.enqueue import enqueue_run
+from benchq.producers.plan import ModelPlan, plan_run
+from benchq.producers.wait import RunFailed, wait_for_run
 from benchq.providers.baseline import BaselineProvider
-from benchq.store.schema import RunRecord
+from benchq.store.schema import RunRecord, RunStatus
 from benchq.store.sqlite import SQLiteStore
 from benchq.workers.celery_config import make_app, provider_queue
 from benchq.workers.pipeline import execute_case
-from tests.pipeline_helpers import settings_for, workers
+from tests.pipeline_helpers import BASELINE, settings_for, workers
 from tests.standin.server import StandinServer
 
 
@@ -61,4 +64,27 @@ def test_a_job_delivered_again_calls_the_model_only_for_cases_not_yet_stored(
     assert sorted(results) == sorted(c.id for c in cases)
     assert {results[c.id].worker for c in cases[:3]} == {"first-delivery"}
     assert all(results[c.id].worker != "first-delivery" for c in cases[3:])
+    store.close()
+
+
+def test_a_job_that_fails_for_good_fails_the_run_instead_of_hanging_it(
+    clean_env: Path, redis_url: str
+) -> None:
+    """A producer enqueues a model its workers do not know: the run ends failed, not waiting."""
+    suite_dir = clean_env / "suite"
+    generate_suite(6, 4, suite_dir)
+    settings = settings_for(clean_env, redis_url, batch_size=3)
+    ghost = ModelPlan(name="ghost", provider="baseline", model_version="ghost-v1")
+    plan = plan_run(load_suite(suite_dir), [BASELINE, ghost], batch_size=3)
+    store = SQLiteStore(clean_env / "benchq.db")
+    with workers(settings, 1):
+        enqueue_run(make_app(settings), plan, store)
+        with pytest.raises(RunFailed, match="failed"):
+            wait_for_run(store, plan.run_id, timeout=120)
+
+    assert store.get_run(plan.run_id).status is RunStatus.failed
+    # The model the workers know was run, stored and published all the same.
+    assert store.count_case_results(plan.run_id, "baseline") == 6
+    assert [s.model_name for s in store.run_summaries(plan.run_id)] == ["baseline"]
+    assert store.count_case_results(plan.run_id, "ghost") == 0
     store.close()

@@ -97,5 +97,8 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
             kwargs={"meta": meta.model_dump(mode="json")},
             queue=CONTROL_QUEUE,
         )
+        # A job that fails for good fails the chord: mark the run failed then,
+        # so nobody waits for a callback that will not come.
+        body.link_error(app.signature("benchq.run_failed", kwargs={"run_id": plan.run_id}))
         chord(header, app=app)(body)
     return plan.run_id

@@ -157,8 +157,27 @@ async def score_batch(
         if isinstance(item, ProviderBusy):
             outcome.deferred.append(case)
             outcome.retry_after = max(outcome.retry_after, item.retry_after or 0.0)
+        elif isinstance(item, KeyboardInterrupt | SystemExit):
+            raise item
         elif isinstance(item, BaseException):
-            raise item  # score_job_async turns every model failure into a result
+            # score_job_async turns model failures into results; anything else
+            # (a scoring bug, a stray cancellation) must not lose the case either.
+            log.error(
+                "case %s of %s crashed", case.id, model_name, exc_info=(type(item), item, None)
+            )
+            outcome.results.append(
+                score_case(
+                    case_id=case.id,
+                    truth=case.truth,
+                    answer=None,
+                    error=f"unexpected {type(item).__name__}: {item}",
+                    run_id=run_id,
+                    model_name=model_name,
+                    pipeline_latency_ms=0.0,
+                    worker=worker,
+                    finished_at=_now(),
+                )
+            )
         else:
             outcome.results.append(item)
     return outcome

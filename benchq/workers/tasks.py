@@ -178,6 +178,18 @@ def finalize(self: Task, _header: Any, meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@app.task(name="benchq.run_failed")  # type: ignore[untyped-decorator]
+def run_failed(request: Any, exc: BaseException, traceback: Any, *, run_id: str) -> None:
+    """Errback of a run's chords: a job failed for good, so the run cannot complete.
+
+    Celery calls it in the worker where the chord noticed the failure. The run
+    is marked failed, so `benchq run` and `benchq enqueue --wait` stop
+    waiting and say so, instead of waiting for a callback that never comes.
+    """
+    log.error("run %s failed: job %s raised %r", run_id, getattr(request, "id", "?"), exc)
+    context.store().set_run_status(run_id, "failed")
+
+
 @app.task(name="benchq.ping")  # type: ignore[untyped-decorator]
 def ping() -> str:
     """A no-op job: health checks, and the floor `bench/pipeline.py` measures against."""
