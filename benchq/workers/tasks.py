@@ -6,6 +6,7 @@ machine can take any job without access to the producer's files.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 from typing import Any
@@ -46,6 +47,10 @@ def _import_sdks(sender: Any = None, **_: Any) -> None:
     names = list(queues.queues.consume_from) if queues is not None else []
     for name in names:
         provider_class(name.removeprefix(provider_queue("")))
+    # Everything imported so far lives as long as the worker: keep it out of
+    # the garbage collector's full passes, which otherwise walk it again and
+    # again while jobs allocate.
+    gc.freeze()
 
 
 #: How long a chord callback waits for stragglers (redelivered jobs) before failing the run.
