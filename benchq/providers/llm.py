@@ -108,7 +108,7 @@ class LLMProvider(Provider):
             throttled = True
             raise
         finally:
-            self.limiter.release(
+            await self.limiter.release_async(
                 lease, estimated_tokens=estimated, actual_tokens=actual, throttled=throttled
             )
 
