@@ -72,6 +72,10 @@ def test_provider_failures_are_stored_and_reruns_hit_the_cache(
     assert agg["avg_output_tokens"] == 300
     calls_after_first = standin.count()
     assert calls_after_first == 48  # 400s are not retried; nothing else failed
+    # The workers closed their SDKs' connection pools when they stopped.
+    logs = "".join(p.read_text() for p in (clean_env / "benchmarks/results/logs").rglob("*.log"))
+    assert "case_done" in logs  # the logs are the workers' own
+    assert "Unclosed" not in logs and "ERROR" not in logs
 
     # The same suite again: answers come from the cache, not the API; failures are retried.
     second = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=_env(standin))

@@ -8,6 +8,7 @@ every task run on the process's one event loop (`benchq.providers.aio`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 from functools import cache
@@ -122,6 +123,22 @@ def call_slots(model_name: str) -> asyncio.Semaphore:
         if found is None:
             found = _slots[model_name] = asyncio.Semaphore(settings().worker_concurrency)
         return found
+
+
+def close_providers() -> None:
+    """Close every provider this process made (their HTTP connection pools).
+
+    Called when a worker shuts down: an aiohttp session left open is
+    reported as an error at exit, which reads like a failure in the logs.
+    """
+    with _provider_lock:
+        made = list(_providers.values())
+        _providers.clear()
+    for found in made:
+        try:
+            found.close()
+        except Exception:  # shutting down: one stubborn pool must not keep the others open
+            logging.getLogger(__name__).warning("closing %s failed", found.kind, exc_info=True)
 
 
 def worker_name() -> str:

@@ -39,6 +39,13 @@ def _configure_job_log(**_: Any) -> None:
     log.propagate = False
 
 
+@signals.worker_shutdown.connect  # type: ignore[untyped-decorator]
+@signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+def _close_providers(**_: Any) -> None:
+    # threads and solo pools: the main process shuts down; prefork: each child
+    context.close_providers()
+
+
 @signals.worker_init.connect  # type: ignore[untyped-decorator]
 def _import_sdks(sender: Any = None, **_: Any) -> None:
     # Before the worker takes jobs: import the SDKs of the providers whose
