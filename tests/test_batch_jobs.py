@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,13 +11,14 @@ import pytest
 
 from benchq.cases.generate import generate_suite
 from benchq.cases.suite import load_suite
+from benchq.local.worker_pool import WorkerPool
 from benchq.producers.enqueue import enqueue_run
 from benchq.producers.plan import ModelPlan, plan_run
 from benchq.producers.wait import RunFailed, wait_for_run
 from benchq.providers.baseline import BaselineProvider
 from benchq.store.schema import RunRecord, RunStatus
 from benchq.store.sqlite import SQLiteStore
-from benchq.workers.celery_config import make_app, provider_queue
+from benchq.workers.celery_config import CONTROL_QUEUE, make_app, provider_queue
 from benchq.workers.pipeline import execute_case
 from tests.pipeline_helpers import BASELINE, settings_for, workers
 from tests.standin.server import StandinServer
@@ -88,3 +90,20 @@ def test_a_job_that_fails_for_good_fails_the_run_instead_of_hanging_it(
     assert [s.model_name for s in store.run_summaries(plan.run_id)] == ["baseline"]
     assert store.count_case_results(plan.run_id, "ghost") == 0
     store.close()
+
+
+@pytest.mark.parametrize(("kind", "loads_sdk"), [("medgemma", True), ("baseline", False)])
+def test_workers_load_the_sdks_of_their_queues_before_taking_jobs(
+    clean_env: Path, redis_url: str, kind: str, loads_sdk: bool
+) -> None:
+    settings = settings_for(clean_env, redis_url)
+    pool = WorkerPool(
+        count=1,
+        env={"BENCHQ_BROKER_URL": redis_url, "PYTHONPATH": os.pathsep.join(sys.path)},
+        queues=[CONTROL_QUEUE, provider_queue(kind)],
+    )
+    with pool:
+        assert pool.wait_ready(make_app(settings))
+        maps = Path(f"/proc/{pool.procs[0].pid}/maps").read_text()
+    # aiohttp (the SDKs' transport) is a compiled extension: mapped once imported.
+    assert ("aiohttp" in maps) is loads_sdk

@@ -50,8 +50,8 @@ def _close_providers(**_: Any) -> None:
 def _import_sdks(sender: Any = None, **_: Any) -> None:
     # Before the worker takes jobs: import the SDKs of the providers whose
     # queues it serves, so its first jobs do not wait for them.
-    queues = getattr(getattr(sender, "app", None), "amqp", None)
-    names = list(queues.queues.consume_from) if queues is not None else []
+    amqp = getattr(getattr(sender, "app", None), "amqp", None)
+    names = list(amqp.queues.consume_from) if amqp is not None else []
     for name in names:
         provider_class(name.removeprefix(provider_queue("")))
     # Everything imported so far lives as long as the worker: keep it out of
