@@ -127,7 +127,7 @@ def test_slots_of_a_dead_worker_expire(rds: redis.Redis) -> None:  # type: ignor
     assert alive.try_slot() is not None
 
 
-def test_blocking_acquire_never_exceeds_the_limit(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+def test_acquire_from_many_threads_never_exceeds_the_limit(rds: redis.Redis) -> None:  # type: ignore[type-arg]
     in_flight = 0
     peak = 0
     lock = threading.Lock()
@@ -136,14 +136,18 @@ def test_blocking_acquire_never_exceeds_the_limit(rds: redis.Redis) -> None:  # 
         nonlocal in_flight, peak
         limiter = _worker(rds, max_concurrency=2)
         for _ in range(3):
-            lease = limiter.acquire(0)
+            lease = asyncio.run(limiter.acquire_async(0))
             with lock:
                 in_flight += 1
                 peak = max(peak, in_flight)
             time.sleep(0.02)
             with lock:
                 in_flight -= 1
-            limiter.release(lease, estimated_tokens=0, actual_tokens=None, throttled=False)
+            asyncio.run(
+                limiter.release_async(
+                    lease, estimated_tokens=0, actual_tokens=None, throttled=False
+                )
+            )
 
     threads = [threading.Thread(target=run) for _ in range(5)]
     for t in threads:
@@ -180,10 +184,12 @@ def test_a_long_wait_defers_instead_of_blocking(rds: redis.Redis) -> None:  # ty
     limiter = FleetLimiter(
         rds, "slow", requests_per_minute=6, max_concurrency=4, defer_after_seconds=1.0
     )
-    lease = limiter.acquire(10)
-    limiter.release(lease, estimated_tokens=10, actual_tokens=10, throttled=False)
+    lease = asyncio.run(limiter.acquire_async(10))
+    asyncio.run(
+        limiter.release_async(lease, estimated_tokens=10, actual_tokens=10, throttled=False)
+    )
     with pytest.raises(ProviderBusy) as info:
-        limiter.acquire(10)
+        asyncio.run(limiter.acquire_async(10))
     assert 5.0 < info.value.retry_after <= 10.0
     # The deferred call gave its concurrency slot back.
     assert rds.zcard(limiter.keys["leases"]) == 0
@@ -191,11 +197,11 @@ def test_a_long_wait_defers_instead_of_blocking(rds: redis.Redis) -> None:  # ty
 
 def test_a_full_fleet_defers_for_concurrency(rds: redis.Redis) -> None:  # type: ignore[type-arg]
     limiter = FleetLimiter(rds, "busy", max_concurrency=1, defer_after_seconds=0.0)
-    held = limiter.acquire(10)
+    held = asyncio.run(limiter.acquire_async(10))
     with pytest.raises(ProviderBusy):
-        limiter.acquire(10)
-    limiter.release(held, estimated_tokens=10, actual_tokens=10, throttled=False)
-    assert limiter.acquire(10)
+        asyncio.run(limiter.acquire_async(10))
+    asyncio.run(limiter.release_async(held, estimated_tokens=10, actual_tokens=10, throttled=False))
+    assert asyncio.run(limiter.acquire_async(10))
 
 
 def _async_worker(rds: redis.Redis, model: str = "m", **kw: int) -> FleetLimiter:  # type: ignore[type-arg]

@@ -24,7 +24,6 @@ import itertools
 import random
 import time
 import uuid
-from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -115,38 +114,19 @@ return tostring(limit)
 class Limiter(Protocol):
     """What a provider asks before and tells after each attempt of a model call."""
 
-    def acquire(self, estimated_tokens: int) -> str:
-        """Block until a call may start; return a lease to hand back to `release`."""
-        ...
-
-    def release(
-        self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
-    ) -> None:
-        """The call ended: free its slot, settle its tokens, adapt concurrency."""
-        ...
-
     async def acquire_async(self, estimated_tokens: int) -> str:
-        """`acquire`, waiting without blocking the event loop."""
+        """Wait, without blocking the event loop, until a call may start; return its lease."""
         ...
 
     async def release_async(
         self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
     ) -> None:
-        """`release`, without blocking the event loop."""
+        """The call ended: free its slot, settle its tokens, adapt concurrency."""
         ...
 
 
 class NullLimiter:
     """No limits: for the baseline, single-process runs and tests."""
-
-    def acquire(self, estimated_tokens: int) -> str:
-        """Grant at once."""
-        return ""
-
-    def release(
-        self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
-    ) -> None:
-        """Nothing to free."""
 
     async def acquire_async(self, estimated_tokens: int) -> str:
         """Grant at once."""
@@ -170,11 +150,11 @@ class _Script:
 class FleetLimiter:
     """Requests/min, tokens/min and adaptive concurrency for one model, shared via Redis.
 
-    The limits' logic is written once, as steps that name the Redis scripts
-    to run and the waits to make (`_acquiring`); a blocking and an async
-    driver run those steps. With `async_client` (the workers pass one), the
-    async path talks to Redis through redis.asyncio, so a round trip to Redis
-    never stalls the other calls on the process's event loop.
+    Calls wait for their limits on the process's event loop. With
+    `async_client` (the workers pass one) the scripts run through
+    redis.asyncio, so a round trip to Redis never stalls the loop's other
+    calls; without it each script is one blocking round trip. The blocking
+    `try_*`/`end_slot`/`settle` methods run one script each, for inspection.
     """
 
     def __init__(
@@ -294,68 +274,28 @@ class FleetLimiter:
         return float(value) if value is not None else float(self.max_concurrency)
 
     # -- the Limiter protocol ------------------------------------------------------
-    def _acquiring(self, estimated_tokens: int) -> Generator[_Script | float, Any, str]:
-        """The steps of taking a slot, then the rate: returns the lease.
+    async def acquire_async(self, estimated_tokens: int) -> str:
+        """Wait for a slot, then for the rate limits; ProviderError after `max_wait_seconds`.
 
-        Yields a `_Script` to run (the script's answer is sent back) or the
-        seconds to wait. The drivers free a slot taken before an error.
+        A waiting call costs no thread. An error or a cancellation while it
+        waits for the rate gives its slot back.
         """
         started = time.monotonic()
         deadline = started + self.max_wait
         lease = self._new_lease()
-        while int((yield self._slot_call(lease))) != 1:
+        while int(await self._run_async(self._slot_call(lease))) != 1:
             self._defer_if_long(started, random.uniform(0.5, 2.0), "concurrency")
-            yield self._checked_wait(deadline, random.uniform(0.02, 0.2))
-        rate = self._rate_call(estimated_tokens)
-        while rate is not None and (wait := int((yield rate)) / 1e6) > 0:
-            self._defer_if_long(started, wait, "rate", ahead=wait)
-            # jitter, so waiting workers do not all ask again at the same instant
-            yield self._checked_wait(deadline, wait + random.uniform(0, 0.05))
+            await asyncio.sleep(self._checked_wait(deadline, random.uniform(0.02, 0.2)))
+        try:
+            rate = self._rate_call(estimated_tokens)
+            while rate is not None and (wait := int(await self._run_async(rate)) / 1e6) > 0:
+                self._defer_if_long(started, wait, "rate", ahead=wait)
+                # jitter, so waiting workers do not all ask again at the same instant
+                await asyncio.sleep(self._checked_wait(deadline, wait + random.uniform(0, 0.05)))
+        except BaseException:
+            await self._run_async(self._end_call(lease, "none"))
+            raise
         return lease
-
-    def acquire(self, estimated_tokens: int) -> str:
-        """Wait for a slot, then for the rate limits; ProviderError after `max_wait_seconds`."""
-        steps = self._acquiring(estimated_tokens)
-        held: str | None = None
-        answer: Any = None
-        try:
-            while True:
-                step = steps.send(answer)
-                if isinstance(step, _Script):
-                    answer = self._run(step)
-                    held = _lease_taken(step, answer) or held
-                else:
-                    time.sleep(step)
-                    answer = None
-        except StopIteration as done:
-            lease: str = done.value
-            return lease
-        except BaseException:
-            if held is not None:
-                self.end_slot(held, "none")
-            raise
-
-    async def acquire_async(self, estimated_tokens: int) -> str:
-        """`acquire` on an event loop: a waiting call costs no thread."""
-        steps = self._acquiring(estimated_tokens)
-        held: str | None = None
-        answer: Any = None
-        try:
-            while True:
-                step = steps.send(answer)
-                if isinstance(step, _Script):
-                    answer = await self._run_async(step)
-                    held = _lease_taken(step, answer) or held
-                else:
-                    await asyncio.sleep(step)
-                    answer = None
-        except StopIteration as done:
-            lease: str = done.value
-            return lease
-        except BaseException:
-            if held is not None:
-                await self._run_async(self._end_call(held, "none"))
-            raise
 
     def _defer_if_long(
         self, started: float, retry_after: float, what: str, ahead: float = 0.0
@@ -368,17 +308,10 @@ class FleetLimiter:
                 retry_after=retry_after,
             )
 
-    def release(
-        self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
-    ) -> None:
-        """Free the slot, settle tokens and adapt the concurrency limit."""
-        self.end_slot(lease, "throttled" if throttled else "ok")
-        self.settle(estimated_tokens, actual_tokens)
-
     async def release_async(
         self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
     ) -> None:
-        """`release` on an event loop."""
+        """Free the slot, settle tokens and adapt the concurrency limit."""
         await self._run_async(self._end_call(lease, "throttled" if throttled else "ok"))
         settle = self._settle_call(estimated_tokens, actual_tokens)
         if settle is not None:
@@ -390,10 +323,3 @@ class FleetLimiter:
                 f"model {self.model!r}: waited {self.max_wait:.0f}s for a rate-limit slot"
             )
         return seconds
-
-
-def _lease_taken(step: _Script, answer: Any) -> str | None:
-    """The lease a step took: an `acquire` script that granted its slot."""
-    if step.name == "acquire" and int(answer) == 1:
-        return str(step.args[0])
-    return None
