@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import time
@@ -12,7 +13,7 @@ import pytest
 from benchq.errors import ConfigError, ProviderRejected, ProviderRetryable
 from benchq.providers.answer import ANSWER_JSON_SCHEMA, parse_answer
 from benchq.providers.prompts import available_versions, load_prompt
-from benchq.providers.retry import RetryPolicy, call_with_retry, parse_retry_after
+from benchq.providers.retry import RetryPolicy, call_with_retry_async, parse_retry_after
 
 ISSUE = {"type": "overbilling", "summary": "s", "evidence": "e", "confidence": 0.7}
 
@@ -119,20 +120,20 @@ def test_retry_stops_at_once_on_rejection_and_on_too_long_retry_after() -> None:
     policy = RetryPolicy(max_attempts=5, initial_delay=0.01, max_retry_after=60, sleep=waits.append)
     calls = 0
 
-    def rejected() -> None:
+    async def rejected() -> None:
         nonlocal calls
         calls += 1
         raise ProviderRejected("401")
 
     with pytest.raises(ProviderRejected):
-        call_with_retry(rejected, policy)
+        asyncio.run(call_with_retry_async(rejected, policy))
     assert calls == 1
 
-    def come_back_tomorrow() -> None:
+    async def come_back_tomorrow() -> None:
         raise ProviderRetryable("429", retry_after=86400)
 
     with pytest.raises(ProviderRetryable):
-        call_with_retry(come_back_tomorrow, policy)
+        asyncio.run(call_with_retry_async(come_back_tomorrow, policy))
     assert waits == []  # a worker is not parked for a day
 
 
@@ -140,12 +141,13 @@ def test_retry_reports_attempts_and_every_failure() -> None:
     seen: list[BaseException] = []
     outcomes: list[Exception | None] = [ProviderRetryable("a"), ProviderRetryable("b"), None]
 
-    def flaky() -> str:
+    async def flaky() -> str:
         outcome = outcomes.pop(0)
         if outcome:
+            seen.append(outcome)
             raise outcome
         return "ok"
 
     policy = RetryPolicy(max_attempts=3, initial_delay=0.01, sleep=lambda s: None)
-    assert call_with_retry(flaky, policy, on_error=seen.append) == ("ok", 3)
+    assert asyncio.run(call_with_retry_async(flaky, policy)) == ("ok", 3)
     assert [str(e) for e in seen] == ["a", "b"]

@@ -101,48 +101,14 @@ def _retryable(policy: RetryPolicy) -> Callable[[BaseException], bool]:
     return check
 
 
-def _policy_kwargs(policy: RetryPolicy) -> dict[str, object]:
-    return {
-        "stop": tenacity.stop_after_attempt(policy.max_attempts),
-        "wait": _Wait(policy),
-        "retry": tenacity.retry_if_exception(_retryable(policy)),
-        "reraise": True,
-    }
-
-
-def call_with_retry(
-    fn: Callable[[], T],
-    policy: RetryPolicy,
-    *,
-    on_error: Callable[[BaseException], None] | None = None,
-) -> tuple[T, int]:
-    """Call `fn` until it succeeds or fails for good; return its result and the attempts used.
-
-    The last error is re-raised as it is (a `ProviderError`, with its cause chained).
-    `on_error` sees every failure, e.g. to tell the rate limiter about a 429.
-    """
-
-    attempts = 0
-
-    def attempt() -> T:
-        nonlocal attempts
-        attempts += 1
-        try:
-            return fn()
-        except Exception as exc:
-            if on_error is not None:
-                on_error(exc)
-            raise
-
-    retrying = tenacity.Retrying(sleep=policy.sleep, **_policy_kwargs(policy))  # type: ignore[arg-type]
-    result = retrying(attempt)
-    return result, attempts
-
-
 async def call_with_retry_async(
     fn: Callable[[], Awaitable[T]], policy: RetryPolicy
 ) -> tuple[T, int]:
-    """`call_with_retry` for a coroutine: the waits between attempts do not block the loop."""
+    """Await `fn` until it succeeds or fails for good; return its result and the attempts used.
+
+    The last error is re-raised as it is (a `ProviderError`, with its cause
+    chained). The waits between attempts do not block the event loop.
+    """
     attempts = 0
 
     async def attempt() -> T:
@@ -156,6 +122,12 @@ async def call_with_retry_async(
         else:  # a test's recorder: note the wait, do not wait
             policy.sleep(seconds)
 
-    retrying = tenacity.AsyncRetrying(sleep=sleep, **_policy_kwargs(policy))  # type: ignore[arg-type]
+    retrying = tenacity.AsyncRetrying(
+        stop=tenacity.stop_after_attempt(policy.max_attempts),
+        wait=_Wait(policy),
+        retry=tenacity.retry_if_exception(_retryable(policy)),
+        reraise=True,
+        sleep=sleep,
+    )
     result: T = await retrying(attempt)
     return result, attempts
