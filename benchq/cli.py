@@ -164,7 +164,7 @@ def worker(
     import os
 
     from benchq.errors import ConfigError
-    from benchq.local.worker_pool import worker_argv
+    from benchq.local.worker_pool import worker_argv, worker_env
     from benchq.producers.models import all_queues
 
     settings = read_settings()
@@ -179,8 +179,7 @@ def worker(
         batch_size=settings.batch_size,
         loglevel=loglevel,
     )
-    # the worker's tasks read their call limit from the environment
-    os.environ["BENCHQ_WORKER_CONCURRENCY"] = str(calls)
+    os.environ.update(worker_env(calls, settings.batch_size))
     os.execv(argv[0], argv)
 
 

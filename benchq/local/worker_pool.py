@@ -26,6 +26,11 @@ def pool_slots(concurrency: int, batch_size: int) -> int:
     return -(-concurrency // batch_size) + 2
 
 
+def worker_env(concurrency: int, batch_size: int) -> dict[str, str]:
+    """The environment a worker's tasks read their call limit and batch size from."""
+    return {"BENCHQ_WORKER_CONCURRENCY": str(concurrency), "BENCHQ_BATCH_SIZE": str(batch_size)}
+
+
 def worker_argv(
     *,
     name: str,
@@ -38,7 +43,7 @@ def worker_argv(
     """The command line of one worker process (the same one `benchq worker` runs).
 
     `concurrency` is the model calls the process keeps in flight; its
-    environment must say so too (`BENCHQ_WORKER_CONCURRENCY`, see `worker_env`).
+    environment must say so too (`worker_env`).
     """
     return [
         sys.executable,
@@ -79,12 +84,7 @@ class WorkerPool:
         name_prefix: str = "local",
     ) -> None:
         self.count = count
-        self.env = {
-            **os.environ,
-            **env,
-            "BENCHQ_WORKER_CONCURRENCY": str(concurrency),
-            "BENCHQ_BATCH_SIZE": str(batch_size),
-        }
+        self.env = {**os.environ, **env, **worker_env(concurrency, batch_size)}
         self.queues = queues
         self.pool = pool
         self.concurrency = concurrency

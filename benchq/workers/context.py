@@ -48,16 +48,19 @@ def store() -> ResultsStore:
 
 def redis_client(url: str) -> redis.Redis:  # type: ignore[type-arg]
     """A redis-py client for a Celery broker URL (`redis://...` or `redis+socket:///path`)."""
-    if url.startswith("redis+socket://"):
-        return redis.Redis(unix_socket_path=url.removeprefix("redis+socket://"))
-    return redis.Redis.from_url(url)
+    path = _socket_path(url)
+    return redis.Redis(unix_socket_path=path) if path else redis.Redis.from_url(url)
 
 
 def async_redis_client(url: str) -> redis.asyncio.Redis:  # type: ignore[type-arg]
     """`redis_client`, for redis.asyncio (its connections bind to the loop that first uses them)."""
-    if url.startswith("redis+socket://"):
-        return redis.asyncio.Redis(unix_socket_path=url.removeprefix("redis+socket://"))
-    return redis.asyncio.Redis.from_url(url)
+    path = _socket_path(url)
+    return redis.asyncio.Redis(unix_socket_path=path) if path else redis.asyncio.Redis.from_url(url)
+
+
+def _socket_path(url: str) -> str | None:
+    # Celery spells a unix socket `redis+socket://`, which redis-py's from_url does not know.
+    return url.removeprefix("redis+socket://") if url.startswith("redis+socket://") else None
 
 
 @cache
@@ -67,6 +70,12 @@ def broker_redis() -> redis.Redis:  # type: ignore[type-arg]
     if not url:
         raise RuntimeError("worker started without BENCHQ_BROKER_URL")
     return redis_client(url)
+
+
+@cache
+def broker_redis_async() -> redis.asyncio.Redis:  # type: ignore[type-arg]
+    """`broker_redis` through redis.asyncio; used only on the process's model-call loop."""
+    return async_redis_client(settings().broker_url or "")
 
 
 @cache
@@ -100,8 +109,7 @@ def provider(model_name: str, cache_mode: CacheMode = "use") -> Provider:
                 spec,
                 cfg,
                 redis=broker_redis(),
-                # used only on the process's model-call loop
-                async_redis=async_redis_client(cfg.broker_url or ""),
+                async_redis=broker_redis_async(),
                 cache=response_cache() if spec.provider != "baseline" else None,
                 cache_mode=cache_mode,
             )
