@@ -34,6 +34,8 @@ class DashboardFilter(BaseModel):
     """Model versions to include; empty means every model."""
     days: int | None = Field(default=None, ge=1)
     """The last `days` UTC days, today included; None means all time."""
+    dataset: str | None = None
+    """One dataset (suite) version, or None for all of them."""
 
 
 class ConfigSummary(BaseModel):
@@ -57,6 +59,10 @@ class ConfigSummary(BaseModel):
     baseline_precision: float | None = None
     baseline_recall: float | None = None
     baseline_f1: float | None = None
+    current_failed: bool = False
+    """The current snapshot's run failed (no case succeeded): its figures are not scores."""
+    baseline_failed: bool = False
+    failed_snapshots: int = 0
 
 
 class DailyMetrics(BaseModel):
@@ -67,6 +73,8 @@ class DailyMetrics(BaseModel):
     """The model, or None when the row covers every model of the filter."""
     runs: int
     """Snapshots published that day: one per (run, configuration)."""
+    failed: int = 0
+    """Of `runs`, those whose run failed (no case succeeded); left out of every mean."""
     f1_mean: float | None = None
     f1_std: float | None = None
     """Sample standard deviation; None with fewer than two snapshots."""
@@ -83,6 +91,8 @@ class ModelStats(BaseModel):
 
     model_version: str
     runs: int
+    failed: int = 0
+    """Of `runs`, those whose run failed (no case succeeded); left out of every mean."""
     f1_mean: float | None = None
     f1_std: float | None = None
     f1_min: float | None = None

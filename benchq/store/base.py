@@ -21,6 +21,7 @@ from benchq.store.aggregates import (
     ModelUsage,
     diff_cases,
 )
+from benchq.store.explorer import ExplorerReads
 from benchq.store.schema import (
     ComparisonRow,
     LatestBenchmark,
@@ -36,8 +37,8 @@ from benchq.store.schema import (
 )
 
 
-class ResultsStore(ABC):
-    """Where runs, case results and run summaries are kept."""
+class ResultsStore(ExplorerReads, ABC):
+    """Where runs, case results and run summaries are kept (and the explorer's reads)."""
 
     @abstractmethod
     def create_run(self, run: RunRecord) -> None:
@@ -234,7 +235,7 @@ class ResultsStore(ABC):
         """Cases whose outcome changed from version `a` to `b` (issues newly missed or found)."""
         return diff_cases(self.snapshot_cases(config, a), self.snapshot_cases(config, b))
 
-    def close(self) -> None:  # noqa: B027 - backends without connections need nothing
+    def close(self) -> None:
         """Release connections."""
 
 

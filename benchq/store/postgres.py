@@ -33,6 +33,7 @@ from benchq.store.aggregates import (
     ModelUsage,
 )
 from benchq.store.base import ResultsStore
+from benchq.store.postgres_explorer import PostgresExplorerQueries
 from benchq.store.schema import (
     ComparisonRow,
     LatestBenchmark,
@@ -109,7 +110,7 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-class PostgresStore(ResultsStore):
+class PostgresStore(PostgresExplorerQueries, ResultsStore):
     """Results store in a Postgres database (one connection per thread)."""
 
     def __init__(self, url: str) -> None:
@@ -368,15 +369,16 @@ class PostgresStore(ResultsStore):
     ) -> list[DailyMetrics]:
         """Per UTC day (and model): count and F1 statistics (`benchmark_dashboard_daily`)."""
         rows = self._rows(
-            "SELECT * FROM benchmark_dashboard_daily(%s, %s, %s, %s)",
-            (*_filter_params(filters), per_model),
+            "SELECT * FROM benchmark_dashboard_daily(%s, %s, %s, %s, %s)",
+            (*_filter_params(filters), per_model, filters.dataset),
         )
         return [DailyMetrics.model_validate(r) for r in rows]
 
     def model_stats(self, filters: DashboardFilter) -> list[ModelStats]:
         """Per model over the filter (`benchmark_dashboard_model_stats`)."""
         rows = self._rows(
-            "SELECT * FROM benchmark_dashboard_model_stats(%s, %s, %s)", _filter_params(filters)
+            "SELECT * FROM benchmark_dashboard_model_stats(%s, %s, %s, %s)",
+            (*_filter_params(filters), filters.dataset),
         )
         return [ModelStats.model_validate(r) for r in rows]
 

@@ -38,6 +38,7 @@ from benchq.store.snapshots import (
     regression_verdict,
 )
 from benchq.store.sqlite_dashboard import DASHBOARD_SCHEMA, SQLiteDashboardQueries
+from benchq.store.sqlite_explorer import SQLiteExplorerQueries
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS benchmark_runs (
@@ -136,7 +137,7 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
+class SQLiteStore(SQLiteDashboardQueries, SQLiteExplorerQueries, ResultsStore):
     """Results store in one SQLite file. Safe for several processes on one machine."""
 
     def __init__(self, path: Path | str) -> None:

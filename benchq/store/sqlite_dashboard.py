@@ -38,14 +38,32 @@ CREATE TABLE IF NOT EXISTS benchmark_case_documents (
 CREATE INDEX IF NOT EXISTS benchmark_snapshots_environment_created
     ON benchmark_snapshots (environment, created_at);
 CREATE INDEX IF NOT EXISTS benchmark_snapshots_run ON benchmark_snapshots (benchq_run_id);
+-- As in 20261201200000_explorer.sql: a snapshot whose upload had no successful case failed.
+CREATE VIEW IF NOT EXISTS benchmark_snapshot_outcomes AS
+SELECT s.id, s.snapshot_version, s.created_at, s.model_version, s.dataset_version,
+       s.prompt_version, s.environment, s.precision_score, s.recall_score, s.f1_score,
+       s.latency_ms, s.cost_per_analysis, s.is_current, s.is_baseline, s.is_active,
+       s.benchq_run_id, t.success_count, t.error_count,
+       COALESCE(t.success_count = 0 AND t.error_count > 0, 0) AS failed
+FROM benchmark_snapshots s
+LEFT JOIN benchmark_transactions t ON t.id = s.transaction_id;
 """
 
-#: F1 figures of a group: count, mean, min, max, and the sums the deviation needs.
+
+def _ok(column: str) -> str:
+    """`column` of snapshots whose run did not fail (NULL otherwise, so aggregates skip it)."""
+    return f"CASE WHEN NOT failed THEN {column} END"
+
+
+#: F1 figures of a group over its snapshots that did not fail: count, mean, min,
+#: max, and the sums the deviation needs; and how many failed.
 _F1_STATS = (
-    "COUNT(f1_score) AS f1_n, AVG(f1_score) AS f1_mean, MIN(f1_score) AS f1_min, "
-    "MAX(f1_score) AS f1_max, SUM(f1_score) AS f1_sum, SUM(f1_score * f1_score) AS f1_sq, "
-    "AVG(precision_score) AS precision_mean, AVG(recall_score) AS recall_mean, "
-    "AVG(latency_ms) AS latency_mean, AVG(cost_per_analysis) AS cost_mean"
+    f"COUNT({_ok('f1_score')}) AS f1_n, AVG({_ok('f1_score')}) AS f1_mean, "
+    f"MIN({_ok('f1_score')}) AS f1_min, MAX({_ok('f1_score')}) AS f1_max, "
+    f"SUM({_ok('f1_score')}) AS f1_sum, SUM({_ok('f1_score * f1_score')}) AS f1_sq, "
+    f"AVG({_ok('precision_score')}) AS precision_mean, "
+    f"AVG({_ok('recall_score')}) AS recall_mean, AVG({_ok('latency_ms')}) AS latency_mean, "
+    f"AVG({_ok('cost_per_analysis')}) AS cost_mean, SUM(failed) AS failed"
 )
 
 #: The model name a run stored its case results under (see `benchmark_snapshot_model_name`).
@@ -76,6 +94,9 @@ def _where(f: DashboardFilter, *, with_days: bool = True) -> tuple[str, list[Any
     if f.environment is not None:
         clauses.append("s.environment = ?")
         params.append(f.environment)
+    if f.dataset is not None:
+        clauses.append("s.dataset_version = ?")
+        params.append(f.dataset)
     if f.models:
         clauses.append(f"s.model_version IN ({','.join('?' * len(f.models))})")
         params.extend(f.models)
@@ -115,6 +136,8 @@ class SQLiteDashboardQueries:
             "baseline_precision": base.format("precision_score"),
             "baseline_recall": base.format("recall_score"),
             "baseline_f1": base.format("f1_score"),
+            "current_failed": cur.format("failed"),
+            "baseline_failed": base.format("failed"),
         }
         columns = ", ".join(f"MAX({expr}) AS {name}" for name, expr in figures.items())
         where, params = "is_active", list[Any]()
@@ -124,10 +147,14 @@ class SQLiteDashboardQueries:
         rows = self._dicts(
             "SELECT model_version, dataset_version, prompt_version, environment, "
             f"COUNT(*) AS snapshots, MIN(created_at) AS first_at, MAX(created_at) AS last_at, "
-            f"{columns} FROM benchmark_snapshots WHERE {where} "
+            f"{columns}, SUM(failed) AS failed_snapshots "
+            f"FROM benchmark_snapshot_outcomes WHERE {where} "
             "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
             params,
         )
+        for row in rows:
+            row["current_failed"] = bool(row["current_failed"])
+            row["baseline_failed"] = bool(row["baseline_failed"])
         return [ConfigSummary.model_validate(r) for r in rows]
 
     def daily_metrics(
@@ -138,7 +165,7 @@ class SQLiteDashboardQueries:
         model = "s.model_version" if per_model else "NULL"
         rows = self._dicts(
             f"SELECT substr(s.created_at, 1, 10) AS day, {model} AS model_version, "
-            f"COUNT(*) AS runs, {_F1_STATS} FROM benchmark_snapshots s WHERE {where} "
+            f"COUNT(*) AS runs, {_F1_STATS} FROM benchmark_snapshot_outcomes s WHERE {where} "
             "GROUP BY 1, 2 ORDER BY 1, 2",
             params,
         )
@@ -154,7 +181,7 @@ class SQLiteDashboardQueries:
         rows = self._dicts(
             f"SELECT s.model_version, COUNT(*) AS runs, {_F1_STATS}, "
             "MIN(s.created_at) AS first_at, MAX(s.created_at) AS last_at "
-            f"FROM benchmark_snapshots s WHERE {where} GROUP BY 1 ORDER BY 1",
+            f"FROM benchmark_snapshot_outcomes s WHERE {where} GROUP BY 1 ORDER BY 1",
             params,
         )
         out = []

@@ -46,6 +46,7 @@ from benchq.store.schema import (
     TrendPoint,
 )
 from benchq.store.snapshots import check_threshold
+from benchq.store.supabase_explorer import SupabaseExplorerQueries
 from supabase import Client, ClientOptions, create_client
 
 T = TypeVar("T")
@@ -85,7 +86,7 @@ def _call(action: Callable[[], T]) -> T:
         raise StoreUnavailable(f"cannot reach Supabase: {exc}") from exc
 
 
-class SupabaseStore(ResultsStore):
+class SupabaseStore(SupabaseExplorerQueries, ResultsStore):
     """Results store in a Supabase project, spoken to through supabase-py."""
 
     def __init__(
@@ -368,6 +369,7 @@ class SupabaseStore(ResultsStore):
         """Tokens and cost behind each current snapshot (`benchmark_dashboard_usage`)."""
         params = _filter_params(filters)
         params.pop("p_days")
+        params.pop("p_dataset")
         rows = self._rpc("benchmark_dashboard_usage", params, write=False)
         return [ModelUsage.model_validate(r) for r in rows]
 
@@ -411,6 +413,7 @@ def _filter_params(f: DashboardFilter) -> dict[str, Any]:
         "p_environment": f.environment,
         "p_models": list(f.models) if f.models else None,
         "p_days": f.days,
+        "p_dataset": f.dataset,
     }
 
 
