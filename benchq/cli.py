@@ -217,8 +217,9 @@ def _register_subcommands() -> None:
     from benchq.dashboard.command import dashboard
     from benchq.ops.flower import flower
     from benchq.ops.schedule import schedule
+    from benchq.report.command import report
 
-    for command in (convert, push, snapshots, db, dashboard, flower, schedule):
+    for command in (convert, push, snapshots, db, dashboard, flower, schedule, report):
         main.add_command(command)
 
 

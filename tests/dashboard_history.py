@@ -12,7 +12,9 @@ directly in the database: that is the one thing no store method does.
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -86,6 +88,36 @@ def postgres_backdater(url: str) -> Backdater:
     return move
 
 
+_CODE = re.compile(r"\b([A-Z]?\d{4,5}[A-Z]?)\b")
+_AMOUNT = re.compile(r"\d\.\d\d\b")
+
+
+def _issues_json(case: Case, detected: list[str]) -> str:
+    """A raw answer as a model writes one: each issue with a code and the line it quotes.
+
+    The quoted line is the i-th line of the bill that carries a billing code,
+    so the explorer has real lines to mark (and no extra randomness is drawn).
+    """
+    coded = [
+        line.strip()
+        for line in case.text.splitlines()
+        if _CODE.search(line) and _AMOUNT.search(line)
+    ]
+    issues = []
+    for i, issue_type in enumerate(detected):
+        line = coded[i % len(coded)] if coded else ""
+        match = _CODE.search(line)
+        issues.append(
+            {
+                "type": issue_type,
+                "summary": issue_type.replace("_", " ").capitalize() + " on this bill",
+                "evidence": line,
+                "code": match.group(1) if match else None,
+            }
+        )
+    return json.dumps({"issues": issues})
+
+
 def _answer(rng: random.Random, model: FakeModel, case: Case, skill: float) -> CaseResult:
     """One scored answer, by the original's set rule."""
     expected = [normalize_issue_type(i.type) for i in case.truth.expected_issues if i.should_detect]
@@ -119,11 +151,7 @@ def _answer(rng: random.Random, model: FakeModel, case: Case, skill: float) -> C
         detected_types=detected,
         expected_types=expected,
         cost_usd=round((tokens_in + tokens_out) / 1000 * model.usd_per_1k_tokens, 6),
-        raw_output=(
-            ""
-            if failed
-            else '{"issues": [' + ", ".join(f'{{"type": "{t}"}}' for t in detected) + "]}"
-        ),
+        raw_output="" if failed else _issues_json(case, detected),
     )
 
 
