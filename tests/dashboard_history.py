@@ -49,6 +49,8 @@ class FakeModel:
     usd_per_1k_tokens: float
     decline_from: float = 2.0
     """Share of the history (0-1) after which its skill drops by a fifth: a regression."""
+    fail_rate: float = 0.03
+    """Chance that a call fails (1.0: every call, a failed run)."""
 
 
 MODELS: tuple[FakeModel, ...] = (
@@ -121,7 +123,7 @@ def _issues_json(case: Case, detected: list[str]) -> str:
 def _answer(rng: random.Random, model: FakeModel, case: Case, skill: float) -> CaseResult:
     """One scored answer, by the original's set rule."""
     expected = [normalize_issue_type(i.type) for i in case.truth.expected_issues if i.should_detect]
-    failed = rng.random() < 0.03
+    failed = rng.random() < model.fail_rate
     detected = [t for t in expected if rng.random() < skill]
     if rng.random() < model.false_alarm:
         detected.append(rng.choice(FALSE_TYPES))

@@ -22,11 +22,13 @@ import param
 from panel.theme import Fast
 
 from benchq.dashboard import data
+from benchq.dashboard.explorer import RunExplorer
 from benchq.dashboard.history import SnapshotHistory
 from benchq.dashboard.views import (
     NO_DATA,
     comparison_view,
     current_view,
+    is_short,
     message,
     regression_view,
     trends_view,
@@ -35,6 +37,7 @@ from benchq.errors import BenchqError, StoreUnavailable
 from benchq.store.base import ResultsStore
 
 ALL_ENVIRONMENTS = "All environments"
+ALL_DATASETS = "All datasets"
 
 
 def _without_web_font() -> None:
@@ -92,16 +95,25 @@ class Dashboard(pn.viewable.Viewer):
     def __init__(self, store: ResultsStore, **params: Any) -> None:
         super().__init__(**params)
         self.store = store
-        self.environment = pn.widgets.Select(name="Environment", options=[ALL_ENVIRONMENTS])
+        self.environment = pn.widgets.Select(
+            name="Environment", options=[ALL_ENVIRONMENTS], sizing_mode="stretch_width"
+        )
+        self.dataset = pn.widgets.Select(
+            name="Dataset (suite)", options=[ALL_DATASETS], sizing_mode="stretch_width"
+        )
         self.time_range = pn.widgets.RadioButtonGroup(
             name="Time range",
             options=list(data.TIME_RANGES),
             value="Last 30 days",
             button_type="default",
             orientation="vertical",
+            sizing_mode="stretch_width",
         )
         self.models = pn.widgets.MultiChoice(
-            name="Models (none chosen: all)", options=[], placeholder="All models"
+            name="Models (none chosen: all)",
+            options=[],
+            placeholder="All models",
+            sizing_mode="stretch_width",
         )
         self.refresh_button = pn.widgets.Button(name="↻ Refresh", button_type="primary")
         self.threshold = pn.widgets.FloatSlider(
@@ -113,7 +125,9 @@ class Dashboard(pn.viewable.Viewer):
             format="0.0",
             width=380,
         )
-        self.history = SnapshotHistory(store, on_write=self._after_write)
+        self.explorer = RunExplorer(store)
+        self.history = SnapshotHistory(store, on_write=self._after_write, on_explore=self.open_run)
+        self._tabs: pn.Tabs | None = None
         self.refresh_button.on_click(lambda _: self.refresh())
         self._load_choices()
 
@@ -129,6 +143,7 @@ class Dashboard(pn.viewable.Viewer):
             return
         environments = sorted(configs["environment"].unique())
         self.environment.options = [ALL_ENVIRONMENTS, *environments]
+        self.dataset.options = [ALL_DATASETS, *sorted(configs["dataset_version"].unique())]
         self.models.options = sorted(configs["model_version"].unique())
 
     def refresh(self) -> None:
@@ -138,6 +153,13 @@ class Dashboard(pn.viewable.Viewer):
         self.history.load_options()
         self.refreshed += 1
         self.history.revision += 1
+        self.explorer.revision += 1
+
+    def open_run(self, run_id: str) -> None:
+        """Show one run in the Run Explorer and bring its tab forward."""
+        self.explorer.open_run(run_id)
+        if self._tabs is not None:
+            self._tabs.active = len(self._tabs) - 1
 
     def _after_write(self) -> None:
         data.clear_cache()
@@ -146,35 +168,64 @@ class Dashboard(pn.viewable.Viewer):
     def _filters(self, environment: str, models: list[str]) -> tuple[str | None, tuple[str, ...]]:
         return (None if environment == ALL_ENVIRONMENTS else environment), tuple(sorted(models))
 
+    @staticmethod
+    def _dataset(dataset: str) -> str | None:
+        return None if dataset in (ALL_DATASETS, None) else dataset
+
     # --- views ---------------------------------------------------------------------
 
-    def _current(self, environment: str, models: list[str], _: int) -> pn.viewable.Viewable:
+    def _current(
+        self, environment: str, models: list[str], dataset: str, _: int
+    ) -> pn.viewable.Viewable:
         env, chosen = self._filters(environment, models)
-        loaded = data.first_view(self.store, env, chosen)
-        return current_view(loaded["current"], loaded["usage"])
+        loaded = data.first_view(self.store, env, chosen, self._dataset(dataset))
+        return current_view(
+            loaded["current"], loaded["usage"], loaded["configurations"], on_run=self.open_run
+        )
+
+    def _points(
+        self,
+        daily: pd.DataFrame,
+        env: str | None,
+        chosen: tuple[str, ...],
+        days: int | None,
+        dataset: str | None,
+    ) -> pd.DataFrame | None:
+        """Each snapshot as a point, only when the history is too short to draw per day."""
+        if not is_short(daily):
+            return None
+        return data.load_points(self.store, env, chosen, days, dataset)
 
     def _trends(
-        self, environment: str, models: list[str], time_range: str, _: int
+        self, environment: str, models: list[str], dataset: str, time_range: str, _: int
     ) -> pn.viewable.Viewable:
         env, chosen = self._filters(environment, models)
-        days = data.TIME_RANGES[time_range]
-        return trends_view(data.load_daily(self.store, env, chosen, days))
+        days, ds = data.TIME_RANGES[time_range], self._dataset(dataset)
+        daily = data.load_daily(self.store, env, chosen, days, False, ds)
+        return trends_view(daily, self._points(daily, env, chosen, days, ds))
 
     def _comparison(
-        self, environment: str, models: list[str], time_range: str, _: int
+        self, environment: str, models: list[str], dataset: str, time_range: str, _: int
     ) -> pn.viewable.Viewable:
         env, chosen = self._filters(environment, models)
-        days = data.TIME_RANGES[time_range]
-        per_model = data.load_daily(self.store, env, chosen, days, True)
-        return comparison_view(per_model, data.load_model_stats(self.store, env, chosen, days))
+        days, ds = data.TIME_RANGES[time_range], self._dataset(dataset)
+        per_model = data.load_daily(self.store, env, chosen, days, True, ds)
+        return comparison_view(
+            per_model,
+            data.load_model_stats(self.store, env, chosen, days, ds),
+            self._points(per_model, env, chosen, days, ds),
+        )
 
     def _regressions(
-        self, environment: str, models: list[str], threshold: float, _: int
+        self, environment: str, models: list[str], dataset: str, threshold: float, _: int
     ) -> pn.viewable.Viewable:
         env, chosen = self._filters(environment, models)
         configs = data.load_configurations(self.store, env)
         if chosen and not configs.empty:
             configs = configs[configs["model_version"].isin(chosen)]
+        ds = self._dataset(dataset)
+        if ds is not None and not configs.empty:
+            configs = configs[configs["dataset_version"] == ds]
         if configs.empty:
             return message(NO_DATA)
         return regression_view(pd.DataFrame(configs), threshold)
@@ -182,6 +233,7 @@ class Dashboard(pn.viewable.Viewer):
     def views(self) -> pn.Tabs:
         """The five views as tabs, each bound to the sidebar's widgets."""
         env, models = self.environment.param.value, self.models.param.value
+        dataset = self.dataset.param.value
         time_range, tick = self.time_range.param.value, self.param.refreshed
 
         def bound(
@@ -194,18 +246,21 @@ class Dashboard(pn.viewable.Viewer):
             )
             return pn.Column(view, sizing_mode="stretch_width")
 
-        return pn.Tabs(
-            ("Current Snapshot", bound("the current snapshot", self._current, env, models, tick)),
+        self._tabs = pn.Tabs(
+            (
+                "Current Snapshot",
+                bound("the current snapshot", self._current, env, models, dataset, tick),
+            ),
             (
                 "Performance Trends",
                 pn.Column(
                     pn.pane.Markdown("Daily figures over the selected time range and filters."),
-                    bound("the trends", self._trends, env, models, time_range, tick),
+                    bound("the trends", self._trends, env, models, dataset, time_range, tick),
                 ),
             ),
             (
                 "Model Comparison",
-                bound("the comparison", self._comparison, env, models, time_range, tick),
+                bound("the comparison", self._comparison, env, models, dataset, time_range, tick),
             ),
             (
                 "Regression Detection",
@@ -221,22 +276,26 @@ class Dashboard(pn.viewable.Viewer):
                         self._regressions,
                         env,
                         models,
+                        dataset,
                         self.threshold.param.value,
                         tick,
                     ),
                 ),
             ),
             ("Snapshot History", self.history),
+            ("Run Explorer", self.explorer),
             dynamic=True,
             sizing_mode="stretch_width",
             name="views",
         )
+        return self._tabs
 
     def sidebar(self) -> pn.Column:
         """The filters every summary view follows, and the refresh button."""
         return pn.Column(
             pn.pane.Markdown("### Filters"),
             self.environment,
+            self.dataset,
             pn.pane.Markdown("**Time range** (trends and comparison)"),
             self.time_range,
             self.models,
@@ -245,7 +304,7 @@ class Dashboard(pn.viewable.Viewer):
                 f"Data is cached for {data.CACHE_TTL_S} s; **Refresh** reads the store now.",
                 styles={"font-size": "12px"},
             ),
-            width=280,
+            width=240,
             name="sidebar",
         )
 
@@ -260,7 +319,7 @@ class Dashboard(pn.viewable.Viewer):
             sidebar=[self.sidebar()],
             main=[pn.pane.Markdown(INTRO, sizing_mode="stretch_width"), self.views()],
             theme_toggle=False,
-            sidebar_width=300,
+            sidebar_width=260,
             header_background="#1f4e79",
             font_url="",
             font="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
@@ -268,7 +327,15 @@ class Dashboard(pn.viewable.Viewer):
 
 
 def create_app(store: ResultsStore) -> pn.template.FastListTemplate:
-    """A new page for one browser session (Panel calls this per session)."""
+    """A new page for one browser session (Panel calls this per session).
+
+    `?run=RUN_ID` in the URL opens that run in the Run Explorer.
+    """
     _without_web_font()
     pn.extension("tabulator", notifications=False)
-    return Dashboard(store).page()
+    dashboard = Dashboard(store)
+    page = dashboard.page()
+    wanted = (pn.state.session_args or {}).get("run")
+    if wanted:
+        dashboard.open_run(wanted[0].decode("utf-8", "replace"))
+    return page

@@ -23,6 +23,8 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
+from benchq.dashboard.explorer_grid import grid_frame
+from benchq.scoring.schema import CaseResult
 from benchq.store.aggregates import (
     CaseChange,
     CaseDocument,
@@ -33,7 +35,15 @@ from benchq.store.aggregates import (
     ModelUsage,
 )
 from benchq.store.base import ResultsStore
-from benchq.store.schema import ComparisonRow, LatestBenchmark, Snapshot, SnapshotConfig
+from benchq.store.explorer import RUN_LIST_LIMIT, CaseCell, SnapshotPoint
+from benchq.store.schema import (
+    ComparisonRow,
+    LatestBenchmark,
+    RunModelSummary,
+    RunRecord,
+    Snapshot,
+    SnapshotConfig,
+)
 
 #: Seconds a loaded result is reused before the store is asked again.
 CACHE_TTL_S = 30
@@ -45,6 +55,9 @@ TIME_RANGES: dict[str, int | None] = {
     "Last 90 days": 90,
     "All time": None,
 }
+
+#: Snapshots a short-span trend shows at most, one point each.
+POINTS_LIMIT = 2000
 
 ConfigKey = tuple[str, str, str, str]
 """(model_version, dataset_version, prompt_version, environment): hashable for the cache."""
@@ -63,8 +76,13 @@ def config_of(key: ConfigKey) -> SnapshotConfig:
     )
 
 
-def _filter(environment: str | None, models: tuple[str, ...], days: int | None) -> DashboardFilter:
-    return DashboardFilter(environment=environment, models=models, days=days)
+def _filter(
+    environment: str | None,
+    models: tuple[str, ...],
+    days: int | None,
+    dataset: str | None = None,
+) -> DashboardFilter:
+    return DashboardFilter(environment=environment, models=models, days=days, dataset=dataset)
 
 
 def _frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
@@ -83,7 +101,10 @@ def load_configurations(store: ResultsStore, environment: str | None = None) -> 
 
 @pn.cache(ttl=CACHE_TTL_S)
 def load_current(
-    store: ResultsStore, environment: str | None, models: tuple[str, ...]
+    store: ResultsStore,
+    environment: str | None,
+    models: tuple[str, ...],
+    dataset: str | None = None,
 ) -> pd.DataFrame:
     """The current snapshot of every configuration the sidebar selects."""
 
@@ -92,6 +113,7 @@ def load_current(
         for r in store.latest_benchmarks()
         if (environment is None or r.environment == environment)
         and (not models or r.model_version in models)
+        and (dataset is None or r.dataset_version == dataset)
     ]
     return _frame(rows, list(LatestBenchmark.model_fields))
 
@@ -103,10 +125,11 @@ def load_daily(
     models: tuple[str, ...],
     days: int | None,
     per_model: bool = False,
+    dataset: str | None = None,
 ) -> pd.DataFrame:
-    """F1 per day (and per model): mean, standard deviation, min, max, and runs."""
+    """F1 per day (and per model): mean, standard deviation, min, max, runs and failed runs."""
 
-    rows = store.daily_metrics(_filter(environment, models, days), per_model=per_model)
+    rows = store.daily_metrics(_filter(environment, models, days, dataset), per_model=per_model)
     frame = _frame(rows, list(DailyMetrics.model_fields))
     frame["day"] = pd.to_datetime(frame["day"])
     return frame
@@ -114,24 +137,34 @@ def load_daily(
 
 @pn.cache(ttl=CACHE_TTL_S)
 def load_model_stats(
-    store: ResultsStore, environment: str | None, models: tuple[str, ...], days: int | None
+    store: ResultsStore,
+    environment: str | None,
+    models: tuple[str, ...],
+    days: int | None,
+    dataset: str | None = None,
 ) -> pd.DataFrame:
-    """Per model over the time range: F1 mean, standard deviation, min, max, count."""
+    """Per model over the time range: F1 mean, standard deviation, min, max, count, failed."""
 
     return _frame(
-        store.model_stats(_filter(environment, models, days)), list(ModelStats.model_fields)
+        store.model_stats(_filter(environment, models, days, dataset)),
+        list(ModelStats.model_fields),
     )
 
 
 @pn.cache(ttl=CACHE_TTL_S)
 def load_usage(
-    store: ResultsStore, environment: str | None, models: tuple[str, ...]
+    store: ResultsStore,
+    environment: str | None,
+    models: tuple[str, ...],
+    dataset: str | None = None,
 ) -> pd.DataFrame:
     """Tokens and cost behind each current snapshot the sidebar selects."""
 
-    return _frame(
+    frame = _frame(
         store.model_usage(_filter(environment, models, None)), list(ModelUsage.model_fields)
     )
+    # The usage query has no dataset argument on every backend: narrow it here.
+    return frame if dataset is None else frame[frame["dataset_version"] == dataset]
 
 
 @pn.cache(ttl=CACHE_TTL_S)
@@ -161,6 +194,69 @@ def load_documents(store: ResultsStore, run_id: str) -> dict[str, CaseDocument]:
     return store.case_documents(run_id)
 
 
+# --- the run explorer: runs, and one run's cases (case data: store's named case reads) ------
+
+
+@pn.cache(ttl=CACHE_TTL_S)
+def load_runs(store: ResultsStore, dataset: str | None = None) -> list[RunRecord]:
+    """The newest runs (of one dataset), for the explorer's run picker."""
+    return store.recent_runs(RUN_LIST_LIMIT, dataset)
+
+
+@pn.cache(ttl=CACHE_TTL_S)
+def load_run(store: ResultsStore, run_id: str) -> RunRecord:
+    """One run's record (`NotFound` when there is none)."""
+    return store.get_run(run_id)
+
+
+@pn.cache(ttl=CACHE_TTL_S)
+def load_run_summaries(store: ResultsStore, run_id: str) -> list[RunModelSummary]:
+    """The per-model summaries of a run (where its confidence intervals are)."""
+    return store.run_summaries(run_id)
+
+
+@pn.cache(ttl=CACHE_TTL_S, max_items=8)
+def load_run_cells(store: ResultsStore, run_id: str) -> list[CaseCell]:
+    """Every (case, model) of a run, without raw answers (`run_case_cells`)."""
+    return store.run_case_cells(run_id)
+
+
+@pn.cache(ttl=CACHE_TTL_S, max_items=8)
+def load_run_grid(store: ResultsStore, run_id: str) -> pd.DataFrame:
+    """The explorer's grid of a run: one row per case, one outcome column per model."""
+    return grid_frame(load_run_cells(store, run_id))
+
+
+@pn.cache(ttl=CACHE_TTL_S, max_items=64)
+def load_case(
+    store: ResultsStore, run_id: str, case_id: str
+) -> tuple[CaseDocument | None, list[CaseResult]]:
+    """One case of a run: its document, and every model's full answer."""
+    return store.case_document(run_id, case_id), store.case_answers(run_id, case_id)
+
+
+@pn.cache(ttl=CACHE_TTL_S, max_items=64)
+def load_search(store: ResultsStore, run_id: str, text: str) -> frozenset[str]:
+    """The run's cases whose document contains `text` (searched in the database)."""
+    return frozenset(store.search_case_documents(run_id, text))
+
+
+@pn.cache(ttl=CACHE_TTL_S)
+def load_points(
+    store: ResultsStore,
+    environment: str | None,
+    models: tuple[str, ...],
+    days: int | None,
+    dataset: str | None,
+) -> pd.DataFrame:
+    """Each snapshot of the filter as a point, for trends over a span too short for days."""
+    rows = store.snapshot_points(
+        DashboardFilter(environment=environment, models=models, days=days, dataset=dataset),
+        limit=POINTS_LIMIT,
+    )
+    return _frame(rows, list(SnapshotPoint.model_fields))
+
+
 _LOADERS: tuple[Any, ...] = (
     load_configurations,
     load_current,
@@ -171,6 +267,14 @@ _LOADERS: tuple[Any, ...] = (
     load_comparison,
     load_case_diff,
     load_documents,
+    load_runs,
+    load_run,
+    load_run_summaries,
+    load_run_cells,
+    load_run_grid,
+    load_case,
+    load_search,
+    load_points,
 )
 
 
@@ -181,7 +285,10 @@ def clear_cache() -> None:
 
 
 def first_view(
-    store: ResultsStore, environment: str | None = None, models: tuple[str, ...] = ()
+    store: ResultsStore,
+    environment: str | None = None,
+    models: tuple[str, ...] = (),
+    dataset: str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Everything the first view (Current Snapshot) and the sidebar need, as the app loads it.
 
@@ -190,6 +297,6 @@ def first_view(
     """
     return {
         "configurations": load_configurations(store, None),
-        "current": load_current(store, environment, models),
-        "usage": load_usage(store, environment, models),
+        "current": load_current(store, environment, models, dataset),
+        "usage": load_usage(store, environment, models, dataset),
     }

@@ -19,8 +19,10 @@ import panel as pn
 import param
 
 from benchq.dashboard import data
+from benchq.dashboard.compare import answers_side_by_side
 from benchq.dashboard.views import NO_DATA, message, table
 from benchq.errors import BenchqError
+from benchq.scoring.schema import CaseResult
 from benchq.store.aggregates import CaseChange, CaseDocument
 from benchq.store.base import ResultsStore
 
@@ -65,10 +67,22 @@ class SnapshotHistory(pn.viewable.Viewer):
 
     revision = param.Integer(default=0, doc="Bumped after each write, to re-read the store.")
 
-    def __init__(self, store: ResultsStore, on_write: Callable[[], None], **params: Any) -> None:
+    def __init__(
+        self,
+        store: ResultsStore,
+        on_write: Callable[[], None],
+        on_explore: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> None:
         super().__init__(**params)
         self.store = store
         self._on_write = on_write
+        self._on_explore = on_explore
+        self.explore_button = pn.widgets.Button(
+            name="Explore this version's run", button_type="light", disabled=on_explore is None
+        )
+        self.explore_button.on_click(lambda _: self._explore())
+        self._run_of: dict[int, str] = {}
         self.dataset = pn.widgets.Select(name="Dataset", width=190)
         self.prompt = pn.widgets.Select(name="Prompt", width=120)
         self.environment = pn.widgets.Select(name="Environment", width=170)
@@ -150,6 +164,11 @@ class SnapshotHistory(pn.viewable.Viewer):
         if history.empty:
             return message("This configuration has no snapshots.")
         versions = [int(v) for v in history["snapshot_version"]]
+        self._run_of = {
+            int(v): str(r)
+            for v, r in zip(history["snapshot_version"], history["benchq_run_id"], strict=True)
+            if isinstance(r, str) and r
+        }
         for widget in (self.version, self.version_a, self.version_b):
             widget.options = versions
         current = history.loc[history["is_current"], "snapshot_version"]
@@ -165,6 +184,7 @@ class SnapshotHistory(pn.viewable.Viewer):
             [
                 "snapshot_version",
                 "marks",
+                "dataset_version",
                 "created_at",
                 "f1_score",
                 "precision_score",
@@ -177,6 +197,7 @@ class SnapshotHistory(pn.viewable.Viewer):
         ].rename(
             columns={
                 "snapshot_version": "version",
+                "dataset_version": "dataset",
                 "created_at": "published",
                 "f1_score": "F1",
                 "precision_score": "precision",
@@ -219,6 +240,19 @@ class SnapshotHistory(pn.viewable.Viewer):
         self.status.param.update(object=done, alert_type="success", visible=True)
         self._on_write()  # clears the cache and re-renders every view
         self.revision += 1
+
+    def _explore(self) -> None:
+        version = self.version.value
+        run_id = self._run_of.get(int(version)) if version is not None else None
+        if run_id is None:
+            self.status.param.update(
+                object=f"Version {version} was published without a benchq run: no cases to show.",
+                alert_type="warning",
+                visible=True,
+            )
+            return
+        if self._on_explore is not None:
+            self._on_explore(run_id)
 
     # --- comparing two versions ------------------------------------------------------------
 
@@ -288,17 +322,31 @@ class SnapshotHistory(pn.viewable.Viewer):
         if not event.new:
             return
         change = self._changes[event.new[0]]
-        document = self._document(change)
+        doc_a, doc_b = (
+            self._document(change.a, change.case_id),
+            self._document(change.b, change.case_id),
+        )
+        document = doc_b or doc_a
         expected = (
             pd.DataFrame(document.expected_issues)
             if document and document.expected_issues
             else pd.DataFrame({"expected type": change.b.expected_types if change.b else []})
         )
         text = document.text if document else "(the run did not store its documents)"
+        version_a, version_b = self.version_a.value, self.version_b.value
+        comparison = answers_side_by_side(
+            change.a,
+            change.b,
+            doc_a,
+            doc_b,
+            label_a=f"A: version {version_a}",
+            label_b=f"B: version {version_b}",
+        )
         self.case_detail.objects = [
             pn.pane.Markdown(
                 f"### Case {change.case_id} ({change.document_type}): {change.change}"
             ),
+            pn.pane.HTML(comparison, sizing_mode="stretch_width", name="answers"),
             pn.Row(
                 pn.Column(pn.pane.Markdown("**Document**"), _pre(text, "document"), width=520),
                 pn.Column(
@@ -306,24 +354,20 @@ class SnapshotHistory(pn.viewable.Viewer):
                     table(expected, name="expected-issues", pagination=None)
                     if len(expected)
                     else pn.pane.Markdown("None: this bill has no issue to find."),
-                    _side("Answer A", change.a),
-                    _side("Answer B", change.b),
                     sizing_mode="stretch_width",
                 ),
                 sizing_mode="stretch_width",
             ),
         ]
 
-    def _document(self, change: CaseChange) -> CaseDocument | None:
-        for result in (change.b, change.a):
-            if result is not None and result.run_id:
-                try:
-                    found = data.load_documents(self.store, result.run_id).get(change.case_id)
-                except BenchqError:
-                    return None
-                if found is not None:
-                    return found
-        return None
+    def _document(self, result: CaseResult | None, case_id: str) -> CaseDocument | None:
+        """The document of `case_id` in the run of `result`, when it was stored."""
+        if result is None or not result.run_id:
+            return None
+        try:
+            return data.load_documents(self.store, result.run_id).get(case_id)
+        except BenchqError:
+            return None
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -342,7 +386,7 @@ class SnapshotHistory(pn.viewable.Viewer):
             ),
             pn.Row(self.dataset, self.prompt, self.environment, self.model),
             versions,
-            pn.Row(self.version, self.checkout_button, self.baseline_button),
+            pn.Row(self.version, self.checkout_button, self.baseline_button, self.explore_button),
             self.status,
             pn.pane.Markdown("#### Compare two versions"),
             pn.Row(self.version_a, self.version_b, self.compare_button),

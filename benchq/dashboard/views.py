@@ -8,6 +8,7 @@ shown in the unit it is compared in (percent of the baseline value).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import hvplot.pandas  # noqa: F401 - registers the .hvplot accessor on DataFrames
@@ -35,12 +36,80 @@ def table(frame: pd.DataFrame, **kwargs: Any) -> pn.widgets.Tabulator:
         "show_index": False,
         "disabled": True,
         "sizing_mode": "stretch_width",
-        "layout": "fit_data_stretch",
+        # Every column fits the width, headers and cells wrap: nothing is cut off
+        # behind a horizontal scroll bar on a 1280-pixel screen.
+        "layout": "fit_columns",
+        "stylesheets": [_WRAP],
         "pagination": "local",
         "page_size": 15,
     }
     options.update(kwargs)
-    return pn.widgets.Tabulator(rounded(frame), **options)
+    shown = rounded(frame)
+    if options["layout"] == "fit_columns" and "widths" not in options and len(shown.columns):
+        options["widths"] = column_widths(shown)
+    formatters = {
+        str(c): f for c in shown.columns if (f := _dash_formatter(str(c), shown[c])) is not None
+    }
+    formatters.update(options.pop("formatters", {}))
+    return pn.widgets.Tabulator(shown, formatters=formatters, **options)
+
+
+#: What an empty value reads as: never `None` or `NaN`.
+DASH = "—"
+
+
+def _dash_formatter(name: str, column: pd.Series) -> Any:
+    """A Bokeh formatter that shows a missing value as a dash, and numbers with their places."""
+    from bokeh.models.widgets.tables import NumberFormatter, StringFormatter
+
+    if pd.api.types.is_float_dtype(column):
+        places = _places(name)
+        pattern = "0,0" if places == 0 else "0,0." + "0" * places
+        return NumberFormatter(format=pattern, nan_format=DASH, null_format=DASH)
+    if pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
+        return StringFormatter(nan_format=DASH, null_format=DASH)
+    return None  # integers and booleans are never missing
+
+
+_WRAP = """
+.tabulator .tabulator-col .tabulator-col-title {
+  white-space: normal !important; text-overflow: clip !important; overflow-wrap: break-word;
+}
+.tabulator-row .tabulator-cell {
+  white-space: normal !important; text-overflow: clip !important; overflow-wrap: break-word;
+  height: auto !important;
+}
+"""
+
+
+def column_widths(frame: pd.DataFrame) -> dict[str, str]:
+    """Each column's share of the table's width (percent), by what it holds.
+
+    The longest word of the header or the longest value (capped) decides, so
+    a column of model names gets more room than a column of versions.
+    """
+    weights = {}
+    for column in frame.columns:
+        header = max((len(w) for w in str(column).split()), default=4)
+        values = (
+            frame[column]
+            .head(200)
+            .map(lambda v: len(f"{v:.3f}" if isinstance(v, float) else str(v)))
+        )
+        longest = int(values.max()) if len(values) else 4
+        weights[str(column)] = 3 + max(7, min(24, max(header, longest)))  # 3: the sort arrow
+    total = sum(weights.values())
+    return {c: f"{100 * w / total:.1f}%" for c, w in weights.items()}
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose float columns are text with their decimals and a dash for none."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            places = _places(str(column))
+            out[column] = [DASH if pd.isna(v) else f"{v:,.{places}f}" for v in out[column]]
+    return out
 
 
 def static_table(frame: pd.DataFrame, name: str) -> pn.pane.DataFrame:
@@ -50,8 +119,9 @@ def static_table(frame: pd.DataFrame, name: str) -> pn.pane.DataFrame:
     four, and building them is most of what opening the page costs.
     """
     return pn.pane.DataFrame(
-        rounded(frame),
+        as_text(frame),
         index=False,
+        na_rep=DASH,
         name=name,
         sizing_mode="stretch_width",
         classes=["benchq-static-table"],
@@ -83,33 +153,94 @@ _CONFIG_COLUMNS = {
 }
 
 
-def current_view(current: pd.DataFrame, usage: pd.DataFrame, top: int = 5) -> pn.Column:
-    """Current Snapshot: tiles, top models by F1, fastest models with cost, configurations."""
+#: Figures of a snapshot that mean nothing when its run failed (every case errored).
+_SCORES = ("f1_score", "precision_score", "recall_score", "latency_ms", "cost_per_analysis")
+_KEY = ["model_version", "dataset_version", "prompt_version", "environment"]
+
+
+def mark_failed(current: pd.DataFrame, configs: pd.DataFrame | None) -> pd.DataFrame:
+    """`current` with a `status` column; a failed run's scores blanked (shown as a dash).
+
+    A run whose every case failed publishes F1 0 and latency 0 ms: figures
+    that would rank it "fastest" and drag every mean down. It is shown as a
+    failure and left out of averages and rankings.
+    """
+    out = current.copy()
+    failed = pd.Series(False, index=out.index)
+    if configs is not None and not configs.empty and "current_failed" in configs.columns:
+        flags = configs[[*_KEY, "current_failed"]]
+        merged = out[_KEY].merge(flags, on=_KEY, how="left")
+        failed = pd.Series(
+            merged["current_failed"].fillna(False).astype(bool).to_numpy(), out.index
+        )
+    out["status"] = ["run failed" if f else "ok" for f in failed]
+    for column in _SCORES:
+        if column in out.columns:
+            out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
+            out.loc[failed, column] = float("nan")
+    return out
+
+
+def current_view(
+    current: pd.DataFrame,
+    usage: pd.DataFrame,
+    configs: pd.DataFrame | None = None,
+    top: int = 5,
+    on_run: Callable[[str], None] | None = None,
+) -> pn.Column:
+    """Current Snapshot: tiles, top models by F1, fastest models with cost, configurations.
+
+    Failed runs (see `mark_failed`) are listed with their status and left out
+    of the tiles' averages, the top-F1 chart and the fastest list.
+    """
     if current.empty:
         return pn.Column(message(NO_DATA))
+    marked = mark_failed(current, configs)
+    ok = marked[marked["status"] == "ok"]
+    failures = int((marked["status"] != "ok").sum())
     tiles = pn.Row(
-        _tile("Average F1", _mean(current, "f1_score"), "{value:.3f}"),
-        _tile("Average precision", _mean(current, "precision_score"), "{value:.3f}"),
-        _tile("Average recall", _mean(current, "recall_score"), "{value:.3f}"),
-        _tile("Average latency (ms)", _mean(current, "latency_ms"), "{value:,.0f}"),
+        _tile("Average F1", _mean(ok, "f1_score"), "{value:.3f}"),
+        _tile("Average precision", _mean(ok, "precision_score"), "{value:.3f}"),
+        _tile("Average recall", _mean(ok, "recall_score"), "{value:.3f}"),
+        _tile("Average latency (ms)", _mean(ok, "latency_ms"), "{value:,.0f}"),
         name="tiles",
     )
-    shown = current.rename(columns=_CONFIG_COLUMNS)
-    best = shown.sort_values("f1_score", ascending=False).head(top)
-    best = best.assign(configuration=best["model"] + " · " + best["environment"])
-    best_chart = best.iloc[::-1].hvplot.barh(
-        x="configuration",
-        y="f1_score",
-        color="#1f77b4",
-        title=f"Top {top} by F1 (current)",
-        xlabel="",
-        ylabel="F1",
-        height=280,
-        responsive=True,
-        ylim=(0, 1),
-    )
+    shown = marked.rename(columns=_CONFIG_COLUMNS)
+    ranked = shown[shown["status"] == "ok"]
+    several = shown["dataset"].nunique() > 1
+    label = ranked["model"] + " · " + ranked["environment"]
+    if several:
+        label = label + " · " + ranked["dataset"]
+    best = ranked.assign(configuration=label).sort_values("f1_score", ascending=False).head(top)
+    parts: list[Any] = [tiles]
+    if failures:
+        parts.append(
+            message(
+                f"**{failures} configuration(s) whose current run failed** (no case succeeded): "
+                "listed below as failures, left out of the averages and rankings.",
+                "warning",
+            )
+        )
+    charts: list[Any] = []
+    if len(best):
+        charts.append(
+            pn.Column(
+                best.iloc[::-1].hvplot.barh(
+                    x="configuration",
+                    y="f1_score",
+                    color="#1f77b4",
+                    title=f"Top {top} by F1 (current)",
+                    xlabel="",
+                    ylabel="F1",
+                    height=280,
+                    responsive=True,
+                    ylim=(0, 1),
+                ),
+                sizing_mode="stretch_width",
+            )
+        )
     fastest = (
-        shown.sort_values("latency_ms")
+        ranked.sort_values("latency_ms")
         .head(top)[["model", "environment", "latency_ms", "cost_per_analysis", "f1_score"]]
         .rename(
             columns={
@@ -119,9 +250,17 @@ def current_view(current: pd.DataFrame, usage: pd.DataFrame, top: int = 5) -> pn
             }
         )
     )
-    configs = shown[
+    charts.append(
+        pn.Column(
+            pn.pane.Markdown(f"#### Fastest {top} models, with their cost"),
+            static_table(fastest, name="fastest"),
+            sizing_mode="stretch_width",
+        )
+    )
+    configs_table = shown[
         [
             "model",
+            "status",
             "environment",
             "dataset",
             "prompt",
@@ -134,6 +273,7 @@ def current_view(current: pd.DataFrame, usage: pd.DataFrame, top: int = 5) -> pn
             "is_baseline",
             "commit_sha",
             "created_at",
+            "benchq_run_id",
         ]
     ].rename(
         columns={
@@ -143,23 +283,36 @@ def current_view(current: pd.DataFrame, usage: pd.DataFrame, top: int = 5) -> pn
             "recall_score": "recall",
             "latency_ms": "latency (ms)",
             "cost_per_analysis": "cost/doc (USD)",
-            "is_baseline": "is baseline",
+            "is_baseline": "baseline",
             "commit_sha": "commit",
             "created_at": "published",
+            "benchq_run_id": "run",
         }
     )
+    configs_table["published"] = pd.to_datetime(configs_table["published"], utc=True).dt.strftime(
+        "%Y-%m-%d %H:%M"
+    )
+    configs_table["commit"] = configs_table["commit"].astype(str).str[:10]
+    styled = table(configs_table, name="configurations")
+    styled.style.apply(  # type: ignore[union-attr]
+        lambda row: ["background-color: #c9ced6" if row["status"] != "ok" else "" for _ in row],
+        axis=1,
+    )
+    if on_run is not None:
+        runs = configs_table["run"].tolist()
+
+        def open_run(event: Any) -> None:
+            if event.row is not None and event.row < len(runs) and isinstance(runs[event.row], str):
+                on_run(runs[event.row])
+
+        styled.on_click(open_run, column="run")
     return pn.Column(
-        tiles,
-        pn.Row(
-            pn.Column(best_chart, sizing_mode="stretch_width"),
-            pn.Column(
-                pn.pane.Markdown(f"#### Fastest {top} models, with their cost"),
-                static_table(fastest, name="fastest"),
-                sizing_mode="stretch_width",
-            ),
+        *parts,
+        pn.Row(*charts),
+        pn.pane.Markdown(
+            "#### Current configurations\nThe **run** column opens that run in the Run Explorer."
         ),
-        pn.pane.Markdown("#### Current configurations"),
-        table(configs, name="configurations"),
+        styled,
         usage_view(usage),
         sizing_mode="stretch_width",
     )
@@ -226,15 +379,87 @@ def usage_view(usage: pd.DataFrame) -> pn.Column:
     )
 
 
-def trends_view(daily: pd.DataFrame) -> pn.Column:
-    """Performance Trends: F1 per day with a one-standard-deviation band; runs per day."""
+#: Below this many distinct days, trends are drawn per run: a daily axis would show
+#: one point (and Bokeh would label it in milliseconds).
+SHORT_SPAN_DAYS = 3
+
+
+def is_short(daily: pd.DataFrame) -> bool:
+    """Whether the history covers too few days to draw per day."""
+    return daily.empty or daily["day"].nunique() < SHORT_SPAN_DAYS
+
+
+def by_run(points: pd.DataFrame) -> pd.DataFrame:
+    """Snapshot points labelled by their run (publication time), oldest first, failures out."""
+    frame = points[~points["failed"].astype(bool)].copy()
+    when = pd.to_datetime(frame["created_at"], utc=True)
+    frame["run"] = (
+        when.dt.strftime("%m-%d %H:%M")
+        + " · "
+        + frame["benchq_run_id"].fillna("pushed").astype(str)
+    )
+    return frame.sort_values("created_at")
+
+
+def _failed_note(points: pd.DataFrame) -> list[Any]:
+    failed = points[points["failed"].astype(bool)]
+    if failed.empty:
+        return []
+    names = ", ".join(
+        f"{m} ({pd.Timestamp(t).strftime('%m-%d %H:%M')})"
+        for m, t in zip(failed["model_version"], failed["created_at"], strict=True)
+    )
+    return [
+        message(
+            f"**{len(failed)} failed run(s)** (no case succeeded), not plotted and left out "
+            f"of every mean: {names}.",
+            "warning",
+        )
+    ]
+
+
+def runs_view(points: pd.DataFrame, title: str) -> pn.Column:
+    """F1 of each snapshot, by run (for a short history), failures named apart."""
+    if points.empty:
+        return pn.Column(message(NO_DATA + " (or none in the selected time range)."))
+    frame = by_run(points)
+    parts = _failed_note(points)
+    if len(frame):
+        chart = frame.hvplot.scatter(
+            x="run",
+            y="f1_score",
+            by="model_version",
+            size=60,
+            title=title,
+            xlabel="run (published, UTC)",
+            ylabel="F1",
+            height=340,
+            responsive=True,
+            rot=30,
+            ylim=(0, 1.05),
+            legend="bottom_right",
+        )
+        parts.insert(0, pn.pane.HoloViews(chart, name="f1-by-run", sizing_mode="stretch_width"))
+    return pn.Column(*parts, sizing_mode="stretch_width")
+
+
+def trends_view(daily: pd.DataFrame, points: pd.DataFrame | None = None) -> pn.Column:
+    """Performance Trends: F1 per day with a one-standard-deviation band; runs per day.
+
+    A history of fewer than `SHORT_SPAN_DAYS` days is drawn per run instead
+    (`points`). Failed runs are counted apart and are in no mean.
+    """
     if daily.empty:
         return pn.Column(message(NO_DATA + " (or none in the selected time range)."))
+    if is_short(daily) and points is not None:
+        return runs_view(points, "F1 of each snapshot, by run (a short history: per run)")
     frame = daily.copy()
-    std = frame["f1_std"].fillna(0.0)
+    frame["f1_mean"] = pd.to_numeric(frame["f1_mean"], errors="coerce").astype(float)
+    std = pd.to_numeric(frame["f1_std"], errors="coerce").astype(float).fillna(0.0)
     frame["lower"] = (frame["f1_mean"] - std).clip(lower=0.0)
     frame["upper"] = (frame["f1_mean"] + std).clip(upper=1.0)
-    band = frame.hvplot.area(
+    scored = frame.dropna(subset=["f1_mean"])
+    band = scored.hvplot.area(
         x="day",
         y="lower",
         y2="upper",
@@ -243,11 +468,11 @@ def trends_view(daily: pd.DataFrame) -> pn.Column:
         color="#1f77b4",
         line_alpha=0,
     )
-    line = frame.hvplot.line(
+    line = scored.hvplot.line(
         x="day", y="f1_mean", label="mean F1", color="#1f77b4", line_width=2
-    ) * frame.hvplot.scatter(x="day", y="f1_mean", color="#1f77b4", size=30)
+    ) * scored.hvplot.scatter(x="day", y="f1_mean", color="#1f77b4", size=30)
     f1_chart = (band * line).opts(
-        title="F1 per day (mean ± 1 standard deviation across snapshots)",
+        title="F1 per day (mean ± 1 standard deviation across snapshots; failed runs left out)",
         ylabel="F1",
         xlabel="day (UTC)",
         height=320,
@@ -255,16 +480,21 @@ def trends_view(daily: pd.DataFrame) -> pn.Column:
         legend_position="bottom_right",
         ylim=(0, 1.05),
     )
-    runs = frame.hvplot.bar(
+    failed = pd.to_numeric(frame["failed"], errors="coerce").fillna(0).astype(int)
+    counts = pd.DataFrame(
+        {"day": frame["day"], "completed": frame["runs"] - failed, "failed": failed}
+    )
+    runs = counts.hvplot.area(
         x="day",
-        y="runs",
-        title="Runs per day (snapshots published)",
+        y=["completed", "failed"],
+        stacked=True,
+        title="Runs per day (snapshots published; failed runs apart)",
         xlabel="day (UTC)",
         ylabel="snapshots",
         height=260,
         responsive=True,
-        rot=45,
-        color="#ff7f0e",
+        color=["#ff7f0e", "#8a1c24"],
+        legend="top_left",
     )
     return pn.Column(
         pn.pane.HoloViews(f1_chart, name="f1-trend", sizing_mode="stretch_width"),
@@ -273,22 +503,33 @@ def trends_view(daily: pd.DataFrame) -> pn.Column:
     )
 
 
-def comparison_view(per_model: pd.DataFrame, stats: pd.DataFrame) -> pn.Column:
-    """Model Comparison: F1 over time per model; mean, std, min, max, count per model."""
+def comparison_view(
+    per_model: pd.DataFrame, stats: pd.DataFrame, points: pd.DataFrame | None = None
+) -> pn.Column:
+    """Model Comparison: F1 over time per model; mean, std, min, max, count, failed per model.
+
+    Failed runs are counted in their own column and left out of every mean;
+    a short history is drawn per run (`points`).
+    """
     if stats.empty:
         return pn.Column(message(NO_DATA + " (or none in the selected time range)."))
-    chart = per_model.hvplot.line(
-        x="day",
-        y="f1_mean",
-        by="model_version",
-        title="F1 per day, per model",
-        xlabel="day (UTC)",
-        ylabel="F1 (daily mean)",
-        height=340,
-        responsive=True,
-        legend="bottom_right",
-        ylim=(0, 1.05),
-    ) * per_model.hvplot.scatter(x="day", y="f1_mean", by="model_version", size=25)
+    if is_short(per_model) and points is not None:
+        chart_part: Any = runs_view(points, "F1 of each snapshot, per model, by run")
+    else:
+        scored = per_model.dropna(subset=["f1_mean"])
+        chart = scored.hvplot.line(
+            x="day",
+            y="f1_mean",
+            by="model_version",
+            title="F1 per day, per model (failed runs left out)",
+            xlabel="day (UTC)",
+            ylabel="F1 (daily mean)",
+            height=340,
+            responsive=True,
+            legend="bottom_right",
+            ylim=(0, 1.05),
+        ) * scored.hvplot.scatter(x="day", y="f1_mean", by="model_version", size=25)
+        chart_part = pn.pane.HoloViews(chart, name="f1-per-model", sizing_mode="stretch_width")
     shown = stats[
         [
             "model_version",
@@ -297,6 +538,7 @@ def comparison_view(per_model: pd.DataFrame, stats: pd.DataFrame) -> pn.Column:
             "f1_min",
             "f1_max",
             "runs",
+            "failed",
             "precision_mean",
             "recall_mean",
             "latency_mean",
@@ -310,55 +552,82 @@ def comparison_view(per_model: pd.DataFrame, stats: pd.DataFrame) -> pn.Column:
             "f1_min": "F1 min",
             "f1_max": "F1 max",
             "runs": "count",
+            "failed": "failed runs",
             "precision_mean": "precision mean",
             "recall_mean": "recall mean",
             "latency_mean": "latency mean (ms)",
             "cost_mean": "cost/doc mean (USD)",
         }
     )
+    shown = shown.sort_values("F1 mean", ascending=False, na_position="last")
     return pn.Column(
-        pn.pane.HoloViews(chart, name="f1-per-model", sizing_mode="stretch_width"),
-        pn.pane.Markdown("#### F1 per model over the time range"),
+        chart_part,
+        pn.pane.Markdown(
+            "#### F1 per model over the time range\nBest first; **count** includes the "
+            "**failed runs**, which are in no mean (a model whose every run failed has none)."
+        ),
         table(shown, name="model-stats", pagination=None),
         sizing_mode="stretch_width",
     )
 
 
 def regression_frame(configs: pd.DataFrame, threshold_pct: float) -> pd.DataFrame:
-    """Per configuration: baseline and current F1, the drop in % of baseline, the verdict.
+    """Per configuration: the verdict first, baseline and current F1, the drop in % of baseline.
 
     The rule is the store's (`fell_beyond`): an alert when F1 fell by more
-    than `threshold_pct` percent of its baseline value.
+    than `threshold_pct` percent of its baseline value. A failed run (no case
+    succeeded) has no F1 to compare: its status says so instead.
     """
     rows = []
     for r in configs.itertuples(index=False):
         base, cur = _num(r.baseline_f1), _num(r.current_f1)
+        current_failed = bool(getattr(r, "current_failed", False))
+        baseline_failed = bool(getattr(r, "baseline_failed", False))
         drop = 100.0 * (base - cur) / base if base and cur is not None else None
-        if base is None:
+        if _num(r.baseline_version) is None:
             status = "no baseline"
+        elif current_failed:
+            status = "current run failed"
+        elif baseline_failed:
+            status = "baseline run failed"
         elif fell_beyond(base, cur, threshold_pct / 100.0):
             status = "ALERT"
         else:
             status = "ok"
+        if current_failed or baseline_failed:
+            drop = None
         rows.append(
             {
+                "status": status,
                 "model": r.model_version,
                 "environment": r.environment,
                 "dataset": r.dataset_version,
                 "prompt": r.prompt_version,
                 "baseline version": r.baseline_version,
-                "baseline F1": base,
+                "baseline F1": None if baseline_failed else base,
                 "current version": r.current_version,
-                "current F1": cur,
+                "current F1": None if current_failed else cur,
                 "F1 drop (% of baseline)": drop,
-                "status": status,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    for column in ("baseline F1", "current F1", "F1 drop (% of baseline)"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    for column in ("baseline version", "current version"):
+        # as text: a missing version reads as a dash, a present one without ".000"
+        frame[column] = [None if _num(v) is None else str(int(v)) for v in frame[column]]
+    return frame
 
 
 def _num(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
+
+
+_STATUS_COLOURS = {
+    "ALERT": "background-color: #f8d7da",
+    "current run failed": "background-color: #c9ced6",
+    "baseline run failed": "background-color: #c9ced6",
+}
 
 
 def regression_view(configs: pd.DataFrame, threshold_pct: float) -> pn.Column:
@@ -382,14 +651,21 @@ def regression_view(configs: pd.DataFrame, threshold_pct: float) -> pn.Column:
             "success",
         )
     missing = int((frame["status"] == "no baseline").sum())
-    note = (
-        f"{missing} configuration(s) have no baseline yet: set one in Snapshot History."
-        if missing
-        else ""
-    )
+    failed = int(frame["status"].str.endswith("run failed").sum())
+    notes = []
+    if missing:
+        notes.append(
+            f"{missing} configuration(s) have no baseline yet: set one in Snapshot History."
+        )
+    if failed:
+        notes.append(
+            f"{failed} configuration(s) cannot be judged: their current or baseline run failed "
+            "(no case succeeded), so there is no F1 to compare."
+        )
+    note = " ".join(notes)
     styled = table(frame, name="regressions", pagination=None)
     styled.style.apply(  # type: ignore[union-attr]
-        lambda row: ["background-color: #f8d7da" if row["status"] == "ALERT" else "" for _ in row],
+        lambda row: [_STATUS_COLOURS.get(str(row["status"]), "") for _ in row],
         axis=1,
     )
     return pn.Column(banner, styled, pn.pane.Markdown(note), sizing_mode="stretch_width")
