@@ -87,7 +87,7 @@ def ground_truth_change(
 
 
 def _cell(result: CaseResult) -> CaseCell:
-    return CaseCell.model_validate(result.model_dump())
+    return CaseCell.model_validate({**result.model_dump(), "case_id": result.document_name})
 
 
 def _side(label: str, result: CaseResult | None, marked: dict[str, str]) -> str:

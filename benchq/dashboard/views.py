@@ -72,6 +72,7 @@ def _dash_formatter(name: str, column: pd.Series) -> Any:
 
 
 _WRAP = """
+.tabulator .tabulator-col { font-size: 12px; }
 .tabulator .tabulator-col .tabulator-col-title {
   white-space: normal !important; text-overflow: clip !important; overflow-wrap: break-word;
 }
@@ -97,7 +98,7 @@ def column_widths(frame: pd.DataFrame) -> dict[str, str]:
             .map(lambda v: len(f"{v:.3f}" if isinstance(v, float) else str(v)))
         )
         longest = int(values.max()) if len(values) else 4
-        weights[str(column)] = 3 + max(7, min(24, max(header, longest)))  # 3: the sort arrow
+        weights[str(column)] = 3 + max(header, min(22, longest))  # 3: room for the sort arrow
     total = sum(weights.values())
     return {c: f"{100 * w / total:.1f}%" for c, w in weights.items()}
 
@@ -263,15 +264,12 @@ def current_view(
             "status",
             "environment",
             "dataset",
-            "prompt",
             "snapshot_version",
             "f1_score",
             "precision_score",
             "recall_score",
             "latency_ms",
             "cost_per_analysis",
-            "is_baseline",
-            "commit_sha",
             "created_at",
             "benchq_run_id",
         ]
@@ -279,12 +277,10 @@ def current_view(
         columns={
             "snapshot_version": "version",
             "f1_score": "F1",
-            "precision_score": "precision",
+            "precision_score": "prec.",
             "recall_score": "recall",
             "latency_ms": "latency (ms)",
             "cost_per_analysis": "cost/doc (USD)",
-            "is_baseline": "baseline",
-            "commit_sha": "commit",
             "created_at": "published",
             "benchq_run_id": "run",
         }
@@ -292,7 +288,6 @@ def current_view(
     configs_table["published"] = pd.to_datetime(configs_table["published"], utc=True).dt.strftime(
         "%Y-%m-%d %H:%M"
     )
-    configs_table["commit"] = configs_table["commit"].astype(str).str[:10]
     styled = table(configs_table, name="configurations")
     styled.style.apply(  # type: ignore[union-attr]
         lambda row: ["background-color: #c9ced6" if row["status"] != "ok" else "" for _ in row],
@@ -553,13 +548,23 @@ def comparison_view(
             "f1_max": "F1 max",
             "runs": "count",
             "failed": "failed runs",
-            "precision_mean": "precision mean",
-            "recall_mean": "recall mean",
-            "latency_mean": "latency mean (ms)",
-            "cost_mean": "cost/doc mean (USD)",
+            "precision_mean": "precision",
+            "recall_mean": "recall",
+            "latency_mean": "latency (ms)",
+            "cost_mean": "cost/doc (USD)",
         }
     )
     shown = shown.sort_values("F1 mean", ascending=False, na_position="last")
+    # min and max in one column: a table that fits 1280 pixels without wrapping words
+    shown.insert(
+        list(shown.columns).index("F1 min"),
+        "F1 range",
+        [
+            None if _num(lo) is None else f"{lo:.3f} to {hi:.3f}"
+            for lo, hi in zip(shown["F1 min"], shown["F1 max"], strict=True)
+        ],
+    )
+    shown = shown.drop(columns=["F1 min", "F1 max"])
     return pn.Column(
         chart_part,
         pn.pane.Markdown(
@@ -603,20 +608,21 @@ def regression_frame(configs: pd.DataFrame, threshold_pct: float) -> pd.DataFram
                 "environment": r.environment,
                 "dataset": r.dataset_version,
                 "prompt": r.prompt_version,
-                "baseline version": r.baseline_version,
-                "baseline F1": None if baseline_failed else base,
-                "current version": r.current_version,
-                "current F1": None if current_failed else cur,
-                "F1 drop (% of baseline)": drop,
+                "baseline": _version_f1(r.baseline_version, None if baseline_failed else base),
+                "current": _version_f1(r.current_version, None if current_failed else cur),
+                "F1 drop (%)": drop,
             }
         )
     frame = pd.DataFrame(rows)
-    for column in ("baseline F1", "current F1", "F1 drop (% of baseline)"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    for column in ("baseline version", "current version"):
-        # as text: a missing version reads as a dash, a present one without ".000"
-        frame[column] = [None if _num(v) is None else str(int(v)) for v in frame[column]]
+    frame["F1 drop (%)"] = pd.to_numeric(frame["F1 drop (%)"], errors="coerce").astype(float)
     return frame
+
+
+def _version_f1(version: Any, f1: float | None) -> str | None:
+    """`v3 · F1 0.857`, `v3 · no F1` for a failed run, None (a dash) without a version."""
+    if _num(version) is None:
+        return None
+    return f"v{int(version)} · " + ("no F1" if f1 is None else f"F1 {f1:.3f}")
 
 
 def _num(value: Any) -> float | None:
