@@ -305,7 +305,8 @@ def test_checkout_baseline_and_compare_down_to_a_case(
         except PlaywrightTimeout:
             continue
     detail.wait_for(timeout=WAIT_MS)
-    assert page.locator("pre").first.inner_text().strip() != ""
+    assert page.locator("pre >> visible=true").first.inner_text().strip() != ""
+    assert page.locator(".bq-side").count() == 2  # the two answers, side by side
     assert page.get_by_text(f"Case {changes[0].case_id}").count() >= 1
     detail.scroll_into_view_if_needed()
     screenshot(page, "case-detail")
@@ -338,3 +339,184 @@ def test_an_empty_store_and_an_unreachable_one_are_explained(
         page.close()
     finally:
         down.stop()
+
+
+# --- the Run Explorer and the report file ------------------------------------------------
+
+
+def grid_cases(page: Page) -> list[str]:
+    return cells(page, "case")
+
+
+def pick(page: Page, label: str, choice: str) -> None:
+    """Choose `choice` in the MultiChoice labelled `label`."""
+    group = page.locator(f"div.bk-input-group:has(> label:text-is('{label}'))").first
+    group.locator("input[type=search]").click()
+    group.locator(".choices__item--choice").get_by_text(choice, exact=True).first.click()
+    page.keyboard.press("Escape")
+
+
+def test_the_explorer_filters_the_grid_and_opens_a_case(
+    server: DashboardServer, browser: Browser, history_db: Path
+) -> None:
+    store = SQLiteStore(history_db)
+    cellz = store.run_case_cells("run-017")
+    errored = sorted({c.case_id for c in cellz if not c.extraction_success})
+    word = "Cedar" if store.search_case_documents("run-017", "Cedar") else "Patient"
+    matching = sorted(store.search_case_documents("run-017", word))
+    store.close()
+    assert errored, "the generated run should have a failed call"
+    assert 0 < len(matching) < 12
+
+    page, console = open_page(browser, server.url + "?run=run-017")
+    assert len(wait_cells(page, "case", lambda t: len(t) == 12)) == 12
+    assert page.get_by_text("Run run-017").count() >= 1
+    screenshot(page, "run-explorer")
+
+    pick(page, "Outcome", "error")
+    assert sorted(wait_cells(page, "case", lambda t: sorted(t) == errored)) == errored
+    text = page.locator("div.bk-input-group:has(> label:text-is('Document contains (Enter)'))")
+    text.locator("input").fill(word)
+    text.locator("input").press("Enter")
+    both = sorted(set(errored) & set(matching))
+    assert sorted(wait_cells(page, "case", lambda t: sorted(t) == both)) == both
+    # clear the outcome filter: the text filter alone
+    outcome_group = page.locator("div.bk-input-group:has(> label:text-is('Outcome'))").first
+    outcome_group.locator(".choices__button").first.click()
+    assert sorted(wait_cells(page, "case", lambda t: sorted(t) == matching)) == matching
+
+    first = page.locator(".tabulator-cell[tabulator-field='gpt-4o-mini']").first
+    case_id = grid_cases(page)[0]
+    detail = page.get_by_text("Expected issues", exact=True)
+    for _ in range(3):  # a click while the table is still laying out can miss the row
+        first.click()
+        try:
+            detail.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    detail.wait_for(timeout=WAIT_MS)
+    assert page.locator(f"article#case-{case_id}").count() == 1
+    assert page.locator(f"article#case-{case_id} pre.doc").inner_text().strip() != ""
+    assert page.locator(f"article#case-{case_id} .answer").count() == 4  # one per model
+    detail.scroll_into_view_if_needed()
+    screenshot(page, "run-explorer-case")
+    assert console.errors == []
+    page.close()
+
+
+def test_a_snapshot_opens_its_run_in_the_explorer(
+    server: DashboardServer, browser: Browser, history_db: Path
+) -> None:
+    page, console = open_page(browser, server.url)
+    show_view(page, "Snapshot History")
+    select(page, "Environment", "local", nth=1)
+    select(page, "Model", "gpt-4o-mini-v1.0")
+    wait_cells(page, "marks", lambda t: "CURRENT" in t)
+    store = SQLiteStore(history_db)
+    history = store.snapshot_history("gpt-4o-mini-v1.0", environment="local")
+    store.close()
+    version = history[-1]  # version 1
+    select(page, "Version", str(version.snapshot_version))
+    page.get_by_role("button", name="Explore this version's run").click()
+    page.get_by_text(f"Run {version.benchq_run_id}").first.wait_for(timeout=WAIT_MS)
+    assert len(wait_cells(page, "case", lambda t: len(t) == 12)) == 12
+    assert console.errors == []
+    page.close()
+
+
+def test_the_report_file_opens_offline_and_shows_every_case(
+    history_db: Path, browser: Browser, tmp_path: Path
+) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BENCHQ_", "SUPABASE_"))}
+    out = tmp_path / "report.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchq.cli", "report", "run-017", "--out", str(out)],
+        env={**clean, "BENCHQ_STORE_URL": f"sqlite:///{history_db}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 1000})
+    fetched: list[str] = []
+
+    def refuse(route: Any) -> None:
+        if not route.request.url.startswith("file:"):
+            fetched.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", refuse)
+    page = context.new_page()
+    console = Console(page)
+    page.goto(out.as_uri())
+    page.locator("article").first.wait_for(timeout=WAIT_MS)
+    assert page.locator("article").count() == 12
+    assert page.locator("#case-grid tr[data-case]").count() == 12
+    assert page.locator("#f-count").inner_text() == "12 of 12 cases"
+    screenshot(page, "report")
+    page.locator("#f-outcome").select_option("error")
+    shown_count = page.locator("#f-count").inner_text()
+    assert shown_count.endswith("of 12 cases") and not shown_count.startswith("12 ")
+    assert fetched == []
+    assert console.errors == []
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def short_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One day of history with a model whose every call fails."""
+    from dashboard_history import MODELS, FakeModel
+
+    path = tmp_path_factory.mktemp("short") / "benchq.db"
+    store = SQLiteStore(path)
+    broken = FakeModel("broken-model", "openai", 0.8, 0.1, 900.0, 0.001, fail_rate=1.0)
+    fill_history(
+        store, sqlite_backdater(str(path)), runs=3, days=1, cases=6, models=(*MODELS, broken)
+    )
+    store.close()
+    return path
+
+
+def test_failed_runs_and_a_short_history_read_well_at_1280_pixels(
+    short_db: Path, browser: Browser
+) -> None:
+    srv = DashboardServer(short_db.parent, {"BENCHQ_STORE_URL": f"sqlite:///{short_db}"})
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        console = Console(page)
+        page.goto(srv.url)
+        page.locator(".bk-tab").first.wait_for(timeout=WAIT_MS)
+        statuses = wait_cells(page, "status", lambda t: "run failed" in t)
+        assert "run failed" in statuses
+        fastest = page.locator("table", has_text="cost per document").first.inner_text()
+        assert "gpt-4o-mini" in fastest and "broken-model" not in fastest
+        screenshot(page, "current-snapshot-failed-run")
+        for view in VIEWS:
+            show_view(page, view)
+            page.wait_for_timeout(1500)
+            if view in ("Performance Trends", "Model Comparison"):
+                # the note that names failed runs is drawn only by the per-run chart
+                page.get_by_text("failed run(s)").first.wait_for(timeout=WAIT_MS)
+            texts = page.locator(".tabulator-cell >> visible=true").all_inner_texts()
+            assert not {"None", "NaN", "nan", "null"} & set(texts), view
+            wide = page.evaluate(
+                """() => { const out = [];
+                  const walk = (root) => { for (const el of root.querySelectorAll('*')) {
+                    if (el.shadowRoot) walk(el.shadowRoot);
+                    if (el.classList && el.classList.contains('tabulator-tableholder')
+                        && el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
+                      out.push(el.scrollWidth + '>' + el.clientWidth); } };
+                  walk(document); return out; }"""
+            )
+            assert wide == [], f"{view}: a table is wider than the page: {wide}"
+            if view == "Regression Detection":
+                wait_cells(page, "status", lambda t: "current run failed" in t)
+                screenshot(page, "regression-detection-failed-run")
+        assert console.errors == []
+        page.close()
+    finally:
+        srv.stop()
