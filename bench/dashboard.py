@@ -14,9 +14,16 @@ each time):
   (`benchq.dashboard.data.first_view`);
 * filter change: the queries a change of environment, models and time range
   runs, for the view on screen and for each other view;
+* the Run Explorer on one run of `--explore-cases` cases (default 1,000) by
+  4 models, stored beside the history with documents: the data of opening
+  it (every cell, the grid, the totals), of a filter (outcome, and a text
+  search in the documents), and of opening one case;
 * unless `--no-browser`: the real page in headless Chromium, from navigation
   to the configurations table on screen, and from choosing an environment
-  to the table showing only that environment.
+  to the table showing only that environment; and the explorer: from
+  navigation (`?run=`) to its grid on screen, from choosing an outcome
+  filter to the grid showing only those cases, and from a text search to
+  the grid narrowed to it.
 
 Without `--pg-url` a throwaway PostgreSQL 15 cluster is started (the test
 suite's, from tests/pg_fixtures.py: unix socket, fsync off) and removed after.
@@ -44,8 +51,14 @@ import psycopg  # noqa: E402
 from psycopg.types.json import Jsonb  # noqa: E402
 
 from benchq.dashboard import data  # noqa: E402
+from benchq.dashboard.explorer_grid import filter_grid  # noqa: E402
+from benchq.report.outcomes import model_totals  # noqa: E402
+from benchq.store.aggregates import CaseDocument  # noqa: E402
 from benchq.store.migrate import upgrade  # noqa: E402
 from benchq.store.postgres import PostgresStore  # noqa: E402
+from benchq.store.schema import RunRecord, RunStatus  # noqa: E402
+
+EXPLORE_RUN = "run-explore"
 
 MODELS = ("gpt-4o-mini", "gemini-2.0-flash", "medgemma-4b", "claude-haiku", "baseline")
 ENVIRONMENTS = ("local", "github-actions", "staging", "production")
@@ -61,7 +74,14 @@ def fill(url: str, snapshots: int, cases: int, seed: int = 1) -> None:
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         with cur.copy("COPY benchmark_runs FROM STDIN") as runs_copy:
             for r in range(runs):
-                record = {"run_id": f"run-{r}", "suite": "bench", "models": list(MODELS)}
+                record = RunRecord(
+                    run_id=f"run-{r}",
+                    suite="bench",
+                    models=list(MODELS),
+                    cases_per_model=cases,
+                    created_at=now.isoformat(),
+                    status=RunStatus.done,
+                ).model_dump(mode="json")
                 runs_copy.write_row(
                     (
                         f"run-{r}",
@@ -199,6 +219,49 @@ def fill(url: str, snapshots: int, cases: int, seed: int = 1) -> None:
         cur.execute("ANALYZE")
 
 
+def fill_explorer_run(url: str, cases: int, seed: int = 5) -> str:
+    """One run of `cases` generated bills by 4 models, written through the store as a run is.
+
+    Returns a word that some documents contain and others do not, for the
+    text search.
+    """
+    from dashboard_history import MODELS, answer
+
+    from benchq.cases.generate import generate_cases
+
+    rng = random.Random(seed)
+    suite = generate_cases(cases, seed)
+    store = PostgresStore(url)
+    store.create_run(
+        RunRecord(
+            run_id=EXPLORE_RUN,
+            suite="bench-explore",
+            models=[m.name for m in MODELS],
+            cases_per_model=cases,
+            created_at=datetime.now(UTC).isoformat(),
+        )
+    )
+    store.save_case_documents(
+        EXPLORE_RUN,
+        [
+            CaseDocument(
+                case_id=c.id,
+                document_type=c.truth.document_type.value,
+                text=c.text,
+                expected_issues=[i.model_dump(mode="json") for i in c.truth.expected_issues],
+            )
+            for c in suite
+        ],
+    )
+    for model in MODELS:
+        results = [answer(rng, model, c, model.skill) for c in suite]
+        for r in results:
+            r.run_id = EXPLORE_RUN
+        store.save_case_results(results)
+    store.close()
+    return "Cedar"
+
+
 def timed(action: Callable[[], Any], repeat: int) -> float:
     """Median seconds of `repeat` cold calls (dashboard cache cleared before each)."""
     times = []
@@ -245,6 +308,27 @@ def bench_queries(url: str, repeat: int) -> list[tuple[str, float]]:
         data.load_model_stats(store, None, (), None)
         store.close()
 
+    def explore_open() -> None:
+        store = fresh()
+        cells = data.load_run_cells(store, EXPLORE_RUN)
+        grid = data.load_run_grid(store, EXPLORE_RUN)
+        summaries = data.load_run_summaries(store, EXPLORE_RUN)
+        model_totals(cells, {s.model_name: s.aggregated for s in summaries})
+        filter_grid(grid)
+        store.close()
+
+    warm = fresh()
+    grid = data.load_run_grid(warm, EXPLORE_RUN)  # loaded when the run opened
+
+    def explore_filter() -> None:
+        hits = data.load_search(warm, EXPLORE_RUN, "Cedar")
+        filter_grid(grid, outcomes=["error", "missed"], case_ids=hits)
+
+    def explore_case() -> None:
+        store = fresh()
+        data.load_case(store, EXPLORE_RUN, "doc_0500")
+        store.close()
+
     return [
         ("first view: sidebar choices + Current Snapshot (all data)", timed(first, repeat)),
         ("filter change, Current Snapshot (env + 2 models)", timed(change_current, repeat)),
@@ -260,6 +344,12 @@ def bench_queries(url: str, repeat: int) -> list[tuple[str, float]]:
             "Model Comparison, all environments, all time (10,000 snapshots)",
             timed(change_all_time, repeat),
         ),
+        ("explorer: open the run (cells, grid, totals)", timed(explore_open, repeat)),
+        (
+            "explorer: filter (outcome + text search in the documents)",
+            timed(explore_filter, repeat),
+        ),
+        ("explorer: open one case (document + 4 answers)", timed(explore_case, repeat)),
     ]
 
 
@@ -299,6 +389,82 @@ def bench_browser(url: str, repeat: int) -> list[tuple[str, float]]:
     ]
 
 
+def bench_explorer_browser(
+    url: str, repeat: int, expected: dict[str, set[str]]
+) -> list[tuple[str, float]]:
+    """(label, seconds) of the Run Explorer in headless Chromium, on the big run.
+
+    `expected` holds the case ids each filter must leave (computed from the
+    store), so a timing only stops when the grid shows exactly the right cases
+    on its first page.
+    """
+    from playwright.sync_api import sync_playwright
+    from test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, DashboardServer, cells
+
+    opens, alone, outcome_filters, searches = [], [], [], []
+
+    def first_page(page: Any, want: set[str]) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            shown = cells(page, "case")
+            if shown and set(shown) <= want and len(shown) == min(len(want), 25):
+                return
+            page.wait_for_timeout(10)
+        raise RuntimeError("the grid did not show the filtered cases")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = DashboardServer(Path(tmp), {"BENCHQ_STORE_URL": url})
+        pw = sync_playwright().start()
+        try:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            grid_cell = ".tabulator-cell[tabulator-field='disagreement']"
+            for _ in range(repeat):
+                # The explorer alone (`/explore?run=`): what a link to a run opens.
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                start = time.perf_counter()
+                page.goto(f"{server.url}explore?run={EXPLORE_RUN}")
+                page.locator(grid_cell).first.wait_for(timeout=60_000)
+                alone.append(time.perf_counter() - start)
+                page.close()
+                # The whole dashboard with the explorer's tab in front (`/?run=`).
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                start = time.perf_counter()
+                page.goto(f"{server.url}?run={EXPLORE_RUN}")
+                page.locator(grid_cell).first.wait_for(timeout=60_000)
+                opens.append(time.perf_counter() - start)
+                group = page.locator("div.bk-input-group:has(> label:text-is('Outcome'))").first
+                start = time.perf_counter()
+                group.locator("select").select_option("error")
+                first_page(page, expected["error"])
+                outcome_filters.append(time.perf_counter() - start)
+                box = page.locator(
+                    "div.bk-input-group:has(> label:text-is('Document contains (Enter)'))"
+                ).locator("input")
+                box.fill("Cedar")
+                start = time.perf_counter()
+                box.press("Enter")
+                first_page(page, expected["error+Cedar"])
+                searches.append(time.perf_counter() - start)
+                page.close()
+            browser.close()
+        finally:
+            pw.stop()
+            server.stop()
+    return [
+        (
+            "browser: open `/explore?run=` until the grid shows (first, cold)",
+            alone[0],
+        ),
+        ("browser: open `/explore?run=` until the grid shows", statistics.median(alone)),
+        ("browser: open the dashboard at `/?run=` until the grid shows", statistics.median(opens)),
+        (
+            "browser: choose an outcome filter until the grid shows it",
+            statistics.median(outcome_filters),
+        ),
+        ("browser: search the documents until the grid shows it", statistics.median(searches)),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--snapshots", type=int, default=10_000)
@@ -306,6 +472,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pg-url", help="an empty database to fill (default: a throwaway one)")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument(
+        "--explore-cases", type=int, default=1000, help="cases of the run the explorer opens"
+    )
     args = parser.parse_args()
 
     cluster = None
@@ -320,16 +489,25 @@ def main() -> None:
         upgrade(url)
         start = time.perf_counter()
         fill(url, args.snapshots, args.cases)
+        fill_explorer_run(url, args.explore_cases)
         fill_s = time.perf_counter() - start
         results = bench_queries(url, args.repeat)
         if not args.no_browser:
             results += bench_browser(url, max(1, args.repeat // 2))
+            store = PostgresStore(url)
+            cellz = store.run_case_cells(EXPLORE_RUN)
+            errored = {c.case_id for c in cellz if not c.extraction_success}
+            cedar = store.search_case_documents(EXPLORE_RUN, "Cedar")
+            store.close()
+            expected = {"error": errored, "error+Cedar": errored & cedar}
+            results += bench_explorer_browser(url, max(1, args.repeat // 2), expected)
     finally:
         if cluster is not None:
             cluster.stop()
     print(
         f"{args.snapshots:,} snapshots, {args.snapshots * args.cases:,} case results "
-        f"(filled with COPY in {fill_s:.1f} s); median of {args.repeat} cold runs\n"
+        f"and a run of {args.explore_cases:,} cases x 4 models for the explorer "
+        f"(filled in {fill_s:.1f} s); median of {args.repeat} cold runs\n"
     )
     print("| what | seconds |\n| --- | ---: |")
     for label, seconds in results:

@@ -120,7 +120,7 @@ def _issues_json(case: Case, detected: list[str]) -> str:
     return json.dumps({"issues": issues})
 
 
-def _answer(rng: random.Random, model: FakeModel, case: Case, skill: float) -> CaseResult:
+def answer(rng: random.Random, model: FakeModel, case: Case, skill: float) -> CaseResult:
     """One scored answer, by the original's set rule."""
     expected = [normalize_issue_type(i.type) for i in case.truth.expected_issues if i.should_detect]
     failed = rng.random() < model.fail_rate
@@ -206,7 +206,7 @@ def fill_history(
         )
         for model in models:
             skill = model.skill * (0.8 if i / runs >= model.decline_from else 1.0)
-            results = [_answer(rng, model, c, skill) for c in suite]
+            results = [answer(rng, model, c, skill) for c in suite]
             for r in results:
                 r.run_id = run_id
             store.save_case_results(results)

@@ -339,3 +339,26 @@ def create_app(store: ResultsStore) -> pn.template.FastListTemplate:
     if wanted:
         dashboard.open_run(wanted[0].decode("utf-8", "replace"))
     return page
+
+
+def create_explorer_app(store: ResultsStore) -> pn.viewable.Viewable:
+    """The Run Explorer alone, at `/explore?run=RUN_ID`: the page a link to a run opens.
+
+    No template, sidebar or summary tabs: a person who follows a link to a
+    run gets its grid in the time the explorer takes, not the whole dashboard's.
+    """
+    _without_web_font()
+    pn.extension("tabulator", notifications=False)
+    explorer = RunExplorer(store)
+    wanted = (pn.state.session_args or {}).get("run")
+    if wanted:
+        explorer.open_run(wanted[0].decode("utf-8", "replace"))
+    return pn.Column(
+        pn.pane.Markdown(
+            "## benchq: Run Explorer\n[← the whole dashboard](./)",
+            sizing_mode="stretch_width",
+        ),
+        explorer,
+        sizing_mode="stretch_width",
+        styles={"font-family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
+    )

@@ -58,7 +58,7 @@ def serve(
     """Serve the dashboard; blocks unless `threaded` (then returns the server thread)."""
     import panel as pn
 
-    from benchq.dashboard.app import create_app
+    from benchq.dashboard.app import create_app, create_explorer_app
 
     store = open_dashboard_store(settings)
 
@@ -67,13 +67,18 @@ def serve(
             return _failure_page(store)
         return create_app(store)
 
+    def explore() -> Any:
+        if isinstance(store, BenchqError):
+            return _failure_page(store)
+        return create_explorer_app(store)
+
     origins = (
         ["*"]
         if host in _ANY_INTERFACE
         else [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
     )
     return pn.serve(
-        {"/": page},
+        {"/": page, "/explore": explore},
         port=port,
         address=host,
         show=show,

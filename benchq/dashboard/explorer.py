@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 import panel as pn
 import param
+from pydantic import ValidationError
 
 from benchq.dashboard import data
 from benchq.dashboard.explorer_grid import (
@@ -61,7 +62,16 @@ def run_label(run: RunRecord) -> str:
     return f"{run.run_id} · {run.suite} · {run.dataset_version} · {started} · {run.status.value}"
 
 
-def _guard(where: str, exc: BenchqError) -> pn.pane.Alert:
+#: A filter's "no filter" choice.
+ANY = "any"
+
+
+def _chosen(value: object) -> list[str]:
+    """A select's value as the list of chosen values (none for `ANY`)."""
+    return [] if value in (None, ANY) else [str(value)]
+
+
+def _guard(where: str, exc: Exception) -> pn.pane.Alert:
     return message(f"**{where} could not be read from the results store.** {exc}", "danger")
 
 
@@ -75,12 +85,14 @@ class RunExplorer(pn.viewable.Viewer):
         self.store = store
         self.dataset = pn.widgets.Select(name="Dataset (suite)", options=[ALL_DATASETS], width=200)
         self.run = pn.widgets.Select(name="Run", options={}, width=520)
-        self.outcomes = pn.widgets.MultiChoice(
-            name="Outcome", options=[o.value for o in Outcome], width=260
+        # Plain selects, not MultiChoice: the page then loads no choices.js, part of what
+        # keeps a 1,000-case run opening in under 2 s (docs/performance.md).
+        self.outcomes = pn.widgets.Select(
+            name="Outcome", options=[ANY, *(o.value for o in Outcome)], width=150
         )
         self.outcome_model = pn.widgets.Select(name="Outcome of", options=[ANY_MODEL], width=180)
-        self.document_types = pn.widgets.MultiChoice(name="Document type", options=[], width=240)
-        self.issue_types = pn.widgets.MultiChoice(name="Issue type", options=[], width=260)
+        self.document_types = pn.widgets.Select(name="Document type", options=[ANY], width=170)
+        self.issue_types = pn.widgets.Select(name="Issue type", options=[ANY], width=190)
         self.errors = pn.widgets.Select(name="Errors", options=list(ERROR_CHOICES), width=150)
         self.text = pn.widgets.TextInput(
             name="Document contains (Enter)", placeholder="text in the bill", width=220
@@ -142,7 +154,7 @@ class RunExplorer(pn.viewable.Viewer):
         try:
             runs = data.load_runs(self.store, dataset)
             every = data.load_runs(self.store, None) if dataset else runs
-        except BenchqError as exc:
+        except (BenchqError, ValidationError) as exc:
             self.problem.objects = [_guard("The list of runs", exc)]
             return
         self.problem.objects = []
@@ -202,8 +214,9 @@ class RunExplorer(pn.viewable.Viewer):
         self.totals.object = render_style() + render_totals(model_totals(cells, aggregated))
         models = models_of(frame)
         self.outcome_model.options = [ANY_MODEL, *models]
-        self.document_types.options = sorted(frame["document type"].unique()) if len(frame) else []
-        self.issue_types.options = issue_types_of(frame) if len(frame) else []
+        types = sorted(frame["document type"].unique()) if len(frame) else []
+        self.document_types.options = [ANY, *types]
+        self.issue_types.options = [ANY, *(issue_types_of(frame) if len(frame) else [])]
         self._frame = frame
         self._name_download()
         self._refilter()
@@ -236,10 +249,10 @@ class RunExplorer(pn.viewable.Viewer):
                 return
         kept = filter_grid(
             frame,
-            outcomes=self.outcomes.value,
+            outcomes=_chosen(self.outcomes.value),
             outcome_model=self.outcome_model.value or ANY_MODEL,
-            document_types=self.document_types.value,
-            issue_types=self.issue_types.value,
+            document_types=_chosen(self.document_types.value),
+            issue_types=_chosen(self.issue_types.value),
             errors=self.errors.value or ERRORS_ANY,
             case_ids=case_ids,
             sort=self.sort.value or SORT_DISAGREEMENT,

@@ -300,6 +300,13 @@ class SnapshotHistory(pn.viewable.Viewer):
                         "case": c.case_id,
                         "document type": c.document_type,
                         "change": c.change,
+                        "ground truth": (
+                            "changed"
+                            if c.a is not None
+                            and c.b is not None
+                            and sorted(c.a.expected_types) != sorted(c.b.expected_types)
+                            else "same"
+                        ),
                         "newly missed": ", ".join(c.newly_missed),
                         "newly found": ", ".join(c.newly_found),
                         "new false alarms": ", ".join(c.new_false_alarms),
