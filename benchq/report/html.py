@@ -47,6 +47,9 @@ th { background: #eef1f4; position: sticky; top: 0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 {% for name, colour in colours.items() %}.o-{{ name|replace(' ', '-') }} { background: {{ colour }}; }
 {% endfor %}
+.badge { display: inline-block; padding: 0 5px; margin: 1px 0; border-radius: 3px; font-size: 12px;
+         white-space: nowrap; }
+small.ci { color: #4a5560; white-space: nowrap; }
 .legend span { display: inline-block; padding: 2px 8px; margin-right: 6px; border-radius: 3px; }
 .filters { margin: 8px 0; display: flex; gap: 12px; align-items: center; font-size: 13px; }
 .grid-wrap { max-height: 560px; overflow: auto; border: 1px solid #d5dae0; }
@@ -65,18 +68,18 @@ ul.issues { margin: 4px 0; padding-left: 18px; } .muted { color: #6b7580; }
 
 #: Each model's totals (`totals`: a list of `ModelTotals`).
 _TOTALS = """<table id="totals">
-<tr><th>model</th><th>cases</th><th>errors</th><th>precision</th><th>95% interval</th>
-<th>recall</th><th>95% interval</th><th>F1</th><th>95% interval</th>
-<th>latency (ms, answered)</th><th>tokens/case</th><th>cost (USD)</th>
-{% for o in outcomes %}<th>{{ o }}</th>{% endfor %}</tr>
+<tr><th>model</th><th>cases</th><th>errors</th><th>precision<br><small>95% interval</small></th>
+<th>recall<br><small>95% interval</small></th><th>F1<br><small>95% interval</small></th>
+<th>latency (ms)<br><small>answered cases</small></th><th>tokens/case</th><th>cost (USD)</th>
+<th>outcomes</th></tr>
 {% for t in totals %}
 <tr><td>{{ t.model_name }}</td><td class="num">{{ t.cases }}</td><td class="num">{{ t.errors }}</td>
-<td class="num">{{ "%.3f"|format(t.precision) }}</td><td>{{ ci(t.precision_ci) }}</td>
-<td class="num">{{ "%.3f"|format(t.recall) }}</td><td>{{ ci(t.recall_ci) }}</td>
-<td class="num">{{ "%.3f"|format(t.f1) }}</td><td>{{ ci(t.f1_ci) }}</td>
+<td class="num">{{ "%.3f"|format(t.precision) }}<br><small class="ci">{{ ci(t.precision_ci) }}</small></td>
+<td class="num">{{ "%.3f"|format(t.recall) }}<br><small class="ci">{{ ci(t.recall_ci) }}</small></td>
+<td class="num">{{ "%.3f"|format(t.f1) }}<br><small class="ci">{{ ci(t.f1_ci) }}</small></td>
 <td class="num">{{ num(t.avg_latency_ms, 0) }}</td><td class="num">{{ num(t.avg_total_tokens, 0) }}</td>
 <td class="num">{{ "%.5f"|format(t.total_cost_usd) }}</td>
-{% for o in outcomes %}<td class="num o-{{ o|replace(' ', '-') }}">{{ t.outcomes[o] }}</td>{% endfor %}</tr>
+<td>{% for o in outcomes %}<span class="badge o-{{ o|replace(' ', '-') }}" title="{{ o }}">{{ o }}: {{ t.outcomes[o] }}</span> {% endfor %}</td></tr>
 {% endfor %}
 </table>"""
 
