@@ -206,6 +206,10 @@ def test_every_view_renders_its_charts_and_tables(
     assert {"gpt-4o-mini-v1.0", "medgemma-4b-v1.0", "baseline-v1.0"} <= models
     show_view(page, "Performance Trends")
     assert page.locator("canvas").count() >= 2
+    # the Run Explorer reads nothing until its tab opens, then shows the newest run
+    show_view(page, "Run Explorer")
+    assert len(wait_cells(page, "disagreement", lambda t: len(t) == 12)) == 12
+    assert page.get_by_text("Run run-017").count() >= 1
     assert console.errors == []
     page.close()
 

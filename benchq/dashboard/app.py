@@ -125,7 +125,8 @@ class Dashboard(pn.viewable.Viewer):
             format="0.0",
             width=380,
         )
-        self.explorer = RunExplorer(store)
+        # Reads nothing until its tab is opened (or a run is opened in it).
+        self.explorer = RunExplorer(store, autoload=False)
         self.history = SnapshotHistory(store, on_write=self._after_write, on_explore=self.open_run)
         self._tabs: pn.Tabs | None = None
         self.refresh_button.on_click(lambda _: self.refresh())
@@ -288,6 +289,10 @@ class Dashboard(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             name="views",
         )
+        explorer_tab = len(self._tabs) - 1
+        self._tabs.param.watch(
+            lambda event: self.explorer.start() if event.new == explorer_tab else None, "active"
+        )
         return self._tabs
 
     def sidebar(self) -> pn.Column:
@@ -349,10 +354,8 @@ def create_explorer_app(store: ResultsStore) -> pn.viewable.Viewable:
     """
     _without_web_font()
     pn.extension("tabulator", notifications=False)
-    explorer = RunExplorer(store)
     wanted = (pn.state.session_args or {}).get("run")
-    if wanted:
-        explorer.open_run(wanted[0].decode("utf-8", "replace"))
+    explorer = RunExplorer(store, wanted[0].decode("utf-8", "replace") if wanted else None)
     return pn.Column(
         pn.pane.Markdown(
             "## benchq: Run Explorer\n[← the whole dashboard](./)",

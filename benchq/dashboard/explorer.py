@@ -80,9 +80,23 @@ class RunExplorer(pn.viewable.Viewer):
 
     revision = param.Integer(default=0, doc="Bumped by Refresh: re-read the run list.")
 
-    def __init__(self, store: ResultsStore, **params: Any) -> None:
+    def __init__(
+        self,
+        store: ResultsStore,
+        run_id: str | None = None,
+        *,
+        autoload: bool = True,
+        **params: Any,
+    ) -> None:
+        """`run_id`: the run to show; else, with `autoload`, the newest run.
+
+        Without either nothing is read until `start()` or `open_run()`: the
+        dashboard builds the explorer with every page but reads a run only
+        when its tab is opened.
+        """
         super().__init__(**params)
         self.store = store
+        self._started = False
         self.dataset = pn.widgets.Select(name="Dataset (suite)", options=[ALL_DATASETS], width=200)
         self.run = pn.widgets.Select(name="Run", options={}, width=520)
         # Plain selects, not MultiChoice: the page then loads no choices.js, part of what
@@ -145,11 +159,22 @@ class RunExplorer(pn.viewable.Viewer):
             watch=True,
         )
         pn.bind(self._name_download, self.download_format.param.value, watch=True)
-        self._load_runs()
+        if run_id:
+            self.open_run(run_id)
+        elif autoload:
+            self.start()
+
+    def start(self) -> None:
+        """Read the run list and show the newest run, unless a run is shown already."""
+        if not self._started:
+            self._started = True
+            self._load_runs()
 
     # --- the run picker ---------------------------------------------------------------
 
-    def _load_runs(self, *_: Any) -> None:
+    def _load_runs(self, *_: Any, select_newest: bool = True) -> None:
+        if not self._started:
+            return  # not on screen yet: read when it is
         dataset = None if self.dataset.value == ALL_DATASETS else self.dataset.value
         try:
             runs = data.load_runs(self.store, dataset)
@@ -168,7 +193,7 @@ class RunExplorer(pn.viewable.Viewer):
             self._remember(current)
         options = {run_label(r): r.run_id for r in self._runs.values()}
         self.run.options = options
-        if not current and options:
+        if not current and options and select_newest:
             self.run.value = next(iter(options.values()))
 
     def _remember(self, run_id: str) -> bool:
@@ -181,13 +206,14 @@ class RunExplorer(pn.viewable.Viewer):
 
     def open_run(self, run_id: str) -> None:
         """Show `run_id` (from a snapshot, a link): added to the picker if it is older."""
+        if not self._started:
+            self._started = True
+            self._load_runs(select_newest=False)
         if run_id not in self._runs and not self._remember(run_id):
             self.problem.objects = [message(f"There is no run **{run_id}** in the store.")]
             return
         self.run.options = {run_label(r): r.run_id for r in self._runs.values()}
-        if self.run.value == run_id:
-            self._show_run(run_id)
-        else:
+        if self.run.value != run_id:
             self.run.value = run_id
 
     # --- one run ------------------------------------------------------------------------
