@@ -421,6 +421,25 @@ def test_a_snapshot_opens_its_run_in_the_explorer(
     page.get_by_role("button", name="Explore this version's run").click()
     page.get_by_text(f"Run {version.benchq_run_id}").first.wait_for(timeout=WAIT_MS)
     assert len(wait_cells(page, "case", lambda t: len(t) == 12)) == 12
+
+    assert console.errors == [], "before the download"
+    # the dashboard offers the report's files: the per-case table as CSV
+    select(page, "Download", "CSV table")
+    with page.expect_download(timeout=WAIT_MS) as got:
+        page.get_by_role("button", name="Download").click()
+    download = got.value
+    assert download.suggested_filename == f"benchq-{version.benchq_run_id}.csv"
+    lines = Path(download.path()).read_text().splitlines()
+    assert lines[0].startswith("run_id,case_id,document_type,model,outcome")
+    assert len(lines) == 1 + 12 * 4
+    assert console.errors == [], "after the download"
+
+    # from Current Snapshot, a configuration's run cell opens that run
+    show_view(page, "Current Snapshot")
+    runs = wait_cells(page, "run", lambda t: len(t) >= 8)
+    target = runs[0]
+    page.locator(".tabulator-cell[tabulator-field='run']").first.click()
+    page.get_by_text(f"Run {target}").first.wait_for(timeout=WAIT_MS)
     assert console.errors == []
     page.close()
 

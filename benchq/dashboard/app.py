@@ -129,6 +129,7 @@ class Dashboard(pn.viewable.Viewer):
         self.explorer = RunExplorer(store, autoload=False)
         self.history = SnapshotHistory(store, on_write=self._after_write, on_explore=self.open_run)
         self._tabs: pn.Tabs | None = None
+        self._opening = False
         self.refresh_button.on_click(lambda _: self.refresh())
         self._load_choices()
 
@@ -158,9 +159,15 @@ class Dashboard(pn.viewable.Viewer):
 
     def open_run(self, run_id: str) -> None:
         """Show one run in the Run Explorer and bring its tab forward."""
-        self.explorer.open_run(run_id)
+        # Tab first, then the run: the explorer then changes on screen. Changed while
+        # hidden, a re-shown explorer linked some stylesheets from the CDN.
         if self._tabs is not None:
-            self._tabs.active = len(self._tabs) - 1
+            self._opening = True  # the tab must not show the newest run first
+            try:
+                self._tabs.active = len(self._tabs) - 1
+            finally:
+                self._opening = False
+        self.explorer.open_run(run_id)
 
     def _after_write(self) -> None:
         data.clear_cache()
@@ -291,7 +298,10 @@ class Dashboard(pn.viewable.Viewer):
         )
         explorer_tab = len(self._tabs) - 1
         self._tabs.param.watch(
-            lambda event: self.explorer.start() if event.new == explorer_tab else None, "active"
+            lambda event: (
+                self.explorer.start() if event.new == explorer_tab and not self._opening else None
+            ),
+            "active",
         )
         return self._tabs
 
