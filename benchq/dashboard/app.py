@@ -125,11 +125,10 @@ class Dashboard(pn.viewable.Viewer):
             format="0.0",
             width=380,
         )
-        # Reads nothing until its tab is opened (or a run is opened in it).
+        # Reads nothing until its tab is shown (it renders lazily) or a run is opened in it.
         self.explorer = RunExplorer(store, autoload=False)
         self.history = SnapshotHistory(store, on_write=self._after_write, on_explore=self.open_run)
         self._tabs: pn.Tabs | None = None
-        self._opening = False
         self.refresh_button.on_click(lambda _: self.refresh())
         self._load_choices()
 
@@ -159,14 +158,15 @@ class Dashboard(pn.viewable.Viewer):
 
     def open_run(self, run_id: str) -> None:
         """Show one run in the Run Explorer and bring its tab forward."""
-        # Tab first, then the run: the explorer then changes on screen. Changed while
-        # hidden, a re-shown explorer linked some stylesheets from the CDN.
-        if self._tabs is not None:
-            self._opening = True  # the tab must not show the newest run first
-            try:
+        if self._tabs is None or not self.explorer.started:
+            # never shown yet: load the run, then the tab renders with it
+            self.explorer.open_run(run_id)
+            if self._tabs is not None:
                 self._tabs.active = len(self._tabs) - 1
-            finally:
-                self._opening = False
+            return
+        # Shown before: tab first, then the run, so the explorer changes on screen
+        # (changed while hidden, a re-shown explorer linked stylesheets from the CDN).
+        self._tabs.active = len(self._tabs) - 1
         self.explorer.open_run(run_id)
 
     def _after_write(self) -> None:
@@ -295,13 +295,6 @@ class Dashboard(pn.viewable.Viewer):
             dynamic=True,
             sizing_mode="stretch_width",
             name="views",
-        )
-        explorer_tab = len(self._tabs) - 1
-        self._tabs.param.watch(
-            lambda event: (
-                self.explorer.start() if event.new == explorer_tab and not self._opening else None
-            ),
-            "active",
         )
         return self._tabs
 

@@ -345,6 +345,19 @@ class RunExplorer(pn.viewable.Viewer):
     # --- layout -------------------------------------------------------------------------
 
     def __panel__(self) -> pn.viewable.Viewable:
+        # Lazy: built when first shown, after the run is loaded, so the grid's first
+        # render carries its rows (loading a run into a grid being rendered raced).
+        return pn.param.ParamFunction(
+            pn.bind(self._on_show), lazy=True, sizing_mode="stretch_width"
+        )
+
+    @property
+    def started(self) -> bool:
+        """Whether the explorer has read its runs (it has been shown, or a run opened)."""
+        return self._started
+
+    def _on_show(self) -> pn.viewable.Viewable:
+        self.start()
         return pn.Column(
             # FlexBox, not Row: the widgets wrap on a narrow screen instead of being cut off.
             pn.FlexBox(self.dataset, self.run, self.download_format, self.download),
