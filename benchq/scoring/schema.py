@@ -93,6 +93,10 @@ class CaseResult(BaseModel):
     worker: str | None = None
     finished_at: str | None = None
     """ISO 8601 UTC time the result was scored."""
+    model_id: str | None = None
+    """The provider's own id of the model that answered (`gpt-4o-mini`)."""
+    prompt_digest: str | None = None
+    """Digest of the prompt text the model was sent; None for models without one."""
 
     def original(self) -> dict[str, Any]:
         """The original system's fields only, in its order."""
@@ -175,3 +179,7 @@ class MonitoringRecord(BaseModel):
     success_count: int
     timestamp: str
     """ISO 8601, UTC."""
+    model_id: str | None = None
+    """Beside the original: the provider's own model id behind `model_version`."""
+    prompt_digest: str | None = None
+    """Beside the original: digest of the prompt text behind `prompt_version`."""

@@ -90,6 +90,43 @@ def snapshot_config(
         raise _flag_error(exc, "configuration") from None
 
 
+def resolve_config(
+    store: ResultsStore,
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str = "v1",
+    environment: str = "local",
+) -> SnapshotConfig:
+    """The configuration the flags name; an omitted dataset is the model's only one.
+
+    Dataset labels carry a digest of the suite (`sample-3f2a9c1b7d4e`), which
+    nobody types; when the model version has snapshots of one dataset only
+    (in that prompt and environment), that is the one meant. None, or
+    several: `ConfigError` (exit 2) listing what exists.
+    """
+    if dataset_version is not None:
+        return snapshot_config(model_version, dataset_version, prompt_version, environment)
+    configs = store.configurations(environment)
+    mine = [
+        c
+        for c in configs
+        if c.model_version == model_version and c.prompt_version == prompt_version
+    ]
+    if len(mine) == 1:
+        return snapshot_config(model_version, mine[0].dataset_version, prompt_version, environment)
+    if mine:
+        datasets = ", ".join(sorted(c.dataset_version for c in mine))
+        raise ConfigError(
+            f"{model_version} has snapshots of several datasets ({environment}, prompt "
+            f"{prompt_version}): {datasets}; name one with --dataset-version"
+        )
+    models = sorted({f"{c.model_version} (prompt {c.prompt_version})" for c in configs})
+    raise ConfigError(
+        f"no snapshots of {model_version} with prompt {prompt_version} in {environment}; "
+        + (f"model versions there: {', '.join(models)}" if models else "none there yet")
+    )
+
+
 def convert(
     input_path: Path,
     output_path: Path,
