@@ -13,9 +13,10 @@ import subprocess
 from pathlib import Path
 
 from benchq.cases.generate import generate_suite
+from benchq.jobs.messages import ModelJob
 from benchq.scoring.schema import CaseResult
 from benchq.store.sqlite import SQLiteStore
-from benchq.workers.pipeline import ModelMeta, failure_of
+from benchq.workers.pipeline import failure_of
 from tests.pipeline_helpers import cli
 
 
@@ -54,7 +55,7 @@ def _results(errors: int, total: int) -> list[CaseResult]:
     ]
 
 
-def _meta(**extra: object) -> ModelMeta:
+def _meta(**extra: object) -> ModelJob:
     fields: dict[str, object] = {
         "run_id": "r",
         "model_name": "m",
@@ -64,7 +65,7 @@ def _meta(**extra: object) -> ModelMeta:
         "expected_cases": 5,
         "enqueued_at": "2026-01-01T00:00:00+00:00",
     }
-    return ModelMeta.model_validate({**fields, **extra})
+    return ModelJob.model_validate({**fields, **extra})
 
 
 def test_error_rate_at_the_threshold_publishes_and_above_it_fails() -> None:

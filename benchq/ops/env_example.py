@@ -41,6 +41,7 @@ SECTIONS: dict[str, str] = {
     "store_url": "Results store",
     "results_dir": "Results and push metadata",
     "registry_path": "Model providers",
+    "notify_urls": "Notifications",
     "flower_user": "Operations: Flower and the nightly scheduler",
 }
 
