@@ -39,7 +39,7 @@ def test_convert_then_push_then_snapshots(clean_env: Path) -> None:
     assert conv.returncode == 0, conv.stderr
     record = json.loads((clean_env / "mon.json").read_text())
     assert record["model_version"] == "baseline-v1.0"
-    assert record["metrics"]["total_documents"] == 48
+    assert record["metrics"]["total_documents"] == 56  # the bundled sample suite
     push = _run("push", "--input", "mon.json", "--environment", "staging",
                 "--commit-sha", "deadbeef", "--verify")  # fmt: skip
     assert push.returncode == 0, push.stderr
