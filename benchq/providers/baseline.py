@@ -171,9 +171,11 @@ def _unbundling(bill: Bill) -> list[DetectedIssue]:
 
 
 def _documented_minutes(text: str) -> int | None:
-    if m := _MINUTES.search(text):
+    lower = text.lower()
+    # Cheap tests first: these expressions scan the whole document.
+    if "min" in lower and (m := _MINUTES.search(text)):
         return int(m.group(1) or m.group(2))
-    if c := _CLOCK.search(text):
+    if ("am" in lower or "pm" in lower) and (c := _CLOCK.search(text)):
         h1, m1, p1, h2, m2, p2 = c.groups()
 
         def minutes(h: str, m: str, p: str) -> int:

@@ -21,7 +21,9 @@ the arithmetic rule can refuse to judge a total it cannot fully explain.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -100,13 +102,37 @@ def iso_date(match: re.Match[str]) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=8192)
 def first_date(text: str) -> str | None:
-    """The first calendar date in `text`, as `YYYY-MM-DD`."""
+    """The first calendar date in `text`, as `YYYY-MM-DD` (cached)."""
+    if not _DIGIT.search(text) or not _may_hold_date(text):
+        return None
     for match in DATE.finditer(text):
         found = iso_date(match)
         if found:
             return found
     return None
+
+
+_DIGIT = re.compile(r"\d")
+_MODIFIER_HINT = re.compile(r"\b(?:59|76|77|91|X[EPSU])\b")
+_FOUR_DIGITS = re.compile(r"\d{4}")
+
+
+def _may_hold_date(text: str) -> bool:
+    # A cheap test first: DATE is the parser's most expensive expression.
+    if "/" in text or "-" in text:
+        return True
+    lower = text.lower()
+    return any(month in lower for month in _MONTHS)
+
+
+@functools.lru_cache(maxsize=8192)
+def _scrub_dates(text: str) -> str:
+    """`text` with its dates blanked out (same length), so no date is read as money."""
+    if not _may_hold_date(text):
+        return text
+    return DATE.sub(lambda m: " " * len(m.group()), text)
 
 
 @dataclass(frozen=True)
@@ -118,10 +144,17 @@ class Amount:
     start: int
 
 
-def amounts(text: str, *, bare: bool = False) -> list[Amount]:
-    """The money amounts of one line (or record), in order; `bare` reads a trailing `62` too."""
+@functools.lru_cache(maxsize=8192)
+def amounts(text: str, *, bare: bool = False) -> tuple[Amount, ...]:
+    """The money amounts of one line (or record), in order; `bare` reads a trailing `62` too.
+
+    Cached: the parser asks about the same line several times (is it a total,
+    an item, a wrapped line?), and the regular expressions were most of its time.
+    """
     found: list[Amount] = []
-    scrubbed = DATE.sub(lambda m: " " * len(m.group()), text)
+    if not _DIGIT.search(text):
+        return ()
+    scrubbed = _scrub_dates(text)
     last = 0
     for m in _MONEY.finditer(scrubbed):
         value = float(m.group("num").replace(",", ""))
@@ -137,16 +170,19 @@ def amounts(text: str, *, bare: bool = False) -> list[Amount]:
         if b:
             value = float(b.group("num"))
             found.append(Amount(-value if b.group("neg") else value, text[: b.start()], b.start()))
-    return found
+    return tuple(found)
 
 
-def codes(text: str) -> list[tuple[str, str | None]]:
-    """Billing codes in `text` as `(code, modifier)`: NDCs first, then CPT/HCPCS/CDT."""
+@functools.lru_cache(maxsize=8192)
+def codes(text: str) -> tuple[tuple[str, str | None], ...]:
+    """Billing codes in `text` as `(code, modifier)`: NDCs first, then CPT/HCPCS/CDT (cached)."""
+    if not _FOUR_DIGITS.search(text):
+        return ()  # every code kind has four digits in a row
     found: list[tuple[str, str | None]] = [(m.group(1), None) for m in _NDC.finditer(text)]
-    rest = _NDC.sub(" ", DATE.sub(" ", _STATE_ZIP.sub(" ", text)))
+    rest = _NDC.sub(" ", _scrub_dates(_STATE_ZIP.sub(" ", text)))
     rest = _MONEY.sub(" ", rest)
     found += [(m.group(1), m.group(2)) for m in _CODE.finditer(rest)]
-    return found
+    return tuple(found)
 
 
 @dataclass
@@ -203,8 +239,12 @@ _HEADER_WORDS = re.compile(
 )
 
 
+_TOTAL_STARTS = ("tot", "sub", "gra", "cla", "cha", "bal", "pat", "you", "acc", "amo", "ple")
+
+
 def _is_total(raw: str) -> bool:
-    return bool(_TOTAL_LABEL.match(raw))
+    # Most lines fail on their first letters, before the expression runs.
+    return raw.lstrip()[:3].lower() in _TOTAL_STARTS and bool(_TOTAL_LABEL.match(raw))
 
 
 def _total_column(label: str) -> str | None:
@@ -240,7 +280,7 @@ def parse(text: str) -> Bill:
         default_day = doc_day
         body: list[str] = []
         for raw in rows:
-            if _HEADER_WORDS.search(raw) and not amounts(raw, bare=bare) and not codes(raw):
+            if not _DIGIT.search(raw) and _HEADER_WORDS.search(raw):  # a column header
                 units_at = _units_column(raw) or units_at
             if _is_total(raw) and amounts(raw, bare=bare):
                 _read_totals(bill, raw, bare)
@@ -266,7 +306,7 @@ def _bare_mode(text: str) -> bool:
     where other lines' money amounts end (a right-aligned amount column). Then
     a trailing bare number counts as an amount on any line without money.
     """
-    rows = [DATE.sub(lambda m: " " * len(m.group()), ln).rstrip() for ln in text.splitlines()]
+    rows = [_scrub_dates(ln).rstrip() for ln in text.splitlines()]
     money_ends = {len(r) for r in rows if r.strip() and _MONEY.fullmatch(r.split()[-1])}
     for row in rows:
         if amounts(row) or not _BARE.search(row):
@@ -365,7 +405,7 @@ def _read_record(
             return
     code, modifier = item_codes[0] if item_codes else (None, None)
     billed, patient = _columns(money, bill.eob)
-    if modifier is None and code is not None:
+    if modifier is None and code is not None and _MODIFIER_HINT.search(record):
         # A modifier in a column of its own (a ledger's `Mod`), once the code is taken out.
         rest = " ".join(
             _BARE.sub(" ", _LABELLED_BARE.sub(" ", _MONEY.sub(" ", DATE.sub(" ", raw))))
@@ -424,10 +464,18 @@ def _units(record: str, lines_of: list[str], units_at: tuple[int, int] | None) -
     return 1
 
 
-def _description(record: str, item_codes: list[tuple[str, str | None]]) -> str:
-    text = _MONEY.sub(" ", DATE.sub(" ", record))
+_NOISE = re.compile(r"[|#]|\.{3,}|\b\d+\b|-\d{2}\b")
+
+
+def _description(record: str, item_codes: Sequence[tuple[str, str | None]]) -> str:
+    """The words of a record: no date, amount, code, tooth, label or stray number."""
+    text = _scrub_dates(record)
+    if "." in text or "$" in text or "," in text:  # what every money token has (bare: below)
+        text = _MONEY.sub(" ", text)
     for code, _ in item_codes:
         text = text.replace(code, " ", 1)
-    text = _LABEL.sub(" ", _TOOTH.sub(" ", text))
-    text = re.sub(r"[|#]|\.{3,}|\b\d+\b|-\d{2}\b", " ", text)
-    return " ".join(text.split())
+    if "#" in text or "ooth" in text:
+        text = _TOOTH.sub(" ", text)
+    if ":" in text:
+        text = _LABEL.sub(" ", text)
+    return " ".join(_NOISE.sub(" ", text).split())
