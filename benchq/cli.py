@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from benchq.cli_support import err_console, handle_errors, read_settings
 
@@ -311,11 +312,25 @@ def cases_generate(n: int, seed: int, out: Path) -> None:
 @click.argument("suite", type=click.Path(path_type=Path))
 @handle_errors
 def cases_check(suite: Path) -> None:
-    """Validate a suite without running it."""
-    from benchq.cases.suite import load_suite
+    """Check a suite without running it: every problem of every file, one line each.
 
-    loaded = load_suite(suite)
-    click.echo(f"{suite}: {len(loaded.cases)} cases, {len(loaded.skipped)} skipped")
+    Prints `file[:line]: error|warning: field: what is wrong` per problem, then
+    a one-line count of cases, skipped inputs and warnings. Exits 2 when any
+    problem stops the suite from loading.
+    """
+    from benchq.cases.suite import check_suite
+
+    settings = read_settings()
+    report = check_suite(suite, max_input_bytes=settings.max_input_bytes)
+    for problem in report.problems:
+        click.echo(str(problem))
+    if report.errors:
+        err_console.print(
+            Text.assemble(("error: ", "bold red"), report.summary(), ": the suite cannot be used"),
+            highlight=False,
+        )
+        sys.exit(2)
+    click.echo(report.summary())
 
 
 def _register_subcommands() -> None:

@@ -17,7 +17,7 @@ from benchq.producers.plan import ModelPlan, RunPlan, plan_run
 from benchq.store.factory import open_target, resolve_store_target
 
 BASELINE = ModelPlan(
-    name="baseline", provider="baseline", model_version="baseline-rules-v1", model_id="rules-v1"
+    name="baseline", provider="baseline", model_version="baseline-rules-v2", model_id="rules-v2"
 )
 
 

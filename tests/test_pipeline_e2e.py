@@ -182,7 +182,7 @@ def test_reenqueueing_a_run_id_does_not_duplicate_results(clean_env: Path, redis
         time.sleep(1.0)  # the last step acknowledged: let it finish writing, if it would
         assert len(_rows(clean_env / "benchq.db", "fixed-run")) == 40
         assert store.run_summaries("fixed-run") == [first]
-        assert len(store.snapshot_history("baseline-rules-v1", plan.dataset_version)) == 1
+        assert len(store.snapshot_history("baseline-rules-v2", plan.dataset_version)) == 1
     finally:
         pool.stop()
 

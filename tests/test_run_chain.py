@@ -138,10 +138,10 @@ def test_the_embedded_default_writes_where_the_producer_resolved(
         (status,) = conn.execute("SELECT status FROM benchmark_runs").fetchone()  # type: ignore[misc]
     assert counts == {
         "benchmark_runs": 1,
-        "benchmark_case_results": 48,
+        "benchmark_case_results": 56,
         "benchmark_run_models": 1,
         "benchmark_snapshots": 1,
-        "benchmark_case_documents": 48,
+        "benchmark_case_documents": 56,
     }
     assert status == "done"
 
@@ -187,7 +187,7 @@ def test_a_run_nobody_waits_for_still_gets_files_verdict_and_one_notification(
     agg = json.loads((out / "aggregated_metrics_baseline.json").read_text())
     assert agg["total_documents"] == 30 and len(agg["individual_results"]) == 30
     record = json.loads((out / "baseline_benchmark_results.json").read_text())
-    assert record["model_version"] == "baseline-rules-v1"
+    assert record["model_version"] == "baseline-rules-v2"
     assert record["metrics"]["f1"] == pytest.approx(agg["issue_f1_score"])
 
 
@@ -257,7 +257,7 @@ def test_a_store_outage_during_publish_retries_publish_alone(
     store = open_target(resolve_store_target(settings))
     logs = clean_env / "logs"
     pool = workers(settings, 1, extra_env={"BENCHQ_NOTIFY_URLS": receiver.url}, log_dir=logs)
-    with pool, _publish_gate(url, "baseline-rules-v1", _dataset_of(suite)):
+    with pool, _publish_gate(url, "baseline-rules-v2", _dataset_of(suite)):
         plan = enqueue(settings, suite)
         _until(lambda: _summary_status(store, plan.run_id) == "aggregated", "the aggregate")
         own_cluster.pause()  # the waiting publish loses its connection
@@ -302,7 +302,7 @@ def test_killing_the_publishing_worker_loses_and_repeats_nothing(
     )
     store = open_target(resolve_store_target(settings))
     notify = {"BENCHQ_NOTIFY_URLS": receiver.url}
-    gate = _publish_gate(url, "baseline-rules-v1", _dataset_of(suite))
+    gate = _publish_gate(url, "baseline-rules-v2", _dataset_of(suite))
     logs = clean_env / "logs"
     victim_pool = workers(settings, 1, prefix="victim", extra_env=notify, log_dir=logs)
     with gate, victim_pool as victim:
@@ -317,7 +317,7 @@ def test_killing_the_publishing_worker_loses_and_repeats_nothing(
     # the victim had taken the publish step and died in it
     assert _log_count(logs, r"benchq\.publish\[[0-9a-f-]+\] received") == 1
     assert _log_count(logs, r"benchq\.publish\[[0-9a-f-]+\] succeeded") == 0
-    history = store.snapshot_history("baseline-rules-v1", plan.dataset_version)
+    history = store.snapshot_history("baseline-rules-v2", plan.dataset_version)
     assert [s.snapshot_version for s in history] == [1]
     assert len(receiver.bodies) == 1
     assert _files_complete(clean_env, plan.run_id, {"BENCHQ_STORE_URL": url}, cases=20)

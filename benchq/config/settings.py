@@ -125,6 +125,15 @@ class Settings(BaseSettings):
         "and no snapshot is made.",
     )
 
+    # --- suites ----------------------------------------------------------------
+    max_input_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        le=1 << 30,
+        description="Largest suite file read, in bytes: each input document and each "
+        "ground-truth file (in a JSONL suite, each line). Larger files are refused.",
+    )
+
     # --- model providers -------------------------------------------------------
     # Each credential also answers to the SDK's usual variable, so an existing
     # OPENAI_API_KEY or GEMINI_API_KEY works without a BENCHQ_ copy of it.

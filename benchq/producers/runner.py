@@ -73,7 +73,7 @@ def load_plan(
 
     names = parse_models(models)
     resolved = resolve_models(names, settings)
-    suite = load_suite(suite_path or sample_suite_path())
+    suite = load_suite(suite_path or sample_suite_path(), max_input_bytes=settings.max_input_bytes)
     if suite.skipped:
         # One line a run, not one per file: the loader has logged each of them.
         print(
