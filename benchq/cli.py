@@ -247,6 +247,48 @@ def worker(
 @main.command()
 @click.argument("run_id")
 @click.option(
+    "--suite",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the run's suite is now (default: where the run read it). Must be the same bills.",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=1), default=None, help="Give up after seconds."
+)
+@click.option("--results-dir", type=click.Path(path_type=Path), default=None)
+@handle_errors
+def resume(
+    run_id: str,
+    suite: Path | None,
+    workers: int | None,
+    timeout: float | None,
+    results_dir: Path | None,
+) -> None:
+    """Finish a failed, interrupted or lost run: run exactly the cases it lacks.
+
+    Every result the run stored is kept. The (model, case) pairs without a
+    result are enqueued again, each model's chain (aggregate, publish,
+    verdict) runs to its end, and the run gets its files, verdicts and
+    notification. Exit codes are those of `benchq run`.
+    """
+    settings = read_settings(results_dir=results_dir)
+    from benchq.cli_run import resume_benchmark
+
+    outcome = resume_benchmark(
+        settings,
+        run_id=run_id,
+        suite_path=suite,
+        workers=workers,
+        timeout=timeout,
+        console=_stdout_console(),
+    )
+    _exit_for(outcome.exit_code)
+
+
+@main.command()
+@click.argument("run_id")
+@click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,

@@ -18,7 +18,9 @@ callers only ever catch these::
     ├── StoreError             the results store refused an operation
     │   ├── StoreUnavailable   the store cannot be reached right now (retry later)
     │   └── NotFound           the thing asked for does not exist
-    ├── BrokerUnavailable      the broker (Redis) cannot be reached (exit 1)
+    ├── InfraUnavailable       a part benchq runs on (broker, limiter) failed during a case:
+    │   │                      the case runs again once it is back; never the model's error
+    │   └── BrokerUnavailable  the broker (Redis) cannot be reached (exit 1)
     ├── RunFailed              a run cannot finish, or finished with a failed model (exit 1)
     ├── NotificationFailed     no webhook accepted a run's notification
     ├── RuntimeStartError      the embedded Redis or workers could not be started
@@ -122,7 +124,11 @@ class NotFound(StoreError):
     """The requested run, snapshot or version does not exist."""
 
 
-class BrokerUnavailable(BenchqError):
+class InfraUnavailable(BenchqError):
+    """A part benchq itself runs on failed: not an outcome of the case or the model."""
+
+
+class BrokerUnavailable(InfraUnavailable):
     """The broker cannot be reached; nothing was enqueued or recorded."""
 
 

@@ -23,7 +23,7 @@ from benchq.producers.wait import RunFailed, wait_for_run
 from benchq.store.factory import resolve_store_target
 from benchq.store.schema import RunRecord, RunStatus
 from benchq.store.sqlite import SQLiteStore
-from benchq.workers.ledger import mark_handed_over
+from benchq.jobs.ledger import mark_handed_over
 from tests.pipeline_helpers import BASELINE, settings_for, workers
 from tests.standin.server import StandinServer
 

@@ -38,13 +38,14 @@ class Settings(BaseSettings):
         default=None, description="Celery result backend URL; defaults to the broker URL."
     )
     visibility_timeout: int = Field(
-        default=3600,
-        ge=1,
+        default=45,
+        ge=10,
         description="Seconds after which a job taken by a worker that vanished is "
-        "delivered again. Must exceed the longest job.",
+        "delivered again. A living worker renews the jobs it holds every quarter of this, "
+        "so a job may run far longer; only a dead worker's jobs wait out the timeout.",
     )
     restore_interval: int = Field(
-        default=10,
+        default=5,
         ge=1,
         description="Seconds between a worker's scans for jobs of vanished workers.",
     )

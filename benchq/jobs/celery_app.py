@@ -55,6 +55,11 @@ def make_app(settings: Settings) -> Celery:
             "unacked_restore_throttle": 1,
         },
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
+        # A Redis that restarts under a running job: the job's result and its
+        # chord count wait for it to come back, instead of failing the job.
+        result_backend_always_retry=True,
+        result_backend_max_retries=120,
+        result_backend_max_sleep_between_retries_ms=5000,
         worker_hijack_root_logger=False,
         # Task events cost three extra Redis publishes per job. They stay off
         # until a monitor asks for them: Flower enables them on the workers

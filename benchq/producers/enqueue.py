@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from celery import Celery, chain, chord
 
+from benchq.cases.schema import Case
 from benchq.jobs import names
 from benchq.jobs.messages import CaseBatch, ModelJob, describe_args
 from benchq.producers.plan import RunPlan
@@ -30,6 +31,18 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore, *, store_identi
     the store the run is recorded in; the store writers refuse jobs of
     another store's runs.
     """
+    record_run(plan, store)
+    send_jobs(
+        app,
+        plan,
+        {m.name: plan.suite.cases for m in plan.models},
+        store_identity=store_identity,
+    )
+    return plan.run_id
+
+
+def record_run(plan: RunPlan, store: ResultsStore) -> None:
+    """Store the run and the documents it shows its models (idempotent)."""
     store.create_run(
         RunRecord(
             run_id=plan.run_id,
@@ -44,6 +57,7 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore, *, store_identi
             branch_name=plan.provenance.branch_name,
             triggered_by=plan.provenance.triggered_by,
             dataset_digest=plan.dataset_digest,
+            suite_path=plan.suite_path,
             model_info={
                 m.name: RunModel(
                     model_version=m.model_version,
@@ -69,12 +83,28 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore, *, store_identi
             for case in plan.suite.cases
         ],
     )
-    cases = plan.suite.cases
+
+
+def send_jobs(
+    app: Celery,
+    plan: RunPlan,
+    cases_by_model: dict[str, list[Case]],
+    *,
+    store_identity: str,
+) -> None:
+    """Per model named in `cases_by_model`: its cases' jobs, then its chain.
+
+    A model with no case to run (`benchq resume` after every case was stored)
+    gets its chain alone; a model not named gets nothing.
+    """
     size = plan.batch_size
     # A run's duration is measured from here: planning (and, on the embedded
     # default, starting Redis and the workers) happened before.
     enqueued_at = datetime.now(UTC).isoformat()
     for model in plan.models:
+        if model.name not in cases_by_model:
+            continue
+        cases = cases_by_model[model.name]
         job = ModelJob(
             run_id=plan.run_id,
             model_name=model.name,
@@ -84,7 +114,7 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore, *, store_identi
             prompt_digest=model.prompt_digest,
             dataset_version=plan.dataset_version,
             prompt_version=plan.prompt_version,
-            expected_cases=len(cases),
+            expected_cases=len(plan.suite.cases),
             enqueued_at=enqueued_at,
             environment=plan.environment,
             commit_sha=plan.provenance.commit_sha,
@@ -115,8 +145,10 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore, *, store_identi
                     kwargsrepr="{}",
                 )
             )
-        chord(header, app=app)(_model_chain(app, job))
-    return plan.run_id
+        if header:
+            chord(header, app=app)(_model_chain(app, job))
+        else:
+            _model_chain(app, job).apply_async()
 
 
 def _model_chain(app: Celery, job: ModelJob) -> chain:

@@ -40,6 +40,8 @@ class RunPlan(BaseModel):
     """The label results are stored under (default: suite name and content digest)."""
     dataset_digest: str
     """SHA-256 of the suite's cases and ground truth (`cases.identity.suite_digest`)."""
+    suite_path: str | None = None
+    """Where the suite was read (absolute), recorded so `benchq resume` can read it again."""
     prompt_version: str = "v1"
     environment: Environment = "local"
     provenance: Provenance
@@ -112,6 +114,7 @@ def plan_run(
     batch_size: int = 20,
     max_error_rate: float = 0.2,
     regression_threshold: float = 0.05,
+    suite_path: str | None = None,
 ) -> RunPlan:
     """A plan for running every case of the suite on every model.
 
@@ -129,6 +132,7 @@ def plan_run(
         created_at=datetime.now(UTC).isoformat(),
         dataset_version=dataset_version or default_dataset_version(suite, digest),
         dataset_digest=digest,
+        suite_path=suite_path,
         prompt_version=prompt_version,
         environment=environment,
         provenance=provenance or Provenance(commit_sha="unknown"),

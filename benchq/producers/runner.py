@@ -18,9 +18,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from benchq.config.settings import Settings
-from benchq.errors import ConfigError
+from benchq.errors import ConfigError, RunFailed
+from benchq.jobs.broker import broker_client
 from benchq.jobs.celery_app import make_app
 from benchq.producers.enqueue import enqueue_run
+from benchq.producers.liveness import run_has_jobs
 from benchq.producers.models import resolve_models
 from benchq.producers.plan import RunPlan, parse_models, plan_run
 from benchq.producers.preflight import check_broker
@@ -73,7 +75,8 @@ def load_plan(
 
     names = parse_models(models)
     resolved = resolve_models(names, settings)
-    suite = load_suite(suite_path or sample_suite_path(), max_input_bytes=settings.max_input_bytes)
+    path = (suite_path or sample_suite_path()).resolve()
+    suite = load_suite(path, max_input_bytes=settings.max_input_bytes)
     if suite.skipped:
         # One line a run, not one per file: the loader has logged each of them.
         print(
@@ -91,6 +94,7 @@ def load_plan(
         batch_size=settings.batch_size,
         max_error_rate=settings.max_error_rate,
         regression_threshold=regression_threshold,
+        suite_path=str(path),
     )
 
 
@@ -146,10 +150,18 @@ def wait_and_collect(
     timeout: float | None,
     console: Console,
 ) -> RunOutcome:
-    """`benchq enqueue --wait`: wait for remote workers to finish the run, then collect."""
+    """`benchq enqueue --wait`: wait for remote workers to finish the run, then collect.
+
+    A run that is lost on the way (its jobs vanished from the broker) is
+    marked failed with that reason.
+    """
     store = open_target(resolve_store_target(settings))
     try:
-        wait_with_bar(store, plan, None, timeout, console)
+        try:
+            wait_with_bar(store, plan, None, timeout, console, broker_url=settings.broker_url)
+        except RunFailed as exc:
+            store.set_run_status(plan.run_id, "failed", error=str(exc))
+            raise
         return collect_outcome(store, plan.run_id, settings.results_dir)
     finally:
         store.close()
@@ -161,8 +173,22 @@ def wait_with_bar(
     workers_alive: Callable[[], bool] | None,
     timeout: float | None,
     console: Console,
+    *,
+    broker_url: str | None = None,
 ) -> RunProgress:
-    """Wait for the run (`wait_for_run`) with a progress bar of stored cases."""
+    """Wait for the run (`wait_for_run`) with a progress bar of stored cases.
+
+    With `broker_url`, a run that stops moving is checked for jobs left on
+    the broker, and reported lost when none is (`RunFailed`).
+    """
+    has_jobs = None
+    if broker_url:
+        client = broker_client(broker_url)
+        kinds = sorted({m.provider for m in plan.models})
+
+        def has_jobs() -> bool:
+            return run_has_jobs(client, plan.run_id, kinds)
+
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -182,6 +208,7 @@ def wait_with_bar(
             on_progress=update,
             workers_alive=workers_alive,
             timeout=timeout,
+            has_jobs=has_jobs,
         )
 
 

@@ -9,6 +9,7 @@ wraps each attempt in the fleet limiter, repeats retryable failures under the
 
 from __future__ import annotations
 
+import logging
 import time
 from abc import abstractmethod
 from collections.abc import Iterable
@@ -18,13 +19,15 @@ from typing import Any
 from pydantic import SecretStr
 
 from benchq.config.registry import ModelSpec
-from benchq.errors import ProviderUnreachable
+from benchq.errors import InfraUnavailable, ProviderUnreachable
 from benchq.providers.answer import SCHEMA_VERSION, parse_answer
 from benchq.providers.base import ModelAnswer, Provider
 from benchq.providers.endpoint import EndpointCircuit
 from benchq.providers.prompts import Prompt
 from benchq.providers.ratelimit import Limiter, NullLimiter
 from benchq.providers.retry import ProviderThrottled, RetryPolicy, call_with_retry_async
+
+log = logging.getLogger(__name__)
 
 _ESTIMATED_OUTPUT_TOKENS = 512
 """Output tokens charged to the token limit before the real count is known."""
@@ -113,9 +116,14 @@ class LLMProvider(Provider):
             throttled = True
             raise
         finally:
-            await self.limiter.release_async(
-                lease, estimated_tokens=estimated, actual_tokens=actual, throttled=throttled
-            )
+            try:
+                await self.limiter.release_async(
+                    lease, estimated_tokens=estimated, actual_tokens=actual, throttled=throttled
+                )
+            except InfraUnavailable as exc:
+                # The answer is in hand: keep it. The lease expires in Redis on
+                # its own (`lease_seconds`), so the fleet's slot is not lost.
+                log.warning("could not release a limiter lease of %s: %s", self.spec.name, exc)
 
     async def analyze_async(self, document: str) -> ModelAnswer:
         """Call the model (limited, retried), parse its answer and price it."""

@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis.asyncio
+import redis.exceptions
 
-from benchq.errors import ProviderBusy, ProviderError
+from benchq.errors import InfraUnavailable, ProviderBusy, ProviderError
 
 _RATE_LUA = """
 local t = redis.call('TIME')
@@ -202,7 +203,11 @@ class FleetLimiter:
 
     # -- the scripts' calls ---------------------------------------------------------
     async def _run(self, call: _Script) -> Any:
-        return await self._scripts[call.name](keys=call.keys, args=call.args)
+        try:
+            return await self._scripts[call.name](keys=call.keys, args=call.args)
+        except redis.exceptions.RedisError as exc:
+            # The limiter's Redis is the broker's: its outage is benchq's, not the model's.
+            raise InfraUnavailable(f"fleet limiter of {self.model!r}: {exc}") from exc
 
     def _rate_call(self, tokens: int) -> _Script | None:
         if not self.rpm and not self.tpm:
@@ -257,7 +262,10 @@ class FleetLimiter:
 
     async def concurrency_limit(self) -> float:
         """The fleet's current adaptive concurrency limit for this model."""
-        value = await self.redis.hget(self.keys["state"], "limit")
+        try:
+            value = await self.redis.hget(self.keys["state"], "limit")
+        except redis.exceptions.RedisError as exc:
+            raise InfraUnavailable(f"fleet limiter of {self.model!r}: {exc}") from exc
         return float(value) if value is not None else float(self.max_concurrency)
 
     # -- the Limiter protocol ------------------------------------------------------

@@ -85,6 +85,13 @@ class ResultsStore(ABC):
         """Mark a run done or failed; `error` says why, and the first one given is kept."""
 
     @abstractmethod
+    def reopen_run(self, run_id: str) -> None:
+        """Make a run queued again (`benchq resume`): its error and notification claim go.
+
+        Every stored result, summary and snapshot of the run stays as it is.
+        """
+
+    @abstractmethod
     def claim_notification(self, run_id: str) -> bool:
         """Claim the sending of a run's notification: True for exactly one caller per run."""
 

@@ -255,6 +255,10 @@ class PostgresStore(ResultsStore):
         RunStatus(status)
         self._rows("SELECT benchmark_set_run_status(%s, %s, %s)", (run_id, status, error))
 
+    def reopen_run(self, run_id: str) -> None:
+        """Make a run queued again (`benchmark_reopen_run`)."""
+        self._rows("SELECT benchmark_reopen_run(%s)", (run_id,))
+
     def claim_notification(self, run_id: str) -> bool:
         """True for exactly one caller per run (`benchmark_claim_notification`)."""
         return bool(self._value("SELECT benchmark_claim_notification(%s)", (run_id,)))

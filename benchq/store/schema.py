@@ -47,6 +47,8 @@ class RunRecord(BaseModel):
     triggered_by: str | None = None
     dataset_digest: str | None = None
     """SHA-256 of the suite's cases and ground truth, whatever its label says."""
+    suite_path: str | None = None
+    """Where the producer read the suite (`benchq resume` reads it there again)."""
     model_info: dict[str, RunModel] = Field(default_factory=dict)
     """Per model name: version, provider model id and prompt digest."""
     error: str | None = None

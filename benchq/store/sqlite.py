@@ -349,6 +349,14 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             (status, error, error, run_id),
         )
 
+    def reopen_run(self, run_id: str) -> None:
+        """Make a run queued again; its error and notification claim go."""
+        self._conn().execute(
+            "UPDATE benchmark_runs SET status='queued', notified_at=NULL, "
+            "record=json_remove(record, '$.error') WHERE run_id=?",
+            (run_id,),
+        )
+
     def claim_notification(self, run_id: str) -> bool:
         """True for exactly one caller per run: the one that sends its notification."""
         cur = self._conn().execute(

@@ -241,6 +241,10 @@ class SupabaseStore(ResultsStore):
             "benchmark_set_run_status", {"p_run_id": run_id, "p_status": status, "p_error": error}
         )
 
+    def reopen_run(self, run_id: str) -> None:
+        """Make a run queued again (`benchmark_reopen_run`)."""
+        self._rpc("benchmark_reopen_run", {"p_run_id": run_id})
+
     def claim_notification(self, run_id: str) -> bool:
         """True for exactly one caller per run (`benchmark_claim_notification`)."""
         return bool(self._rpc("benchmark_claim_notification", {"p_run_id": run_id}))

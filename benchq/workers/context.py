@@ -29,6 +29,7 @@ from benchq.providers.cache import RedisCache, ResponseCache, SQLiteCache
 from benchq.providers.factory import make_provider
 from benchq.store.base import ResultsStore
 from benchq.store.factory import StoreTarget, open_target, resolve_store_target
+from benchq.workers.leases import LeaseKeeper
 
 _lock = threading.Lock()
 _provider_lock = threading.Lock()
@@ -75,6 +76,14 @@ def broker_redis_async() -> redis.asyncio.Redis:  # type: ignore[type-arg]
     blocks the other calls in flight.
     """
     return broker_client_async(_broker_url())
+
+
+@cache
+def leases() -> LeaseKeeper:
+    """This process's lease keeper: renews the jobs it holds, every quarter of the timeout."""
+    keeper = LeaseKeeper(broker_redis(), interval=max(1.0, settings().visibility_timeout / 4))
+    keeper.start()
+    return keeper
 
 
 @cache

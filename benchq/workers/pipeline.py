@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from benchq.cases.schema import Case
-from benchq.errors import BenchqError, NotFound, ProviderBusy
+from benchq.errors import BenchqError, InfraUnavailable, NotFound, ProviderBusy
 from benchq.jobs.messages import ModelJob
 from benchq.providers.base import ModelAnswer, Provider
 from benchq.scoring.aggregate import aggregate
@@ -62,16 +62,18 @@ async def score_case_async(
 
     A failing model call is not an exception here: it becomes a case result
     carrying the error, so the run completes and the aggregate counts it.
-    Only `ProviderBusy` (the fleet's limit is reached) propagates: the case
-    is requeued, not failed.
+    Two things propagate, because they say nothing about the model: the
+    fleet's limit is reached (`ProviderBusy`) and a part benchq runs on
+    failed (`InfraUnavailable`, e.g. the broker's Redis under the limiter);
+    the case runs again later instead of being stored as the model's error.
     """
     started = time.perf_counter()
     answer: ModelAnswer | None = None
     error: str | None = None
     try:
         answer = await provider.analyze_async(case.text)
-    except ProviderBusy:
-        raise  # not an outcome of the case: the task requeues it
+    except (ProviderBusy, InfraUnavailable):
+        raise  # not an outcome of the case: the task runs it again
     except BenchqError as exc:
         error = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a bug in a provider must not lose the case
@@ -104,6 +106,10 @@ class BatchOutcome:
     """Cases not run because the model's fleet-wide limit was reached: send them again."""
     retry_after: float = 0.0
     """Seconds after which the deferred cases should have a slot."""
+    interrupted: list[Case] = field(default_factory=list)
+    """Cases not run because a part benchq runs on failed: run them again once it is back."""
+    infra_error: str | None = None
+    """What failed, for the log."""
 
 
 async def score_batch(
@@ -133,6 +139,9 @@ async def score_batch(
         if isinstance(item, ProviderBusy):
             outcome.deferred.append(case)
             outcome.retry_after = max(outcome.retry_after, item.retry_after or 0.0)
+        elif isinstance(item, InfraUnavailable):
+            outcome.interrupted.append(case)
+            outcome.infra_error = str(item)
         elif isinstance(item, KeyboardInterrupt | SystemExit):
             raise item
         elif isinstance(item, BaseException):

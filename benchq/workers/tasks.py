@@ -22,16 +22,19 @@ from typing import Any, TypeVar, cast
 from celery import Task, signals
 
 from benchq.errors import RunFailed, StoreUnavailable
-from benchq.jobs import names
+from benchq.jobs import ledger, names
 from benchq.jobs.messages import CaseBatch, ModelJob, SaveCases, describe_args
 from benchq.jobs.target import check_store
 from benchq.providers import aio
 from benchq.providers.factory import provider_class
-from benchq.workers import context, ledger
+from benchq.scoring.schema import CaseResult
+from benchq.workers import context
 from benchq.workers.app import app
 from benchq.workers.joblog import log_job
 from benchq.workers.notify import notify_run, parse_urls
+from benchq.workers.patience import Patience
 from benchq.workers.pipeline import (
+    BatchOutcome,
     aggregate_model,
     finish_run,
     publish_model,
@@ -60,6 +63,22 @@ def _configure_job_log(**_: Any) -> None:
 def _close_providers(**_: Any) -> None:
     # threads and solo pools: the main process shuts down; prefork: each child
     context.close_providers()
+
+
+@signals.task_received.connect  # type: ignore[untyped-decorator]
+def _hold_lease(request: Any = None, **_: Any) -> None:
+    # Every job this process takes, countdowns included, is renewed until it
+    # ends: only a dead worker's jobs wait out the visibility timeout.
+    tag = getattr(getattr(request, "message", None), "delivery_tag", None)
+    task_id = getattr(request, "id", None)
+    if tag and task_id:
+        context.leases().hold(str(task_id), str(tag))
+
+
+@signals.task_postrun.connect  # type: ignore[untyped-decorator]
+def _end_lease(task_id: str | None = None, **_: Any) -> None:
+    if task_id:
+        context.leases().release(str(task_id))
 
 
 @signals.worker_init.connect  # type: ignore[untyped-decorator]
@@ -129,34 +148,36 @@ def run_cases(self: Task, batch: dict[str, Any]) -> dict[str, Any]:
     should have room.
     """
     job = CaseBatch.model_validate(batch)
+    patience = Patience(f"run {job.run_id}/{job.model_name}")
     redis_client = context.broker_redis()
-    done = ledger.handed_over(redis_client, job.run_id, job.model_name, [c.id for c in job.cases])
-    todo = [c for c in job.cases if c.id not in done]
-    outcome = aio.run_sync(
-        score_batch(
-            run_id=job.run_id,
-            model_name=job.model_name,
-            cases=todo,
-            provider=context.provider(job.model_name, job.cache_mode, job.prompt_version),
-            slots=context.call_slots(job.model_name),
-            worker=self.request.hostname or context.worker_name(),
+    done = patience.call(
+        lambda: ledger.handed_over(
+            redis_client, job.run_id, job.model_name, [c.id for c in job.cases]
         )
     )
+    pending = [c for c in job.cases if c.id not in done]
+    outcome = BatchOutcome()
+    while pending:
+        step = aio.run_sync(
+            score_batch(
+                run_id=job.run_id,
+                model_name=job.model_name,
+                cases=pending,
+                provider=context.provider(job.model_name, job.cache_mode, job.prompt_version),
+                slots=context.call_slots(job.model_name),
+                worker=self.request.hostname or context.worker_name(),
+            )
+        )
+        outcome.results.extend(step.results)
+        outcome.deferred.extend(step.deferred)
+        outcome.retry_after = max(outcome.retry_after, step.retry_after)
+        # Cases cut off by an outage of the broker (the limiter's Redis) run
+        # again here once it is back: an outage is never the model's error.
+        pending = step.interrupted
+        if pending:
+            patience.wait(step.infra_error or "the fleet limiter failed")
     if outcome.results:
-        message = SaveCases(
-            run_id=job.run_id, model_name=job.model_name, store=job.store, results=outcome.results
-        )
-        payload = message.model_dump(mode="json")
-        app.send_task(
-            names.SAVE_CASES,
-            args=(payload,),
-            queue=names.PUBLISH_QUEUE,
-            argsrepr=describe_args((payload,)),
-            kwargsrepr="{}",
-        )
-        ledger.mark_handed_over(
-            redis_client, job.run_id, job.model_name, [r.document_name for r in outcome.results]
-        )
+        patience.call(lambda: _hand_over(job, outcome.results))
     for result in outcome.results:
         log_job(result, task_retries=self.request.retries or 0)
     if outcome.deferred:
@@ -191,6 +212,28 @@ def save_cases(self: Task, message: dict[str, Any]) -> int:
         )  # fmt: skip
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
     return len(msg.results)
+
+
+def _hand_over(job: CaseBatch, results: list[CaseResult]) -> None:
+    """Send a job's results to the store writers, then note them in the ledger.
+
+    In this order: a worker that dies between the two runs the cases again on
+    redelivery (the store keeps one row each), never loses them.
+    """
+    message = SaveCases(
+        run_id=job.run_id, model_name=job.model_name, store=job.store, results=results
+    )
+    payload = message.model_dump(mode="json")
+    app.send_task(
+        names.SAVE_CASES,
+        args=(payload,),
+        queue=names.PUBLISH_QUEUE,
+        argsrepr=describe_args((payload,)),
+        kwargsrepr="{}",
+    )
+    ledger.mark_handed_over(
+        context.broker_redis(), job.run_id, job.model_name, [r.document_name for r in results]
+    )
 
 
 def _job(payload: dict[str, Any]) -> ModelJob:

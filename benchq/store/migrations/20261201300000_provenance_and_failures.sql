@@ -71,6 +71,15 @@ LANGUAGE sql AS $$
     SELECT EXISTS (SELECT 1 FROM claimed);
 $$;
 
+-- `benchq resume`: the run is open again (queued, its error and its
+-- notification's claim cleared); what it already stored stays.
+CREATE OR REPLACE FUNCTION benchmark_reopen_run(p_run_id text) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE benchmark_runs
+    SET status = 'queued', record = record - 'error', notified_at = NULL
+    WHERE run_id = p_run_id;
+$$;
+
 -- A notification that could not be delivered: let a later attempt claim it again.
 CREATE OR REPLACE FUNCTION benchmark_release_notification(p_run_id text) RETURNS void
 LANGUAGE sql AS $$
@@ -156,12 +165,14 @@ $$;
 REVOKE EXECUTE ON FUNCTION
     benchmark_set_run_status(text, text, text),
     benchmark_claim_notification(text),
-    benchmark_release_notification(text)
+    benchmark_release_notification(text),
+    benchmark_reopen_run(text)
 FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION
     benchmark_set_run_status(text, text, text),
     benchmark_claim_notification(text),
-    benchmark_release_notification(text)
+    benchmark_release_notification(text),
+    benchmark_reopen_run(text)
 TO service_role;
 GRANT SELECT ON latest_benchmarks TO anon, authenticated, service_role;
 

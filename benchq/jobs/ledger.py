@@ -4,6 +4,8 @@ A job delivered again (its worker died after handing over part of it) skips
 those cases instead of calling the model for them again. Kept in the broker's
 Redis, beside the jobs themselves: model workers need no store access, and
 a case is marked only after its results are safely on the publish queue.
+Part of the job contract because `benchq resume` forgets a run's ledger: a
+run whose jobs were lost may have handed cases over that never arrived.
 """
 
 from __future__ import annotations
@@ -48,3 +50,9 @@ def mark_handed_over(
     pipe.sadd(key, *case_ids)
     pipe.expire(key, LEDGER_TTL_SECONDS)
     pipe.execute()
+
+
+def forget(client: redis.Redis, run_id: str, model_names: Collection[str]) -> None:  # type: ignore[type-arg]
+    """Drop the ledger of these models of a run, so every case not stored runs again."""
+    if model_names:
+        client.delete(*(_key(run_id, m) for m in model_names))
