@@ -14,6 +14,7 @@ from benchq.cases.generate import generate_suite
 from benchq.cases.suite import load_suite
 from benchq.jobs.broker import broker_client
 from benchq.jobs.celery_app import make_app
+from benchq.jobs.ledger import mark_handed_over
 from benchq.jobs.messages import CaseBatch
 from benchq.jobs.names import PUBLISH_QUEUE, RUN_CASES, provider_queue
 from benchq.local.worker_pool import WorkerPool
@@ -23,7 +24,6 @@ from benchq.producers.wait import RunFailed, wait_for_run
 from benchq.store.factory import resolve_store_target
 from benchq.store.schema import RunRecord, RunStatus
 from benchq.store.sqlite import SQLiteStore
-from benchq.jobs.ledger import mark_handed_over
 from tests.pipeline_helpers import BASELINE, settings_for, workers
 from tests.standin.server import StandinServer
 
