@@ -118,7 +118,7 @@ def push(
         notes=notes,
     )
     # Validate the file before opening the store: a bad file touches nothing.
-    commands.load_push_file(input_path)
+    commands.load_push_record(input_path, duration)
     with _open_store() as store:
         result = commands.push(store, input_path, meta, verify=verify, duration_seconds=duration)
     snap = result.snapshot
@@ -320,13 +320,16 @@ def snapshots_check(
     """Check the current version against the baseline; exit 3 when it regressed."""
     from benchq.store import commands
 
+    config = _config(model_version, dataset_version, prompt_version, environment)
     with _open_store() as store:
         verdict = commands.regression(
             store,
-            _config(model_version, dataset_version, prompt_version, environment),
+            config,
             threshold,
             rule,  # type: ignore[arg-type]  # click.Choice(RULES) admits only the rules
         )
+        if verdict.status == "no_current" and not commands.history(store, config):
+            raise commands.missing_versions(store, config, [])
     if as_json:
         click.echo(json.dumps(verdict.model_dump(mode="json"), indent=2))
     else:

@@ -12,7 +12,7 @@ import pytest
 from benchq.errors import InputFileError
 from benchq.scoring.aggregate import aggregate
 from benchq.scoring.files import load_monitoring, write_monitoring
-from benchq.scoring.monitoring import format_timestamp, infer_provider, to_monitoring
+from benchq.scoring.monitoring import format_timestamp, to_monitoring
 from benchq.scoring.schema import AggregatedMetrics, CaseResult, MonitoringRecord
 
 WHEN = datetime(2024, 3, 5, 14, 7, 9, tzinfo=UTC)
@@ -121,25 +121,6 @@ def test_empty_aggregate() -> None:
     assert record.metrics.analysis_cost == 0.0
     assert record.duration_seconds == 0.0 and record.total_latency_seconds == 0.0
     assert (record.error_count, record.success_count, record.dataset_size) == (0, 0, 0)
-
-
-@pytest.mark.parametrize(
-    ("model", "provider"),
-    [
-        ("openai", "openai"),
-        ("gemini", "google"),
-        ("medgemma", "google"),
-        ("baseline", "local"),
-        ("OpenAI-GPT-4o", "openai"),
-        ("gpt-4o-mini", "openai"),
-        ("gemini_1.5_pro", "google"),
-        ("medgemma-4b-it", "google"),
-        ("claude-3", "claude-3"),
-        ("llama3:8b", "llama3:8b"),
-    ],
-)
-def test_infer_provider(model: str, provider: str) -> None:
-    assert infer_provider(model) == provider
 
 
 def test_timestamp_is_utc_iso_8601() -> None:

@@ -10,8 +10,7 @@ branch), with the values it left at zero or got wrong filled in for real:
 
 Kept as the original did it, so a record converted by benchq says what the
 original's said: `model_version` `<model>-v1.0`, `model_provider` the model
-name (its "provider" label; `infer_provider` names the company behind it,
-for callers that want that), dataset `benchmark-set-v1`, prompt `v1`,
+name (the original's "provider" label), dataset `benchmark-set-v1`, prompt `v1`,
 `latency_ms` = the average *pipeline* latency, `duration_seconds` = that
 average in seconds (the original's figure, a per-document average despite
 its name), `timestamp` as `datetime.utcnow().isoformat() + "Z"`.
@@ -24,39 +23,11 @@ pipeline latency. A run that benchq publishes itself passes its wall time as
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from benchq.scoring.schema import AggregatedMetrics, MonitoringMetrics, MonitoringRecord
 
-__all__ = ["format_timestamp", "infer_provider", "to_monitoring"]
-
-# Keyword in the model name -> provider. Checked in order; the first hit wins.
-# MedGemma is a Google model, served here behind an OpenAI-compatible API.
-_PROVIDER_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("medgemma", "google"),
-    ("gemma", "google"),
-    ("gemini", "google"),
-    ("openai", "openai"),
-    ("gpt", "openai"),
-    ("baseline", "local"),
-    ("heuristic", "local"),
-)
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def infer_provider(model: str) -> str:
-    """The provider behind a model name; the model name itself when unknown.
-
-    `openai` -> `openai`, `gemini` -> `google`, `medgemma` -> `google`,
-    `baseline` -> `local`; names such as `openai-gpt-4o` or `gemini_1.5_pro`
-    are recognised by their words.
-    """
-    words = _WORD.findall(model.lower())
-    for keyword, provider in _PROVIDER_KEYWORDS:
-        if any(word.startswith(keyword) for word in words):
-            return provider
-    return model
+__all__ = ["format_timestamp", "to_monitoring"]
 
 
 def to_monitoring(

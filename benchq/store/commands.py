@@ -158,6 +158,22 @@ def load_push_file(path: Path) -> MonitoringRecord:
     return record
 
 
+def load_push_record(path: Path, duration_seconds: float | None = None) -> MonitoringRecord:
+    """`load_push_file`, with the push's `--duration` (if given) in place of the record's.
+
+    A bad duration is a `ConfigError` naming the flag.
+    """
+    record = load_push_file(path)
+    if duration_seconds is None:
+        return record
+    try:
+        return MonitoringRecord.model_validate(
+            {**record_json(record), "duration_seconds": duration_seconds}
+        )
+    except ValidationError as exc:
+        raise ConfigError(f"--duration: {_describe(exc)}") from None
+
+
 def push(
     store: ResultsStore,
     input_path: Path,
@@ -174,14 +190,7 @@ def push(
     the record's own. With `verify`, the snapshot is read back from the store
     and compared; a mismatch raises `StoreError`.
     """
-    record = load_push_file(input_path)
-    if duration_seconds is not None:
-        try:
-            record = MonitoringRecord.model_validate(
-                {**record_json(record), "duration_seconds": duration_seconds}
-            )
-        except ValidationError as exc:
-            raise ConfigError(f"--duration: {_describe(exc)}") from None
+    record = load_push_record(input_path, duration_seconds)
     snapshot = store.publish(record, meta, run_id=run_id)
     if not verify:
         return PushResult(snapshot=snapshot)
