@@ -46,6 +46,13 @@ _models_option = click.option(
 _cache_option = click.option(
     "--no-cache", is_flag=True, help="Call the models even where a cached answer exists."
 )
+_dataset_option = click.option(
+    "--dataset-version",
+    default=None,
+    help="Dataset label to store results under (also BENCHQ_DATASET_VERSION). "
+    "Default: the suite's name and a digest of its contents, so an edited suite "
+    "starts a history of its own.",
+)
 _threshold_option = click.option(
     "--regression-threshold",
     type=click.FloatRange(min=0, max=1),
@@ -65,6 +72,7 @@ _threshold_option = click.option(
     "--timeout", type=click.FloatRange(min=1), default=None, help="Give up after seconds."
 )
 @_cache_option
+@_dataset_option
 @_threshold_option
 @handle_errors
 def run(
@@ -75,17 +83,22 @@ def run(
     results_dir: Path | None,
     timeout: float | None,
     no_cache: bool,
+    dataset_version: str | None,
     regression_threshold: float,
 ) -> None:
     """Run a benchmark and wait for it: enqueue, process, aggregate, publish, summarise.
 
     With no broker configured, starts a private Redis and worker processes
     for the run and stops them afterwards.
+
+    Exit codes: 0 every model published and none regressed; 1 the run or a
+    model failed, or the broker or store could not be reached; 2 bad input
+    (suite, flags, settings); 3 a model regressed against its baseline.
     """
-    settings = read_settings(results_dir=results_dir)
+    settings = read_settings(results_dir=results_dir, dataset_version=dataset_version)
     from benchq.producers.runner import run_benchmark
 
-    run_benchmark(
+    outcome = run_benchmark(
         settings,
         suite_path=suite,
         models=models,
@@ -96,6 +109,19 @@ def run(
         use_cache=not no_cache,
         regression_threshold=regression_threshold,
     )
+    _exit_for(outcome.exit_code)
+
+
+def _exit_for(code: int) -> None:
+    """Exit with a run's code, saying why on stderr when it is not 0."""
+    if code == 1:
+        err_console.print(
+            "[bold red]failed:[/] at least one model failed; nothing published for it"
+        )
+    elif code == 3:
+        err_console.print("[bold red]regression:[/] at least one model fell below its baseline")
+    if code:
+        sys.exit(code)
 
 
 @main.command()
@@ -110,6 +136,7 @@ def run(
 @click.option("--timeout", type=click.FloatRange(min=1), default=None, help="With --wait.")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=None)
 @_cache_option
+@_dataset_option
 @_threshold_option
 @handle_errors
 def enqueue(
@@ -120,13 +147,16 @@ def enqueue(
     timeout: float | None,
     results_dir: Path | None,
     no_cache: bool,
+    dataset_version: str | None,
     regression_threshold: float,
 ) -> None:
     """Enqueue a run for the workers on the configured broker and print its run id.
 
-    Without --wait it returns at once: all a cron line or CI job needs.
+    Without --wait it returns at once: all a cron line or CI job needs. With
+    --wait, exit codes are those of `benchq run`: 0 clean, 1 failed, 2 bad
+    input, 3 regression.
     """
-    settings = read_settings(results_dir=results_dir)
+    settings = read_settings(results_dir=results_dir, dataset_version=dataset_version)
     from benchq.producers.runner import enqueue_only, print_summary, wait_and_collect
 
     plan = enqueue_only(
@@ -140,9 +170,7 @@ def enqueue(
         settings, plan, timeout=timeout, console=console, regression_threshold=regression_threshold
     )
     print_summary(outcome, 0.0, console)
-    if outcome.regressed:
-        err_console.print("[bold red]regression:[/] at least one model fell below its baseline")
-        sys.exit(3)
+    _exit_for(outcome.exit_code)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -170,10 +198,19 @@ def worker(
     settings = read_settings()
     if not settings.broker_url:
         raise ConfigError("BENCHQ_BROKER_URL is not set: a worker needs a broker to listen to")
+    known = all_queues(settings)
+    chosen = [q.strip() for q in queues.split(",")] if queues else known
+    unknown = [q for q in chosen if q not in known]
+    if unknown or not chosen:
+        # A worker on a queue nobody sends to would wait for ever, silently.
+        raise ConfigError(
+            f"--queues: {', '.join(unknown) or '(none)'} is not a queue any model uses; "
+            f"known queues: {', '.join(known)}"
+        )
     calls = concurrency or settings.worker_concurrency
     argv = worker_argv(
         name=name or "benchq@%h",
-        queues=queues.split(",") if queues else all_queues(settings),
+        queues=chosen,
         pool=pool or settings.worker_pool,
         concurrency=calls,
         batch_size=settings.batch_size,

@@ -31,8 +31,14 @@ def _config_options(func: F) -> F:
     func = click.option("--environment", type=click.Choice(ENVIRONMENTS), default="local",
                         show_default=True)(func)  # fmt: skip
     func = click.option("--prompt-version", default="v1", show_default=True)(func)
-    func = click.option("--dataset-version", default="benchmark-set-v1", show_default=True)(func)
-    func = click.option("--model-version", required=True, help="e.g. openai-v1.0")(func)
+    func = click.option(
+        "--dataset-version",
+        default=None,
+        help="Default: the one dataset the model version has snapshots of (several: name one).",
+    )(func)
+    func = click.option(
+        "--model-version", required=True, help="e.g. openai-gpt-4o-mini (see `benchq snapshots`)"
+    )(func)
     return func
 
 
@@ -200,25 +206,29 @@ def snapshots(
 
 
 def _config(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str
+    store: ResultsStore,
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
 ) -> SnapshotConfig:
-    from benchq.store.commands import snapshot_config
+    from benchq.store.commands import resolve_config
 
-    return snapshot_config(model_version, dataset_version, prompt_version, environment)
+    return resolve_config(store, model_version, dataset_version, prompt_version, environment)
 
 
 @snapshots.command("history")
 @_config_options
 @handle_errors
 def snapshots_history(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str
+    model_version: str, dataset_version: str | None, prompt_version: str, environment: str
 ) -> None:
     """Every version of one configuration, newest first."""
     from benchq.store import commands
 
     with _open_store() as store:
         rows = commands.history(
-            store, _config(model_version, dataset_version, prompt_version, environment)
+            store, _config(store, model_version, dataset_version, prompt_version, environment)
         )
     if not rows:
         click.echo(f"no snapshots of {model_version} ({environment})")
@@ -231,14 +241,20 @@ def snapshots_history(
 @click.argument("version", type=click.IntRange(min=1))
 @handle_errors
 def snapshots_checkout(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str, version: int
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
+    version: int,
 ) -> None:
     """Make an older version the current one."""
     from benchq.store import commands
 
     with _open_store() as store:
         snap = commands.checkout(
-            store, _config(model_version, dataset_version, prompt_version, environment), version
+            store,
+            _config(store, model_version, dataset_version, prompt_version, environment),
+            version,
         )
     click.echo(f"{snap.model_version} v{snap.snapshot_version} is now current")
 
@@ -248,14 +264,20 @@ def snapshots_checkout(
 @click.argument("version", type=click.IntRange(min=1))
 @handle_errors
 def snapshots_baseline(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str, version: int
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
+    version: int,
 ) -> None:
     """Make a version the baseline that regression checks compare against."""
     from benchq.store import commands
 
     with _open_store() as store:
         snap = commands.baseline(
-            store, _config(model_version, dataset_version, prompt_version, environment), version
+            store,
+            _config(store, model_version, dataset_version, prompt_version, environment),
+            version,
         )
     click.echo(f"{snap.model_version} v{snap.snapshot_version} is now the baseline")
 
@@ -267,7 +289,7 @@ def snapshots_baseline(
 @handle_errors
 def snapshots_compare(
     model_version: str,
-    dataset_version: str,
+    dataset_version: str | None,
     prompt_version: str,
     environment: str,
     a: int,
@@ -278,7 +300,7 @@ def snapshots_compare(
 
     with _open_store() as store:
         rows = commands.compare(
-            store, _config(model_version, dataset_version, prompt_version, environment), a, b
+            store, _config(store, model_version, dataset_version, prompt_version, environment), a, b
         )
     table = Table(title=f"{model_version}: v{a} -> v{b}")
     for col in ("metric", f"v{a}", f"v{b}", "delta", "change"):
@@ -310,7 +332,7 @@ def snapshots_compare(
 @handle_errors
 def snapshots_check(
     model_version: str,
-    dataset_version: str,
+    dataset_version: str | None,
     prompt_version: str,
     environment: str,
     threshold: float,
@@ -320,8 +342,8 @@ def snapshots_check(
     """Check the current version against the baseline; exit 3 when it regressed."""
     from benchq.store import commands
 
-    config = _config(model_version, dataset_version, prompt_version, environment)
     with _open_store() as store:
+        config = _config(store, model_version, dataset_version, prompt_version, environment)
         verdict = commands.regression(
             store,
             config,

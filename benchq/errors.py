@@ -11,11 +11,15 @@ callers only ever catch these::
     ├── ProviderError          a model call failed
     │   ├── ProviderRetryable  429, 5xx, timeouts: worth another attempt
     │   ├── ProviderRejected   400, 401, 403: retrying cannot help
+    │   ├── ProviderUnreachable nothing answers at the endpoint (refused, no such host):
+    │   │                      one quick retry, then every call fails at once for a while
     │   └── ProviderBusy       the fleet's limit is reached: requeue the job, free the worker
     ├── AnswerError            the model answered, but not with the JSON we asked for
     ├── StoreError             the results store refused an operation
     │   ├── StoreUnavailable   the store cannot be reached right now (retry later)
     │   └── NotFound           the thing asked for does not exist
+    ├── BrokerUnavailable      the broker (Redis) cannot be reached (exit 1)
+    ├── RunFailed              a run cannot finish, or finished with a failed model (exit 1)
     └── RuntimeStartError      the embedded Redis or workers could not be started
 
 A failed *case* is not an exception that escapes: the worker catches it and
@@ -91,6 +95,15 @@ class ProviderRejected(ProviderError):
     """The provider refused the request for a reason another attempt cannot fix."""
 
 
+class ProviderUnreachable(ProviderError):
+    """Nothing answers at the model's endpoint: connection refused, or no such host.
+
+    Not retried like a 5xx: a server that is not there will not be there in a
+    minute either, and a run should say so in seconds, not after every case
+    has waited out its backoff.
+    """
+
+
 class AnswerError(BenchqError):
     """The model's answer is not the JSON document that was asked for."""
 
@@ -105,6 +118,14 @@ class StoreUnavailable(StoreError):
 
 class NotFound(StoreError):
     """The requested run, snapshot or version does not exist."""
+
+
+class BrokerUnavailable(BenchqError):
+    """The broker cannot be reached; nothing was enqueued or recorded."""
+
+
+class RunFailed(BenchqError):
+    """A run cannot finish (workers gone, jobs lost) or a model of it failed."""
 
 
 class RuntimeStartError(BenchqError):

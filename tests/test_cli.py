@@ -69,7 +69,7 @@ def test_a_bad_push_file_writes_nothing_and_names_the_field(clean_env: Path) -> 
 
 def test_checkout_of_a_missing_version_fails_and_changes_nothing(clean_env: Path) -> None:
     assert _run("run", "--workers", "1").returncode == 0
-    proc = _run("snapshots", "checkout", "--model-version", "baseline-v1.0", "7")
+    proc = _run("snapshots", "checkout", "--model-version", "baseline-rules-v1", "7")
     assert proc.returncode != 0
     assert "7" in proc.stderr
     listing = json.loads(_run("snapshots", "--json").stdout)

@@ -133,8 +133,10 @@ def test_timestamp_is_utc_iso_8601() -> None:
     assert abs((datetime.now(UTC) - parsed).total_seconds()) < 120
 
 
-def test_record_has_the_original_shape() -> None:
-    data = to_monitoring(sample_agg(), model="openai", timestamp=WHEN).model_dump()
+def test_record_has_the_original_shape(tmp_path: Path) -> None:
+    record = to_monitoring(sample_agg(), model="openai", timestamp=WHEN)
+    write_monitoring(record, tmp_path / "m.json")
+    data = json.loads((tmp_path / "m.json").read_text())
     assert list(data) == [
         "model_version",
         "model_provider",
@@ -157,6 +159,13 @@ def test_record_has_the_original_shape() -> None:
         "total_documents",
         "total_issues_detected",
         "total_issues_expected",
+    ]
+    # benchq's provenance follows the original's fields, and only when known
+    known = record.model_copy(update={"model_id": "gpt-4o-mini", "prompt_digest": "ab12"})
+    write_monitoring(known, tmp_path / "k.json")
+    assert list(json.loads((tmp_path / "k.json").read_text()))[-2:] == [
+        "model_id",
+        "prompt_digest",
     ]
 
 

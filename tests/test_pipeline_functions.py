@@ -76,8 +76,11 @@ def test_failed_model_calls_are_stored_as_error_results_and_counted(tmp_path: Pa
         model_name="m",
         model_version="m-v1.0",
         model_provider="test",
+        dataset_version="d",
         expected_cases=3,
         enqueued_at=datetime(2026, 1, 1, tzinfo=UTC).isoformat(),
+        # two failures in three are tolerated here, to see them counted when published
+        max_error_rate=1.0,
     )
     out = finalize_model(meta=meta, store=store, now=datetime(2026, 1, 1, 0, 1, tzinfo=UTC))
     assert out.aggregated.total_documents == 3

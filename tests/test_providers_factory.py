@@ -61,7 +61,12 @@ def test_missing_keys_are_refused_naming_model_and_variable() -> None:
     assert (
         "model 'gemini' (gemini) needs an API key: set GEMINI_API_KEY or GOOGLE_API_KEY" in message
     )
-    assert "baseline" not in message and "medgemma" not in message
+    # medgemma has no default endpoint: a run must not knock on localhost:8000 by chance
+    assert (
+        "model 'medgemma' (medgemma) needs its server's URL: set BENCHQ_MEDGEMMA_BASE_URL"
+        in message
+    )
+    assert "baseline" not in message
 
 
 def test_sdk_variables_and_benchq_variables_both_work(monkeypatch: pytest.MonkeyPatch) -> None:

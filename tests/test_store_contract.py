@@ -164,6 +164,41 @@ def test_run_summaries_replace_earlier_ones(store: ResultsStore) -> None:
     assert store.progress("r1").finished_models == ["openai"]
 
 
+def test_a_failed_run_keeps_its_first_error_and_failed_models(store: ResultsStore) -> None:
+    store.create_run(run_record())
+    store.save_run_summary(
+        RunModelSummary(
+            run_id="r1",
+            model_name="gemini",
+            aggregated={},
+            monitoring={},
+            finished_at="2026-11-27T02:00:00Z",
+            status="failed",
+            error="gemini: 3 of 3 cases failed",
+        )
+    )
+    store.set_run_status("r1", "failed", error="gemini: 3 of 3 cases failed")
+    store.set_run_status("r1", "failed", error="a later, derived error")
+    run = store.get_run("r1")
+    assert run.status == RunStatus.failed
+    assert run.error == "gemini: 3 of 3 cases failed"
+    (summary,) = store.run_summaries("r1")
+    assert (summary.status, summary.snapshot_version) == ("failed", None)
+    progress = store.progress("r1")
+    assert progress.failed_models == ["gemini"]
+    assert progress.error == "gemini: 3 of 3 cases failed"
+
+
+def test_snapshots_record_the_model_id_and_prompt_digest(store: ResultsStore) -> None:
+    known = record().model_copy(update={"model_id": "gpt-4o-mini", "prompt_digest": "0123abcd"})
+    snap = store.publish(known, META)
+    assert (snap.model_id, snap.prompt_digest) == ("gpt-4o-mini", "0123abcd")
+    (latest,) = store.latest_benchmarks()
+    assert (latest.model_id, latest.prompt_digest) == ("gpt-4o-mini", "0123abcd")
+    pushed = store.publish(record(), META)  # a pushed record that does not know them
+    assert (pushed.model_id, pushed.prompt_digest) == (None, None)
+
+
 # --- publishing and versions ---------------------------------------------------------
 
 

@@ -55,7 +55,7 @@ def test_a_postgres_store_with_bigint_ids_is_converted(
     before_uuids = tmp_path / "migrations"
     before_uuids.mkdir()
     for path in sorted(default_migrations_dir().glob("*.sql")):
-        if path.name < "20261201":
+        if path.name < "20261201400000":  # the migrations before ids became UUIDs
             shutil.copy(path, before_uuids)
     upgrade(url, before_uuids)
     meta = {"environment": "local", "commit_sha": "abc"}

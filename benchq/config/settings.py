@@ -104,10 +104,25 @@ class Settings(BaseSettings):
         description="Where aggregated_metrics_<model>.json files are written, "
         "relative to the working directory.",
     )
-    dataset_version: str = Field(default="benchmark-set-v1", description="Dataset label.")
+    dataset_version: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,128}$",
+        description="Dataset label results are stored under. Unset: the suite's name and "
+        "a digest of its contents (`sample-3f2a9c1b7d4e`), so an edited suite starts a "
+        "history of its own. Set it to keep one history across edits on purpose.",
+    )
     prompt_version: str = Field(default="v1", description="Prompt version used for the run.")
     environment: Literal["github-actions", "local", "staging", "production"] = Field(
         default="local", description="Where results come from (push metadata)."
+    )
+
+    max_error_rate: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="Largest share of a model's cases that may fail (call or answer "
+        "errors) for its run to be published; above it the model's run is marked failed "
+        "and no snapshot is made.",
     )
 
     # --- model providers -------------------------------------------------------

@@ -16,7 +16,7 @@ from celery import Celery, chord
 from benchq.producers.plan import RunPlan
 from benchq.store.aggregates import CaseDocument
 from benchq.store.base import ResultsStore
-from benchq.store.schema import RunRecord
+from benchq.store.schema import RunModel, RunRecord
 from benchq.workers.celery_config import CONTROL_QUEUE, provider_queue
 from benchq.workers.pipeline import ModelMeta
 
@@ -41,6 +41,16 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
             commit_sha=plan.provenance.commit_sha,
             branch_name=plan.provenance.branch_name,
             triggered_by=plan.provenance.triggered_by,
+            dataset_digest=plan.dataset_digest,
+            model_info={
+                m.name: RunModel(
+                    model_version=m.model_version,
+                    model_id=m.model_id,
+                    provider=m.provider,
+                    prompt_digest=m.prompt_digest,
+                )
+                for m in plan.models
+            },
         )
     )
     # The documents and expected issues go with the run, so any two snapshots
@@ -69,6 +79,9 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
             model_name=model.name,
             model_version=model.model_version,
             model_provider=model.provider,
+            model_id=model.model_id,
+            prompt_digest=model.prompt_digest,
+            max_error_rate=plan.max_error_rate,
             dataset_version=plan.dataset_version,
             prompt_version=plan.prompt_version,
             expected_cases=len(payloads),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from benchq.config.registry import load_registry
 from benchq.config.settings import Settings
 from benchq.producers.plan import ModelPlan, RunPlan
-from benchq.providers.factory import check_credentials
+from benchq.providers.factory import check_credentials, prompt_digest
 
 
 def resolve_models(names: list[str], settings: Settings) -> list[ModelPlan]:
@@ -18,7 +18,14 @@ def resolve_models(names: list[str], settings: Settings) -> list[ModelPlan]:
     specs = registry.select(names)
     check_credentials(specs, settings)
     return [
-        ModelPlan(name=s.name, provider=s.provider, model_version=s.model_version) for s in specs
+        ModelPlan(
+            name=s.name,
+            provider=s.provider,
+            model_version=s.model_version,
+            model_id=s.model_id,
+            prompt_digest=prompt_digest(s, settings),
+        )
+        for s in specs
     ]
 
 

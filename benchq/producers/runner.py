@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,12 +15,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from benchq.config.settings import Settings
-from benchq.errors import ConfigError
+from benchq.errors import ConfigError, RunFailed
 from benchq.producers.enqueue import enqueue_run
 from benchq.producers.models import resolve_models, run_queues
 from benchq.producers.plan import RunPlan, parse_models, plan_run
+from benchq.producers.preflight import check_broker
 from benchq.producers.provenance import detect_provenance
-from benchq.producers.wait import RunFailed, wait_for_run
+from benchq.producers.wait import wait_for_run
 from benchq.scoring.schema import AggregatedMetrics
 from benchq.store.base import ResultsStore
 from benchq.store.factory import open_store
@@ -31,13 +33,23 @@ class RunOutcome(BaseModel):
 
     run_id: str
     aggregates: list[AggregatedMetrics]
+    """The published models' aggregates, in the order the run named them."""
     verdicts: dict[str, RegressionVerdict]
-    """Regression verdict of each model's configuration after this run."""
+    """Regression verdict of each published model's configuration after this run."""
+    failures: dict[str, str] = {}
+    """Models that failed (too many failed cases): model name -> why; nothing was published."""
 
     @property
     def regressed(self) -> bool:
         """True when any model regressed against its baseline."""
         return any(v.regressed for v in self.verdicts.values())
+
+    @property
+    def exit_code(self) -> int:
+        """What `benchq run` and `enqueue --wait` exit with: 1 failed, 3 regressed, else 0."""
+        if self.failures:
+            return 1
+        return 3 if self.regressed else 0
 
 
 def load_plan(
@@ -54,6 +66,11 @@ def load_plan(
     names = parse_models(models)
     resolved = resolve_models(names, settings)
     suite = load_suite(suite_path or sample_suite_path())
+    if suite.skipped:
+        # One line a run, not one per file: the loader has logged each of them.
+        print(
+            f"warning: {len(suite.skipped)} input(s) without ground truth skipped", file=sys.stderr
+        )
     return plan_run(
         suite,
         resolved,
@@ -64,7 +81,19 @@ def load_plan(
         provenance=detect_provenance(),
         use_cache=use_cache,
         batch_size=settings.batch_size,
+        max_error_rate=settings.max_error_rate,
     )
+
+
+def _open_checked_store(settings: Settings) -> ResultsStore:
+    """The store, once it has answered; `StoreUnavailable` (exit 1) otherwise."""
+    store = open_store(settings)
+    try:
+        store.ping()
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def enqueue_only(
@@ -86,8 +115,10 @@ def enqueue_only(
     plan = load_plan(
         settings, suite_path=suite_path, models=models, run_id=run_id, use_cache=use_cache
     )
-    store = open_store(settings)
+    # Both must answer before the run is recorded: nothing is left behind otherwise.
+    store = _open_checked_store(settings)
     try:
+        check_broker(settings.broker_url)
         enqueue_run(make_app(settings), plan, store)
     finally:
         store.close()
@@ -121,7 +152,13 @@ def run_benchmark(
     )
     # SIGTERM (from CI or a supervisor) must clean up exactly as Ctrl-C does.
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    store = open_store(settings)
+    store = _open_checked_store(settings)
+    if settings.broker_url:
+        try:
+            check_broker(settings.broker_url)
+        except BaseException:
+            store.close()
+            raise
     started = time.monotonic()
     log_dir = settings.results_dir / "logs" / plan.run_id
     try:
@@ -135,10 +172,13 @@ def run_benchmark(
                     f" in {plan.job_count} jobs"
                 )
                 _wait_with_bar(store, plan, rt.workers_alive, timeout, console)
-            except (RunFailed, KeyboardInterrupt):
+            except RunFailed as exc:
                 # The run is recorded before its first job is sent, so it exists here.
-                store.set_run_status(plan.run_id, "failed")
+                store.set_run_status(plan.run_id, "failed", error=str(exc))
                 _print_worker_logs(rt.log_dir, console)
+                raise
+            except KeyboardInterrupt:
+                store.set_run_status(plan.run_id, "failed", error="interrupted (Ctrl-C or SIGTERM)")
                 raise
         outcome = collect_outcome(store, plan, settings.results_dir, regression_threshold)
     finally:
@@ -202,10 +242,17 @@ def collect_outcome(
     summaries = {s.model_name: s for s in store.run_summaries(plan.run_id)}
     aggregates: list[AggregatedMetrics] = []
     verdicts: dict[str, RegressionVerdict] = {}
+    failures: dict[str, str] = {}
+    published = [m for m in plan.models if summaries[m.name].status == "published"]
     for model in plan.models:
-        agg = AggregatedMetrics.model_validate(summaries[model.name].aggregated)
+        summary = summaries[model.name]
+        if summary.status == "failed":
+            # A score made of failures is no score: no result files, no verdict.
+            failures[model.name] = summary.error or "failed"
+            continue
+        agg = AggregatedMetrics.model_validate(summary.aggregated)
         # The last model of the run is also the original's `aggregated_metrics.json`.
-        write_aggregated(agg, results_dir, latest=model is plan.models[-1])
+        write_aggregated(agg, results_dir, latest=model is published[-1])
         aggregates.append(agg)
         config = SnapshotConfig(
             model_version=model.model_version,
@@ -214,7 +261,9 @@ def collect_outcome(
             environment=plan.environment,
         )
         verdicts[model.name] = store.regression_check(config, regression_threshold)
-    return RunOutcome(run_id=plan.run_id, aggregates=aggregates, verdicts=verdicts)
+    return RunOutcome(
+        run_id=plan.run_id, aggregates=aggregates, verdicts=verdicts, failures=failures
+    )
 
 
 def _print_worker_logs(log_dir: Path | None, console: Console) -> None:
@@ -254,7 +303,11 @@ def print_summary(outcome: RunOutcome, seconds: float, console: Console) -> None
             f"${agg.total_cost_usd:.4f}",
             _verdict_text(verdict),
         )
-    console.print(table)
+    if outcome.aggregates:
+        console.print(table)
+    for model, error in outcome.failures.items():
+        # Whole, never in a table cell: the error is what the reader needs to act on.
+        console.print(f"FAILED {model}: nothing published: {error}", markup=False, soft_wrap=True)
 
 
 def _verdict_text(verdict: RegressionVerdict | None) -> str:

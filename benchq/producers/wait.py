@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from benchq.errors import BenchqError, StoreUnavailable
+from benchq.errors import RunFailed, StoreUnavailable
 from benchq.store.base import ResultsStore
 from benchq.store.schema import RunProgress, RunStatus
 
-
-class RunFailed(BenchqError):
-    """The run cannot finish: its workers are gone, or it was marked failed."""
+__all__ = ["RunFailed", "wait_for_run"]
 
 
 def wait_for_run(
@@ -38,9 +36,14 @@ def wait_for_run(
             if on_progress is not None:
                 on_progress(progress)
             if set(progress.finished_models) >= set(progress.expected):
+                # every model has its summary: published or failed, the run is over
                 return progress
-            if progress.status is RunStatus.failed:
-                raise RunFailed(f"run {run_id} failed; see the worker logs")
+            if progress.status is RunStatus.failed and not progress.failed_models:
+                # Failed with no model to blame (a job failed for good, the run was
+                # interrupted): nothing more will come. A model that failed on its
+                # own leaves the others to finish, and the caller reports it.
+                reason = progress.error or "see the worker logs"
+                raise RunFailed(f"run {run_id} failed: {reason}")
         if workers_alive is not None and not workers_alive():
             raise RunFailed(f"run {run_id}: every worker process has exited")
         if deadline is not None and time.monotonic() > deadline:

@@ -194,6 +194,8 @@ class CachingProvider(Provider):
     ) -> None:
         self.inner = inner
         self.kind = inner.kind
+        self.model_id = inner.model_id
+        self.prompt_digest = inner.prompt_digest
         self.cache = cache
         self.identity = dict(identity)
         self.mode = mode

@@ -65,6 +65,15 @@ def check_credentials(specs: Iterable[ModelSpec], settings: Settings) -> None:
         raise ConfigError("; ".join(problems))
 
 
+def prompt_digest(
+    spec: ModelSpec, settings: Settings, prompt_version: str | None = None
+) -> str | None:
+    """Digest of the prompt text `spec` is sent; None for the baseline, which takes none."""
+    if spec.provider == "baseline":
+        return None
+    return load_prompt(prompt_version or settings.prompt_version).digest
+
+
 def retry_policy(settings: Settings) -> RetryPolicy:
     """The retry policy the settings ask for."""
     return RetryPolicy(
@@ -95,7 +104,9 @@ def make_provider(
     if spec.provider == "baseline":
         from benchq.providers.baseline import BaselineProvider
 
-        return BaselineProvider()
+        baseline = BaselineProvider()
+        baseline.model_id = spec.model_id
+        return baseline
 
     problem = missing_credentials(spec, settings)
     if problem:

@@ -18,8 +18,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from benchq.config.registry import ModelSpec
+from benchq.errors import ProviderUnreachable
 from benchq.providers.answer import SCHEMA_VERSION, parse_answer
 from benchq.providers.base import ModelAnswer, Provider
+from benchq.providers.endpoint import EndpointCircuit
 from benchq.providers.prompts import Prompt
 from benchq.providers.ratelimit import Limiter, NullLimiter
 from benchq.providers.retry import ProviderThrottled, RetryPolicy, call_with_retry_async
@@ -71,9 +73,12 @@ class LLMProvider(Provider):
     ) -> None:
         self.spec = spec
         self.prompt = prompt
+        self.model_id = spec.model_id
+        self.prompt_digest = prompt.digest
         self.retry = retry or RetryPolicy()
         self.limiter: Limiter = limiter or NullLimiter()
         self.redact = Redactor(secrets)
+        self.circuit = EndpointCircuit()
 
     @abstractmethod
     async def _complete(self, document: str) -> Completion:
@@ -117,9 +122,16 @@ class LLMProvider(Provider):
         estimated = estimate_tokens(self.prompt.text + document) + min(
             self.spec.max_output_tokens, _ESTIMATED_OUTPUT_TOKENS
         )
-        (completion, latency_ms), attempts = await call_with_retry_async(
-            lambda: self._attempt(document, estimated), self.retry
-        )
+        # An endpoint that just refused us fails this call at once, with its reason.
+        self.circuit.check()
+        try:
+            (completion, latency_ms), attempts = await call_with_retry_async(
+                lambda: self._attempt(document, estimated), self.retry
+            )
+        except ProviderUnreachable as exc:
+            self.circuit.trip(str(exc))
+            raise
+        self.circuit.reset()
         parsed = parse_answer(completion.text, truncated=completion.truncated)
         return ModelAnswer(
             issues=parsed.issues,

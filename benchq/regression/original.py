@@ -11,7 +11,7 @@ the original's column held it (`as_stored`: four decimal places, rounded half
 away from zero, from the float's 15 significant digits, which is what
 PostgreSQL's `float8::numeric` cast and `round(x, 4)` do), then does exact
 decimal arithmetic. The SQL of `benchmark_regression_check`
-(`supabase/migrations/20261201010000_regression_rules.sql`) does the same in
+(`supabase/migrations/20261201410000_regression_rules.sql`) does the same in
 `numeric`, so SQLite (which runs this module) and Postgres give one verdict.
 
 Rules, by name:

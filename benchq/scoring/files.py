@@ -172,9 +172,15 @@ def _check_aggregate_ranges(agg: AggregatedMetrics, path: Path) -> None:
 
 
 def write_monitoring(record: MonitoringRecord, path: Path) -> None:
-    """Write a monitoring record as JSON (indent 2), atomically; creates the directory."""
+    """Write a monitoring record as JSON (indent 2), atomically; creates the directory.
+
+    benchq's provenance fields follow the original's only when they are known,
+    so a converted file has exactly the original's shape.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, json.dumps(record.model_dump(mode="json"), indent=2) + "\n")
+    unknown = {k for k in ("model_id", "prompt_digest") if getattr(record, k) is None}
+    data = record.model_dump(mode="json", exclude=unknown)
+    _atomic_write(path, json.dumps(data, indent=2) + "\n")
 
 
 def load_monitoring(path: Path) -> MonitoringRecord:

@@ -106,6 +106,10 @@ class CaseResult(BaseModel):
     worker: str | None = None
     finished_at: str | None = None
     """ISO 8601 UTC time the result was scored."""
+    model_id: str | None = None
+    """The provider's own id of the model that answered (`gpt-4o-mini`)."""
+    prompt_digest: str | None = None
+    """Digest of the prompt text the model was sent; None for models without one."""
 
     def original(self) -> dict[str, Any]:
         """The original system's fields only, in its order."""
@@ -224,3 +228,7 @@ class MonitoringRecord(BaseModel):
     total_latency_seconds: Annotated[float, Number(0, 1e12)] | None = None
     """Sum of every case's pipeline latency, failures included: what the run cost in
     model time (the original's `duration_seconds` is a per-document average)."""
+    model_id: Annotated[str, Label(256)] | None = None
+    """The provider's own model id behind `model_version`."""
+    prompt_digest: Annotated[str, Label(128)] | None = None
+    """Digest of the prompt text behind `prompt_version`."""

@@ -6,6 +6,7 @@ least once: a redelivered job re-writes the same row, never a second one.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable
 
@@ -81,20 +82,23 @@ class ResultsStore(ABC):
         """The summaries stored so far for a run."""
 
     @abstractmethod
-    def set_run_status(self, run_id: str, status: str) -> None:
-        """Mark a run done or failed."""
+    def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Mark a run done or failed; `error` says why, and the first one given is kept."""
 
     def progress(self, run_id: str) -> RunProgress:
         """How many case results are stored per model, and which models finished."""
         run = self.get_run(run_id)
         done = {m: self.count_case_results(run_id, m) for m in run.models}
-        finished = [s.model_name for s in self.run_summaries(run_id)]
+        summaries = self.run_summaries(run_id)
+        finished = [s.model_name for s in summaries]
         return RunProgress(
             run_id=run_id,
             status=run.status,
             expected={m: run.cases_per_model for m in run.models},
             done=done,
             finished_models=finished,
+            failed_models=[s.model_name for s in summaries if s.status == "failed"],
+            error=run.error,
         )
 
     # --- versioned snapshots ---------------------------------------------------
@@ -240,6 +244,11 @@ class ResultsStore(ABC):
     def case_diff(self, config: SnapshotConfig, a: int, b: int) -> list[CaseChange]:
         """Cases whose outcome changed from version `a` to `b` (issues newly missed or found)."""
         return diff_cases(self.snapshot_cases(config, a), self.snapshot_cases(config, b))
+
+    def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the store answers a trivial query now."""
+        with contextlib.suppress(NotFound):
+            self.get_run("-")
 
     def close(self) -> None:  # noqa: B027 - backends without connections need nothing
         """Release connections."""

@@ -86,6 +86,40 @@ def snapshot_config(
         raise _flag_error(exc, "configuration") from None
 
 
+def resolve_config(
+    store: ResultsStore,
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str = "v1",
+    environment: str = "local",
+) -> SnapshotConfig:
+    """The configuration the flags name; an omitted dataset is the model's only one.
+
+    Dataset labels carry a digest of the suite (`sample-3f2a9c1b7d4e`), which
+    nobody types; when the model version has snapshots of one dataset only
+    (in that prompt and environment), that is the one meant. None, or
+    several: `ConfigError` (exit 2) listing what exists.
+    """
+    if dataset_version is not None:
+        return snapshot_config(model_version, dataset_version, prompt_version, environment)
+    configs = store.configurations(environment)
+    mine = [
+        c
+        for c in configs
+        if c.model_version == model_version and c.prompt_version == prompt_version
+    ]
+    if len(mine) == 1:
+        return snapshot_config(model_version, mine[0].dataset_version, prompt_version, environment)
+    if mine:
+        datasets = ", ".join(sorted(c.dataset_version for c in mine))
+        raise ConfigError(
+            f"{model_version} has snapshots of several datasets ({environment}, prompt "
+            f"{prompt_version}): {datasets}; name one with --dataset-version"
+        )
+    where = f"{model_version} (prompt {prompt_version}, environment {environment})"
+    raise _nothing_of(store, model_version, where)
+
+
 def convert(
     input_path: Path,
     output_path: Path,
@@ -289,8 +323,14 @@ def missing_versions(
             f"no snapshot version {', '.join(missing)} of {where}; "
             f"versions that exist: {_ranges(have)}"
         )
+    return _nothing_of(store, config.model_version, where)
+
+
+def _nothing_of(store: ResultsStore, model_version: str, where: str) -> ConfigError:
+    """No snapshot of `where`: name the configurations the model version does have,
+    else the model versions that have snapshots."""
     configs = store.configurations()
-    elsewhere = [c for c in configs if c.model_version == config.model_version]
+    elsewhere = [c for c in configs if c.model_version == model_version]
     if elsewhere:
         options = "; ".join(
             f"--dataset-version {c.dataset_version} --prompt-version {c.prompt_version} "
@@ -300,7 +340,7 @@ def missing_versions(
         return ConfigError(f"no snapshots of {where}; it has snapshots with: {options}")
     models = sorted({c.model_version for c in configs})
     return ConfigError(
-        f"no snapshots of model version {config.model_version!r}; model versions that exist: "
+        f"no snapshots of model version {model_version!r}; model versions that exist: "
         + (", ".join(models) if models else "none yet")
     )
 

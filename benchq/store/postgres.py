@@ -54,7 +54,7 @@ Conn = psycopg.Connection[dict[str, Any]]
 #: Below this many rows a plain pipelined executemany beats setting up a COPY.
 _COPY_THRESHOLD = 200
 #: Seconds to wait for a server before calling it unavailable.
-_CONNECT_TIMEOUT = 10
+_CONNECT_TIMEOUT = 5
 _UNAVAILABLE_STATES = ("08", "53", "57P")  # connection, resources, shutdown/cannot connect
 
 _CASE_COLUMNS = (
@@ -244,16 +244,16 @@ class PostgresStore(ResultsStore):
     def run_summaries(self, run_id: str) -> list[RunModelSummary]:
         """The summaries stored so far for a run, by model name."""
         rows = self._rows(
-            "SELECT run_id, model_name, finished_at, snapshot_version, aggregated, monitoring "
-            "FROM benchmark_run_models WHERE run_id = %s ORDER BY model_name",
+            "SELECT run_id, model_name, finished_at, snapshot_version, aggregated, monitoring, "
+            "status, error FROM benchmark_run_models WHERE run_id = %s ORDER BY model_name",
             (run_id,),
         )
         return [RunModelSummary.model_validate(r) for r in rows]
 
-    def set_run_status(self, run_id: str, status: str) -> None:
-        """Mark a run done or failed."""
+    def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Mark a run done or failed; the first error given is kept."""
         RunStatus(status)
-        self._rows("SELECT benchmark_set_run_status(%s, %s)", (run_id, status))
+        self._rows("SELECT benchmark_set_run_status(%s, %s, %s)", (run_id, status, error))
 
     # --- versioned snapshots ---------------------------------------------------
 

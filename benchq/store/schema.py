@@ -21,6 +21,17 @@ class RunStatus(StrEnum):
     failed = "failed"
 
 
+class RunModel(BaseModel):
+    """What one model of a run is: the configuration its results belong to."""
+
+    model_version: str
+    model_id: str
+    """The provider's own model id (`gpt-4o-mini`)."""
+    provider: str
+    prompt_digest: str | None = None
+    """Digest of the prompt text; None for models that take no prompt (the baseline)."""
+
+
 class RunRecord(BaseModel):
     """One benchmark run: a suite against one or more models."""
 
@@ -38,6 +49,12 @@ class RunRecord(BaseModel):
     commit_sha: str | None = None
     branch_name: str | None = None
     triggered_by: str | None = None
+    dataset_digest: str | None = None
+    """SHA-256 of the suite's cases and ground truth, whatever its label says."""
+    model_info: dict[str, RunModel] = Field(default_factory=dict)
+    """Per model name: version, provider model id and prompt digest."""
+    error: str | None = None
+    """Why the run failed (the first error that decided it); None otherwise."""
 
 
 class RunModelSummary(BaseModel):
@@ -52,6 +69,10 @@ class RunModelSummary(BaseModel):
     finished_at: str
     snapshot_version: int | None = None
     """The snapshot this run became, once published (versioned store)."""
+    status: Literal["published", "failed"] = "published"
+    """`failed`: too many of the model's cases failed; nothing was published."""
+    error: str | None = None
+    """For a failed model: how many cases failed, and the first error."""
 
 
 class RunProgress(BaseModel):
@@ -64,6 +85,11 @@ class RunProgress(BaseModel):
     done: dict[str, int] = Field(default_factory=dict)
     """Case results stored per model."""
     finished_models: list[str] = Field(default_factory=list)
+    """Models with a summary: published, or failed (see `error`)."""
+    failed_models: list[str] = Field(default_factory=list)
+    """Models whose summary says failed (too many failed cases): nothing published."""
+    error: str | None = None
+    """Why the run failed, once it has."""
 
 
 # --- versioned snapshots (the original Supabase schema) ---------------------------
@@ -133,6 +159,10 @@ class Snapshot(BaseModel):
     is_active: bool = True
     benchq_run_id: str | None = None
     """The benchq run whose case results back this snapshot, when published by a run."""
+    model_id: str | None = None
+    """The provider's own model id behind `model_version`, when known."""
+    prompt_digest: str | None = None
+    """Digest of the prompt text behind `prompt_version`, when known."""
 
     @property
     def config(self) -> SnapshotConfig:

@@ -80,6 +80,8 @@ CREATE TABLE IF NOT EXISTS benchmark_run_models (
     snapshot_version INTEGER,
     aggregated TEXT NOT NULL,
     monitoring TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'published',
+    error TEXT,
     PRIMARY KEY (run_id, model_name)
 );
 """
@@ -105,7 +107,9 @@ CREATE TABLE IF NOT EXISTS benchmark_transactions (
     tags TEXT NOT NULL DEFAULT '[]',
     notes TEXT,
     recorded_at TEXT,
-    benchq_run_id TEXT
+    benchq_run_id TEXT,
+    model_id TEXT,
+    prompt_digest TEXT
 )
 """
 _SNAPSHOTS_TABLE = """
@@ -129,6 +133,8 @@ CREATE TABLE IF NOT EXISTS benchmark_snapshots (
     is_baseline INTEGER NOT NULL DEFAULT 0,
     is_active INTEGER NOT NULL DEFAULT 1,
     benchq_run_id TEXT,
+    model_id TEXT,
+    prompt_digest TEXT,
     UNIQUE (model_version, dataset_version, prompt_version, environment, snapshot_version)
 )
 """
@@ -140,6 +146,25 @@ CREATE UNIQUE INDEX IF NOT EXISTS benchmark_snapshots_one_baseline
     ON benchmark_snapshots (model_version, dataset_version, prompt_version, environment)
     WHERE is_baseline;
 """
+
+#: Columns added after files were first written: (table, column, declaration).
+#: `CREATE TABLE IF NOT EXISTS` leaves an older file's tables as they were.
+_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("benchmark_run_models", "status", "TEXT NOT NULL DEFAULT 'published'"),
+    ("benchmark_run_models", "error", "TEXT"),
+    ("benchmark_transactions", "model_id", "TEXT"),
+    ("benchmark_transactions", "prompt_digest", "TEXT"),
+    ("benchmark_snapshots", "model_id", "TEXT"),
+    ("benchmark_snapshots", "prompt_digest", "TEXT"),
+)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, column, decl in _ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
 
 _CONFIG_WHERE = "model_version=? AND dataset_version=? AND prompt_version=? AND environment=?"
 
@@ -161,9 +186,11 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
         # one process queue on this lock instead, and only processes contend.
         self._write_lock = threading.Lock()
         conn = self._conn()
-        # Tables first (an old file keeps its own), then the conversion of an
-        # old file's integer ids, then the indexes over the converted tables.
+        # Tables first (an old file keeps its own, and gains the columns added
+        # since), then the conversion of an old file's integer ids, then the
+        # indexes over the converted tables.
         conn.executescript(";".join((_TABLES, _TRANSACTIONS_TABLE, _SNAPSHOTS_TABLE)))
+        _add_missing_columns(conn)
         if has_integer_ids(conn):
             with self._write() as tx:
                 convert_integer_ids(tx, (_TRANSACTIONS_TABLE, _SNAPSHOTS_TABLE))
@@ -285,7 +312,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
     def save_run_summary(self, summary: RunModelSummary) -> None:
         """Store the aggregate of one (run, model), replacing an earlier one."""
         self._conn().execute(
-            "INSERT OR REPLACE INTO benchmark_run_models VALUES (?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO benchmark_run_models (run_id, model_name, finished_at, "
+            "snapshot_version, aggregated, monitoring, status, error) VALUES (?,?,?,?,?,?,?,?)",
             (
                 summary.run_id,
                 summary.model_name,
@@ -293,6 +321,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 summary.snapshot_version,
                 json.dumps(summary.aggregated),
                 json.dumps(summary.monitoring),
+                summary.status,
+                summary.error,
             ),
         )
 
@@ -301,8 +331,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
         rows = (
             self._conn()
             .execute(
-                "SELECT run_id, model_name, finished_at, snapshot_version, aggregated, monitoring "
-                "FROM benchmark_run_models WHERE run_id=? ORDER BY model_name",
+                "SELECT run_id, model_name, finished_at, snapshot_version, aggregated, monitoring, "
+                "status, error FROM benchmark_run_models WHERE run_id=? ORDER BY model_name",
                 (run_id,),
             )
             .fetchall()
@@ -315,14 +345,21 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 snapshot_version=r[3],
                 aggregated=json.loads(r[4]),
                 monitoring=json.loads(r[5]),
+                status=r[6],
+                error=r[7],
             )
             for r in rows
         ]
 
-    def set_run_status(self, run_id: str, status: str) -> None:
-        """Mark a run done or failed."""
+    def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Mark a run done or failed; the first error given is kept."""
         RunStatus(status)
-        self._conn().execute("UPDATE benchmark_runs SET status=? WHERE run_id=?", (status, run_id))
+        self._conn().execute(
+            "UPDATE benchmark_runs SET status=?, record=CASE "
+            "WHEN ? IS NOT NULL AND json_extract(record, '$.error') IS NULL "
+            "THEN json_set(record, '$.error', ?) ELSE record END WHERE run_id=?",
+            (status, error, error, run_id),
+        )
 
     # --- versioned snapshots ---------------------------------------------------
 
@@ -390,8 +427,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 "INSERT INTO benchmark_transactions (id, created_at, commit_sha, branch_name, "
                 "model_version, model_provider, dataset_version, dataset_size, prompt_version, "
                 "environment, run_id, triggered_by, metrics, duration_seconds, error_count, "
-                "success_count, tags, notes, recorded_at, benchq_run_id) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "success_count, tags, notes, recorded_at, benchq_run_id, model_id, prompt_digest) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     tx_id,
                     now,
@@ -413,6 +450,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                     meta.notes,
                     record.timestamp,
                     run_id,
+                    record.model_id,
+                    record.prompt_digest,
                 ),
             )
             (latest,) = conn.execute(
@@ -428,8 +467,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 "INSERT INTO benchmark_snapshots (id, snapshot_version, created_at, "
                 "model_version, dataset_version, prompt_version, environment, transaction_id, "
                 "commit_sha, metrics, precision_score, recall_score, f1_score, latency_ms, "
-                "cost_per_analysis, is_current, benchq_run_id) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?)",
+                "cost_per_analysis, is_current, benchq_run_id, model_id, prompt_digest) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?)",
                 (
                     snapshot_id,
                     latest + 1,
@@ -444,6 +483,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                     record.metrics.latency_ms,
                     record.metrics.analysis_cost,
                     run_id,
+                    record.model_id,
+                    record.prompt_digest,
                 ),
             )
             return self._one(config, latest + 1)

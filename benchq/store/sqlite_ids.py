@@ -6,7 +6,7 @@ opening it converts it once, in one write transaction: both tables are
 rebuilt with the same rows, each old id N becoming the fixed UUID
 `legacy_uuid(table, N)`, so a snapshot still points at its transaction and
 anyone who noted an old id can find its row. Postgres does the same in
-`supabase/migrations/20261201000000_uuid_ids.sql`, with the same UUIDs.
+`supabase/migrations/20261201400000_uuid_ids.sql`, with the same UUIDs.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ SNAPSHOTS_TAG = 2
 _TRANSACTION_COLUMNS = (
     "created_at, commit_sha, branch_name, model_version, model_provider, dataset_version, "
     "dataset_size, prompt_version, environment, run_id, triggered_by, metrics, "
-    "duration_seconds, error_count, success_count, tags, notes, recorded_at, benchq_run_id"
+    "duration_seconds, error_count, success_count, tags, notes, recorded_at, benchq_run_id, "
+    "model_id, prompt_digest"
 )
 _SNAPSHOT_COLUMNS = (
     "snapshot_version, created_at, model_version, dataset_version, prompt_version, "
     "environment, commit_sha, metrics, precision_score, recall_score, f1_score, latency_ms, "
-    "cost_per_analysis, is_current, is_baseline, is_active, benchq_run_id"
+    "cost_per_analysis, is_current, is_baseline, is_active, benchq_run_id, model_id, "
+    "prompt_digest"
 )
 
 

@@ -235,10 +235,12 @@ class SupabaseStore(ResultsStore):
         )
         return [RunModelSummary.model_validate(r) for r in rows]
 
-    def set_run_status(self, run_id: str, status: str) -> None:
-        """Mark a run done or failed."""
+    def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Mark a run done or failed; the first error given is kept."""
         RunStatus(status)
-        self._rpc("benchmark_set_run_status", {"p_run_id": run_id, "p_status": status})
+        self._rpc(
+            "benchmark_set_run_status", {"p_run_id": run_id, "p_status": status, "p_error": error}
+        )
 
     # --- versioned snapshots -------------------------------------------------------
 

@@ -78,7 +78,7 @@ def plan(conn: Conn) -> list[Step]:
         steps.append(
             Step(
                 f"drop the original's views {', '.join(views)} while their columns change type; "
-                "migration 20261201020000 creates them again with the same columns",
+                "migration 20261201420000 creates them again with the same columns",
                 tuple(f"DROP VIEW {v}" for v in views),
             )
         )

@@ -37,7 +37,10 @@ class ModelMeta(BaseModel):
     model_name: str
     model_version: str
     model_provider: str
-    dataset_version: str = "benchmark-set-v1"
+    model_id: str = ""
+    """The provider's model id the producer's registry named."""
+    prompt_digest: str | None = None
+    dataset_version: str
     prompt_version: str = "v1"
     expected_cases: int
     enqueued_at: str
@@ -47,6 +50,8 @@ class ModelMeta(BaseModel):
     branch_name: str | None = None
     triggered_by: str | None = None
     ci_run_id: str | None = None
+    max_error_rate: float = 0.2
+    """Above this share of failed cases the model's run fails and nothing is published."""
 
 
 class FinalizeOutcome(BaseModel):
@@ -54,7 +59,42 @@ class FinalizeOutcome(BaseModel):
 
     aggregated: AggregatedMetrics
     monitoring: MonitoringRecord
-    snapshot: Snapshot
+    snapshot: Snapshot | None
+    """None when the model failed (see `error`): nothing was published."""
+    error: str | None = None
+
+
+def failure_of(results: list[CaseResult], meta: ModelMeta) -> str | None:
+    """Why this (run, model) must not be published, or None when it may be.
+
+    Too many failed cases (above `meta.max_error_rate`): a score made of
+    failures is not the model's score. Answers from another model or prompt
+    than the producer named (workers with a different registry): the figure
+    would be stored under the wrong label.
+    """
+    errors = [r for r in results if r.error_message]
+    total = len(results)
+    if total and len(errors) / total > meta.max_error_rate:
+        first = errors[0]
+        return (
+            f"{meta.model_name}: {len(errors)} of {total} cases failed "
+            f"({100 * len(errors) / total:.0f}% > {100 * meta.max_error_rate:.0f}%); "
+            f"first error, case {first.document_name}: {first.error_message}"
+        )
+    ids = {r.model_id for r in results if r.model_id} - {meta.model_id}
+    if meta.model_id and ids:
+        return (
+            f"{meta.model_name}: the run asked for model {meta.model_id!r} but workers "
+            f"answered with {', '.join(sorted(ids))}: their model registry differs"
+        )
+    digests = {r.prompt_digest for r in results if r.prompt_digest} - {meta.prompt_digest}
+    if meta.prompt_digest and digests:
+        return (
+            f"{meta.model_name}: workers sent a different prompt (digest "
+            f"{', '.join(sorted(digests))}, expected {meta.prompt_digest}): "
+            "their benchq versions differ"
+        )
+    return None
 
 
 def _now() -> str:
@@ -89,7 +129,7 @@ async def score_job_async(
         log.exception("provider %s crashed on case %s", model_name, case.id)
         error = f"unexpected {type(exc).__name__}: {exc}"
     pipeline_ms = (time.perf_counter() - started) * 1000.0
-    return score_case(
+    result = score_case(
         case_id=case.id,
         truth=case.truth,
         answer=answer,
@@ -100,6 +140,9 @@ async def score_job_async(
         worker=worker,
         finished_at=_now(),
     )
+    result.model_id = provider.model_id or None
+    result.prompt_digest = provider.prompt_digest
+    return result
 
 
 def score_job(
@@ -213,7 +256,9 @@ def finalize_model(
     """Aggregate, convert and publish one (run, model); record the run summary.
 
     Publishing makes the next versioned snapshot of the configuration (model
-    version, dataset, prompt, environment) and makes it current.
+    version, dataset, prompt, environment) and makes it current. A model
+    whose run failed (`failure_of`) publishes nothing: its summary says
+    why, and the run is marked failed with that error.
 
     Reads the results from the store, not from the chord: the store holds
     exactly one row per case even when a job was delivered twice.
@@ -231,7 +276,22 @@ def finalize_model(
         prompt_version=meta.prompt_version,
         duration_seconds=max(0.0, (now - started).total_seconds()),
         timestamp=now,
-    )
+    ).model_copy(update={"model_id": meta.model_id or None, "prompt_digest": meta.prompt_digest})
+    error = failure_of(results, meta)
+    if error is not None:
+        store.save_run_summary(
+            RunModelSummary(
+                run_id=meta.run_id,
+                model_name=meta.model_name,
+                aggregated=agg.model_dump(mode="json"),
+                monitoring=record.model_dump(mode="json"),
+                finished_at=now.isoformat(),
+                status="failed",
+                error=error,
+            )
+        )
+        store.set_run_status(meta.run_id, RunStatus.failed.value, error=error)
+        return FinalizeOutcome(aggregated=agg, monitoring=record, snapshot=None, error=error)
     push = PushMetadata(
         environment=meta.environment,
         commit_sha=meta.commit_sha,
@@ -252,7 +312,13 @@ def finalize_model(
         )
     )
     run = store.get_run(meta.run_id)
-    finished = {s.model_name for s in store.run_summaries(meta.run_id)}
-    if finished >= set(run.models):
-        store.set_run_status(meta.run_id, RunStatus.done.value)
+    summaries = store.run_summaries(meta.run_id)
+    if {s.model_name for s in summaries} >= set(run.models):
+        # Decided from the summaries, not the run's status read above: a model
+        # that failed at the same moment has its summary in before it marks the run.
+        failed = [s for s in summaries if s.status == "failed"]
+        if failed:
+            store.set_run_status(meta.run_id, RunStatus.failed.value, error=failed[0].error)
+        else:
+            store.set_run_status(meta.run_id, RunStatus.done.value)
     return FinalizeOutcome(aggregated=agg, monitoring=record, snapshot=snapshot)

@@ -14,7 +14,7 @@ from typing import Any
 from celery import Task, signals
 
 from benchq.cases.schema import Case
-from benchq.errors import StoreUnavailable
+from benchq.errors import RunFailed, StoreUnavailable
 from benchq.providers import aio
 from benchq.providers.factory import provider_class
 from benchq.scoring.schema import CaseResult
@@ -173,11 +173,12 @@ def finalize(self: Task, _header: Any, meta: dict[str, Any]) -> dict[str, Any]:
         have = store.count_case_results(parsed.run_id, parsed.model_name)
         if have < parsed.expected_cases:
             if self.request.retries >= FINALIZE_MAX_WAIT_RETRIES:
-                store.set_run_status(parsed.run_id, "failed")
-                raise RuntimeError(
-                    f"run {parsed.run_id}: {parsed.model_name} has {have} of "
-                    f"{parsed.expected_cases} case results after waiting"
+                error = (
+                    f"{parsed.model_name}: {have} of {parsed.expected_cases} case results "
+                    "stored after waiting 10 minutes for the rest"
                 )
+                store.set_run_status(parsed.run_id, "failed", error=error)
+                raise RunFailed(f"run {parsed.run_id}: {error}")
             raise self.retry(countdown=1.0)
         outcome = finalize_model(meta=parsed, store=store)
     except StoreUnavailable as exc:
@@ -186,7 +187,8 @@ def finalize(self: Task, _header: Any, meta: dict[str, Any]) -> dict[str, Any]:
         "run_id": parsed.run_id,
         "model_name": parsed.model_name,
         "f1": outcome.aggregated.issue_f1_score,
-        "snapshot_version": outcome.snapshot.snapshot_version,
+        "snapshot_version": outcome.snapshot.snapshot_version if outcome.snapshot else None,
+        "error": outcome.error,
     }
 
 
@@ -199,7 +201,9 @@ def run_failed(request: Any, exc: BaseException, traceback: Any, *, run_id: str)
     waiting and say so, instead of waiting for a callback that never comes.
     """
     log.error("run %s failed: job %s raised %r", run_id, getattr(request, "id", "?"), exc)
-    context.store().set_run_status(run_id, "failed")
+    context.store().set_run_status(
+        run_id, "failed", error=f"a job failed for good: {type(exc).__name__}: {exc}"
+    )
 
 
 @app.task(name="benchq.ping")  # type: ignore[untyped-decorator]

@@ -50,7 +50,8 @@ SELECT s.id, s.snapshot_version, s.created_at, s.model_version, s.dataset_versio
        s.prompt_version, s.environment, s.transaction_id, s.commit_sha, s.metrics,
        s.precision_score, s.recall_score, s.f1_score, s.latency_ms, s.cost_per_analysis,
        s.is_current, s.is_baseline, s.is_active, s.benchq_run_id,
-       t.model_provider, t.branch_name, t.run_id, t.triggered_by, t.dataset_size
+       t.model_provider, t.branch_name, t.run_id, t.triggered_by, t.dataset_size,
+       s.model_id, s.prompt_digest
 FROM benchmark_snapshots s
 JOIN benchmark_transactions t ON t.id = s.transaction_id
 WHERE s.is_current AND s.is_active;
@@ -60,7 +61,9 @@ GRANT SELECT ON latest_benchmarks TO anon, authenticated, service_role;
 CREATE INDEX IF NOT EXISTS benchmark_snapshots_transaction
     ON benchmark_snapshots (transaction_id);
 
--- As in 20261127010000_publish_once_per_run.sql, with a uuid transaction id.
+-- As in 20261201300000_provenance_and_failures.sql, with a uuid transaction id
+-- (and a metrics value that must be a JSON object). A later redefinition must
+-- declare tx_id uuid too.
 CREATE OR REPLACE FUNCTION benchmark_publish(
     p_record jsonb, p_meta jsonb, p_benchq_run_id text DEFAULT NULL
 ) RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -98,7 +101,8 @@ BEGIN
     INSERT INTO benchmark_transactions (
         commit_sha, branch_name, model_version, model_provider, dataset_version,
         dataset_size, prompt_version, environment, run_id, triggered_by, metrics,
-        duration_seconds, error_count, success_count, tags, notes, recorded_at, benchq_run_id)
+        duration_seconds, error_count, success_count, tags, notes, recorded_at, benchq_run_id,
+        model_id, prompt_digest)
     VALUES (
         p_meta ->> 'commit_sha', p_meta ->> 'branch_name', p_record ->> 'model_version',
         p_record ->> 'model_provider', p_record ->> 'dataset_version',
@@ -107,7 +111,8 @@ BEGIN
         (p_record ->> 'duration_seconds')::double precision,
         (p_record ->> 'error_count')::integer, (p_record ->> 'success_count')::integer,
         ARRAY(SELECT jsonb_array_elements_text(coalesce(p_meta -> 'tags', '[]'::jsonb))),
-        p_meta ->> 'notes', p_record ->> 'timestamp', p_benchq_run_id)
+        p_meta ->> 'notes', p_record ->> 'timestamp', p_benchq_run_id,
+        p_record ->> 'model_id', p_record ->> 'prompt_digest')
     RETURNING id INTO tx_id;
 
     SELECT coalesce(max(snapshot_version), 0) + 1 INTO next_version
@@ -127,14 +132,14 @@ BEGIN
     INSERT INTO benchmark_snapshots (
         snapshot_version, model_version, dataset_version, prompt_version, environment,
         transaction_id, commit_sha, metrics, precision_score, recall_score, f1_score,
-        latency_ms, cost_per_analysis, is_current, benchq_run_id)
+        latency_ms, cost_per_analysis, is_current, benchq_run_id, model_id, prompt_digest)
     VALUES (
         next_version, p_record ->> 'model_version', p_record ->> 'dataset_version',
         p_record ->> 'prompt_version', p_meta ->> 'environment', tx_id,
         p_meta ->> 'commit_sha', m, (m ->> 'precision')::double precision,
         (m ->> 'recall')::double precision, (m ->> 'f1')::double precision,
         (m ->> 'latency_ms')::double precision, (m ->> 'analysis_cost')::double precision,
-        true, p_benchq_run_id)
+        true, p_benchq_run_id, p_record ->> 'model_id', p_record ->> 'prompt_digest')
     RETURNING * INTO snap;
     RETURN to_jsonb(snap);
 END;
