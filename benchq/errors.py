@@ -20,7 +20,9 @@ callers only ever catch these::
     │   └── NotFound           the thing asked for does not exist
     ├── BrokerUnavailable      the broker (Redis) cannot be reached (exit 1)
     ├── RunFailed              a run cannot finish, or finished with a failed model (exit 1)
-    └── RuntimeStartError      the embedded Redis or workers could not be started
+    ├── NotificationFailed     no webhook accepted a run's notification
+    ├── RuntimeStartError      the embedded Redis or workers could not be started
+    └── InternalError          benchq used itself wrongly: a bug to report, not an input to fix
 
 A failed *case* is not an exception that escapes: the worker catches it and
 stores a case result carrying the error message (failures are data).
@@ -128,5 +130,13 @@ class RunFailed(BenchqError):
     """A run cannot finish (workers gone, jobs lost) or a model of it failed."""
 
 
+class NotificationFailed(BenchqError):
+    """No webhook accepted a run's notification after every attempt."""
+
+
 class RuntimeStartError(BenchqError):
     """The embedded runtime (private Redis, worker processes) failed to start."""
+
+
+class InternalError(BenchqError):
+    """benchq used itself wrongly (a bug to report, not an input a user can fix)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchq.cases.generate import generate_suite
+from benchq.jobs.broker import broker_client
 from benchq.producers.wait import wait_for_run
 from benchq.scoring.schema import ORIGINAL_AGGREGATE_FIELDS, ORIGINAL_CASE_FIELDS
 from benchq.store.sqlite import SQLiteStore
@@ -166,15 +167,22 @@ def test_reenqueueing_a_run_id_does_not_duplicate_results(clean_env: Path, redis
         plan = enqueue(settings, suite, run_id="fixed-run")
         store = SQLiteStore(clean_env / "benchq.db")
         wait_for_run(store, plan.run_id, timeout=120)
+        first = store.run_summaries("fixed-run")[0]
         enqueue(settings, suite, run_id="fixed-run")
-        # The second chord re-stores every case and re-finalises; wait for its summary too.
+        # The second delivery of every job finds its cases handed over already,
+        # and every step of the chain finds its work done: wait until the
+        # queues have drained, then nothing may have changed.
+        broker = broker_client(redis_url)
         deadline = time.monotonic() + 120
-        first = store.run_summaries("fixed-run")[0].finished_at
-        while store.run_summaries("fixed-run")[0].finished_at == first:
-            assert time.monotonic() < deadline
+        while any(
+            broker.llen(q) for q in ("benchq.publish", "benchq.provider.baseline")
+        ) or broker.hlen("unacked"):
+            assert time.monotonic() < deadline, "the second delivery never drained"
             time.sleep(0.1)
+        time.sleep(1.0)  # the last step acknowledged: let it finish writing, if it would
         assert len(_rows(clean_env / "benchq.db", "fixed-run")) == 40
-        assert store.run_summaries("fixed-run")[0].aggregated["total_documents"] == 40
+        assert store.run_summaries("fixed-run") == [first]
+        assert len(store.snapshot_history("baseline-rules-v2", plan.dataset_version)) == 1
     finally:
         pool.stop()
 

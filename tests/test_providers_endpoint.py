@@ -18,7 +18,7 @@ from benchq.providers.retry import RetryPolicy
 
 
 class Waits(list[float]):
-    def __call__(self, seconds: float) -> None:
+    async def __call__(self, seconds: float) -> None:
         self.append(seconds)
 
 

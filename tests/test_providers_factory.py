@@ -6,18 +6,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio
 from standin import StandinServer
 from standin.redis_proc import private_redis
 
 from benchq.config.registry import load_registry
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError
-from benchq.providers.cache import CachingProvider, MemoryCache
+from benchq.providers.cache import CachingProvider
 from benchq.providers.factory import check_credentials, make_provider
 from benchq.providers.gemini import GeminiProvider
 from benchq.providers.medgemma import MedGemmaProvider
 from benchq.providers.openai_chat import OpenAIChatProvider
 from benchq.providers.ratelimit import FleetLimiter
+from tests.memory_cache import MemoryCache
 
 CREDENTIAL_VARS = [
     "OPENAI_API_KEY",
@@ -122,7 +124,8 @@ def test_make_provider_adds_limits_and_cache(
     monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
     spec = load_registry(environ={}).get("openai")
     with private_redis(tmp_path) as rds:
-        provider = make_provider(spec, _settings(), redis=rds, cache=MemoryCache())
+        shared = redis.asyncio.Redis(unix_socket_path=rds.connection_pool.connection_kwargs["path"])
+        provider = make_provider(spec, _settings(), async_redis=shared, cache=MemoryCache())
         assert isinstance(provider, CachingProvider)
         inner = provider.inner
         assert isinstance(inner, OpenAIChatProvider) and isinstance(inner.limiter, FleetLimiter)

@@ -13,9 +13,10 @@ import subprocess
 from pathlib import Path
 
 from benchq.cases.generate import generate_suite
+from benchq.jobs.messages import ModelJob
 from benchq.scoring.schema import CaseResult
 from benchq.store.sqlite import SQLiteStore
-from benchq.workers.pipeline import ModelMeta, failure_of
+from benchq.workers.pipeline import failure_of
 from tests.pipeline_helpers import cli
 
 
@@ -54,7 +55,7 @@ def _results(errors: int, total: int) -> list[CaseResult]:
     ]
 
 
-def _meta(**extra: object) -> ModelMeta:
+def _meta(**extra: object) -> ModelJob:
     fields: dict[str, object] = {
         "run_id": "r",
         "model_name": "m",
@@ -64,7 +65,7 @@ def _meta(**extra: object) -> ModelMeta:
         "expected_cases": 5,
         "enqueued_at": "2026-01-01T00:00:00+00:00",
     }
-    return ModelMeta.model_validate({**fields, **extra})
+    return ModelJob.model_validate({**fields, **extra})
 
 
 def test_error_rate_at_the_threshold_publishes_and_above_it_fails() -> None:
@@ -112,17 +113,17 @@ def test_an_endpoint_that_refuses_fails_the_run_fast_and_publishes_nothing(
     (run_id,) = [r[0] for r in _rows(db, "SELECT run_id FROM benchmark_runs")]
     run = store.get_run(run_id)
     assert run.status == "failed"
-    assert run.error is not None and "medgemma: 48 of 48 cases failed" in run.error
+    assert run.error is not None and "medgemma: 56 of 56 cases failed" in run.error
     assert "connection refused" in run.error
     # the baseline of the same run is published; medgemma has no snapshot at all
     snapshots = _rows(db, "SELECT model_version FROM benchmark_snapshots")
-    assert snapshots == [("baseline-rules-v1",)]
+    assert snapshots == [("baseline-rules-v2",)]
     summaries = {s.model_name: s for s in store.run_summaries(run_id)}
     assert summaries["medgemma"].status == "failed"
     assert summaries["medgemma"].snapshot_version is None
     # every case failed with the real reason, after at most the quick retry
     cases = store.case_results(run_id, "medgemma")
-    assert len(cases) == 48
+    assert len(cases) == 56
     assert all("connection refused" in (c.error_message or "") for c in cases)
     assert max(c.attempts for c in cases) <= 2
     # no result file pretends medgemma scored 0
@@ -154,7 +155,7 @@ def test_run_exits_3_on_a_regression_and_the_dataset_label_keeps_one_history(
     bad = _suite_with_truth(clean_env / "bad", "no_such_issue_type")
     first = _run("run", "--suite", str(good), "--workers", "1", "--dataset-version", "bills")
     assert first.returncode == 0, first.stderr
-    base = _run("snapshots", "baseline", "--model-version", "baseline-rules-v1", "1")
+    base = _run("snapshots", "baseline", "--model-version", "baseline-rules-v2", "1")
     assert base.returncode == 0, base.stderr
     # the same label on different bills continues the history, as the user asked
     second = _run("run", "--suite", str(bad), "--workers", "1", "--dataset-version", "bills")
@@ -182,7 +183,7 @@ def test_the_default_dataset_label_follows_the_suite_contents(clean_env: Path) -
     assert a != b and a.startswith("bills-") and b.startswith("bills-")
     assert va == vb == 1
     # with two datasets, naming none is an error that lists both
-    proc = _run("snapshots", "history", "--model-version", "baseline-rules-v1")
+    proc = _run("snapshots", "history", "--model-version", "baseline-rules-v2")
     assert proc.returncode == 2
     assert a in proc.stderr and b in proc.stderr
 
@@ -193,14 +194,14 @@ def test_every_result_records_the_model_id_and_prompt(clean_env: Path) -> None:
     store = SQLiteStore(db)
     (run_id,) = [r[0] for r in _rows(db, "SELECT run_id FROM benchmark_runs")]
     run = store.get_run(run_id)
-    assert run.model_info["baseline"].model_id == "rules-v1"
+    assert run.model_info["baseline"].model_id == "rules-v2"
     assert run.dataset_digest is not None and len(run.dataset_digest) == 64
     assert run.dataset_version == f"sample-{run.dataset_digest[:12]}"
     cases = store.case_results(run_id, "baseline")
-    assert {c.model_id for c in cases} == {"rules-v1"}
+    assert {c.model_id for c in cases} == {"rules-v2"}
     (snap,) = store.latest_benchmarks()
-    assert snap.model_id == "rules-v1"
-    assert snap.model_version == "baseline-rules-v1"
+    assert snap.model_id == "rules-v2"
+    assert snap.model_version == "baseline-rules-v2"
 
 
 def test_run_help_names_the_dataset_overrides() -> None:
@@ -243,4 +244,4 @@ def test_a_missing_snapshot_version_is_exit_2(clean_env: Path) -> None:
     assert _run("run", "--workers", "1").returncode == 0
     proc = _run("snapshots", "checkout", "--model-version", "nope-x", "1")
     assert proc.returncode == 2
-    assert "baseline-rules-v1" in proc.stderr  # what exists is named
+    assert "baseline-rules-v2" in proc.stderr  # what exists is named

@@ -156,11 +156,14 @@ def test_run_summaries_replace_earlier_ones(store: ResultsStore) -> None:
                 monitoring={"model_version": "openai-v1.0"},
                 finished_at="2026-11-27T02:00:00Z",
                 snapshot_version=version,
+                verdict=None if version is None else {"status": "ok"},
             )
         )
     (summary,) = store.run_summaries("r1")
     assert summary.snapshot_version == 3
     assert summary.aggregated == {"issue_f1_score": 0.5}
+    assert summary.verdict == {"status": "ok"}
+    # a model is over once its verdict is in (or it failed)
     assert store.progress("r1").finished_models == ["openai"]
 
 

@@ -125,6 +125,15 @@ class Settings(BaseSettings):
         "and no snapshot is made.",
     )
 
+    # --- suites ----------------------------------------------------------------
+    max_input_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        le=1 << 30,
+        description="Largest suite file read, in bytes: each input document and each "
+        "ground-truth file (in a JSONL suite, each line). Larger files are refused.",
+    )
+
     # --- model providers -------------------------------------------------------
     # Each credential also answers to the SDK's usual variable, so an existing
     # OPENAI_API_KEY or GEMINI_API_KEY works without a BENCHQ_ copy of it.
@@ -186,6 +195,20 @@ class Settings(BaseSettings):
         "document are unchanged; false makes every case call the model.",
     )
 
+    # --- notifications -------------------------------------------------------
+    notify_urls: str = Field(
+        default="",
+        description="Comma-separated webhook URLs that get a JSON summary of every finished "
+        "run (published, failed or regressed); the body has a Slack-compatible `text` field "
+        "beside the structured one. Empty: no notifications.",
+    )
+    notify_timeout: float = Field(
+        default=10.0,
+        gt=0.0,
+        le=120.0,
+        description="Seconds one webhook request may take before it is tried again.",
+    )
+
     # --- operations ----------------------------------------------------------
     flower_user: SecretStr | None = Field(
         default=None,
@@ -218,12 +241,6 @@ class Settings(BaseSettings):
         description="Seconds after its time within which a missed nightly run (scheduler "
         "down at that moment) is still enqueued when the scheduler starts; 0 never catches up.",
     )
-
-    def effective_store_url(self) -> str:
-        """The store URL in force: the configured one, or the SQLite default."""
-        if self.store_url:
-            return self.store_url
-        return f"sqlite:///{Path.cwd() / 'benchq.db'}"
 
 
 def load_settings(**overrides: object) -> Settings:

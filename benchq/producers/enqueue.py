@@ -11,22 +11,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from celery import Celery, chord
+from celery import Celery, chain, chord
 
+from benchq.jobs import names
+from benchq.jobs.messages import CaseBatch, ModelJob, describe_args
 from benchq.producers.plan import RunPlan
 from benchq.store.aggregates import CaseDocument
 from benchq.store.base import ResultsStore
 from benchq.store.schema import RunModel, RunRecord
-from benchq.workers.celery_config import CONTROL_QUEUE, provider_queue
-from benchq.workers.pipeline import ModelMeta
 
 
-def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
+def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore, *, store_identity: str) -> str:
     """Record the run in the store, then send its jobs; returns the run id.
 
     The run is recorded first so a watcher can find it before the first job
     ends. Re-enqueueing a run id re-sends its jobs; the store keys results by
-    (run, model, case), so nothing is counted twice.
+    (run, model, case), so nothing is counted twice. `store_identity` names
+    the store the run is recorded in; the store writers refuse jobs of
+    another store's runs.
     """
     store.create_run(
         RunRecord(
@@ -67,51 +69,71 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
             for case in plan.suite.cases
         ],
     )
-    payloads = [case.model_dump(mode="json", exclude={"source"}) for case in plan.suite.cases]
+    cases = plan.suite.cases
     size = plan.batch_size
     # A run's duration is measured from here: planning (and, on the embedded
     # default, starting Redis and the workers) happened before.
     enqueued_at = datetime.now(UTC).isoformat()
-    batches = [payloads[i : i + size] for i in range(0, len(payloads), size)]
     for model in plan.models:
-        meta = ModelMeta(
+        job = ModelJob(
             run_id=plan.run_id,
             model_name=model.name,
             model_version=model.model_version,
             model_provider=model.provider,
             model_id=model.model_id,
             prompt_digest=model.prompt_digest,
-            max_error_rate=plan.max_error_rate,
             dataset_version=plan.dataset_version,
             prompt_version=plan.prompt_version,
-            expected_cases=len(payloads),
+            expected_cases=len(cases),
             enqueued_at=enqueued_at,
             environment=plan.environment,
             commit_sha=plan.provenance.commit_sha,
             branch_name=plan.provenance.branch_name,
             triggered_by=plan.provenance.triggered_by,
             ci_run_id=plan.provenance.ci_run_id,
+            max_error_rate=plan.max_error_rate,
+            regression_threshold=plan.regression_threshold,
+            store=store_identity,
         )
-        queue = provider_queue(model.provider)
-        header = [
-            app.signature(
-                "benchq.run_cases",
-                args=(plan.run_id, model.name, batch),
-                kwargs={"cache_mode": plan.cache_mode},
-                queue=queue,
-                # Flower and worker logs show these instead of the whole bills.
-                argsrepr=repr((plan.run_id, model.name, [p["id"] for p in batch])),
-                kwargsrepr=repr({"cache_mode": plan.cache_mode}),
+        header = []
+        for start in range(0, len(cases), size):
+            batch = CaseBatch(
+                run_id=plan.run_id,
+                model_name=model.name,
+                prompt_version=plan.prompt_version,
+                cache_mode=plan.cache_mode,
+                store=store_identity,
+                cases=cases[start : start + size],
+            ).model_dump(mode="json", exclude={"cases": {"__all__": {"source"}}})
+            header.append(
+                app.signature(
+                    names.RUN_CASES,
+                    args=(batch,),
+                    queue=names.provider_queue(model.provider),
+                    # Flower and worker logs show these instead of the whole bills.
+                    argsrepr=describe_args((batch,)),
+                    kwargsrepr="{}",
+                )
             )
-            for batch in batches
-        ]
-        body = app.signature(
-            "benchq.finalize_model",
-            kwargs={"meta": meta.model_dump(mode="json")},
-            queue=CONTROL_QUEUE,
-        )
-        # A job that fails for good fails the chord: mark the run failed then,
-        # so nobody waits for a callback that will not come.
-        body.link_error(app.signature("benchq.run_failed", kwargs={"run_id": plan.run_id}))
-        chord(header, app=app)(body)
+        chord(header, app=app)(_model_chain(app, job))
     return plan.run_id
+
+
+def _model_chain(app: Celery, job: ModelJob) -> chain:
+    """aggregate and convert -> publish -> verdict: separate tasks, each retried alone."""
+    payload = job.model_dump(mode="json")
+    shown = describe_args((payload,))
+    steps = [
+        app.signature(
+            task, args=(payload,), queue=names.PUBLISH_QUEUE, immutable=True, argsrepr=shown
+        )
+        for task in (names.AGGREGATE, names.PUBLISH, names.VERDICT)
+    ]
+    model_chain = chain(*steps, app=app)
+    # A job of the chord, or a step of the chain, that fails for good fails the
+    # run: nobody waits for a verdict that will not come. Set on the chain, it
+    # reaches each step as it runs, and Celery calls it on a failed chord header.
+    model_chain.link_error(
+        app.signature(names.RUN_FAILED, kwargs={"run_id": job.run_id}, queue=names.PUBLISH_QUEUE)
+    )
+    return model_chain

@@ -49,6 +49,8 @@ class RunPlan(BaseModel):
     """Cases of one model per job message."""
     max_error_rate: float = Field(default=0.2, ge=0.0, le=1.0)
     """Above this share of failed cases a model's run fails and publishes nothing."""
+    regression_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
+    """What each model's verdict step checks its snapshot against the baseline with."""
 
     @property
     def case_count(self) -> int:
@@ -109,6 +111,7 @@ def plan_run(
     use_cache: bool = True,
     batch_size: int = 20,
     max_error_rate: float = 0.2,
+    regression_threshold: float = 0.05,
 ) -> RunPlan:
     """A plan for running every case of the suite on every model.
 
@@ -132,4 +135,5 @@ def plan_run(
         cache_mode="use" if use_cache else "refresh",
         batch_size=batch_size,
         max_error_rate=max_error_rate,
+        regression_threshold=regression_threshold,
     )

@@ -1,31 +1,36 @@
-"""The producer's commands: `benchq run` (enqueue and wait) and `benchq enqueue`."""
+"""The producer's side of a run: plan it, enqueue it, wait for it, report it.
+
+`benchq run` composes these with the embedded runtime (`benchq.cli_run`);
+`benchq enqueue` and the scheduler use them on a shared broker. Nothing
+here imports the workers or the embedded runtime: what crosses the queue is
+`benchq.jobs`.
+"""
 
 from __future__ import annotations
 
-import signal
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from benchq.config.settings import Settings
-from benchq.errors import ConfigError, RunFailed
+from benchq.errors import ConfigError
+from benchq.jobs.celery_app import make_app
 from benchq.producers.enqueue import enqueue_run
-from benchq.producers.models import resolve_models, run_queues
+from benchq.producers.models import resolve_models
 from benchq.producers.plan import RunPlan, parse_models, plan_run
 from benchq.producers.preflight import check_broker
 from benchq.producers.provenance import detect_provenance
 from benchq.producers.wait import wait_for_run
 from benchq.scoring.schema import AggregatedMetrics
 from benchq.store.base import ResultsStore
-from benchq.store.factory import open_store
-from benchq.store.schema import RegressionVerdict, RunProgress, SnapshotConfig
+from benchq.store.factory import open_target, resolve_store_target
+from benchq.store.run_files import RunResults, run_results, write_run_files
+from benchq.store.schema import RegressionVerdict, RunProgress
 
 
 class RunOutcome(BaseModel):
@@ -36,8 +41,10 @@ class RunOutcome(BaseModel):
     """The published models' aggregates, in the order the run named them."""
     verdicts: dict[str, RegressionVerdict]
     """Regression verdict of each published model's configuration after this run."""
-    failures: dict[str, str] = {}
+    failures: dict[str, str] = Field(default_factory=dict)
     """Models that failed (too many failed cases): model name -> why; nothing was published."""
+    files: list[Path] = Field(default_factory=list)
+    """The result files written for the run."""
 
     @property
     def regressed(self) -> bool:
@@ -59,13 +66,14 @@ def load_plan(
     models: str,
     run_id: str | None,
     use_cache: bool = True,
+    regression_threshold: float = 0.05,
 ) -> RunPlan:
     """Load and validate everything a run needs; raises before anything is enqueued."""
     from benchq.cases.suite import load_suite, sample_suite_path
 
     names = parse_models(models)
     resolved = resolve_models(names, settings)
-    suite = load_suite(suite_path or sample_suite_path())
+    suite = load_suite(suite_path or sample_suite_path(), max_input_bytes=settings.max_input_bytes)
     if suite.skipped:
         # One line a run, not one per file: the loader has logged each of them.
         print(
@@ -82,18 +90,20 @@ def load_plan(
         use_cache=use_cache,
         batch_size=settings.batch_size,
         max_error_rate=settings.max_error_rate,
+        regression_threshold=regression_threshold,
     )
 
 
-def _open_checked_store(settings: Settings) -> ResultsStore:
-    """The store, once it has answered; `StoreUnavailable` (exit 1) otherwise."""
-    store = open_store(settings)
+def open_checked_store(settings: Settings) -> tuple[ResultsStore, str]:
+    """The store and its identity, once it has answered; `StoreUnavailable` (exit 1) otherwise."""
+    target = resolve_store_target(settings)
+    store = open_target(target)
     try:
         store.ping()
     except BaseException:
         store.close()
         raise
-    return store
+    return store, target.identity
 
 
 def enqueue_only(
@@ -103,88 +113,30 @@ def enqueue_only(
     models: str,
     run_id: str | None,
     use_cache: bool = True,
+    regression_threshold: float = 0.05,
 ) -> RunPlan:
     """Enqueue a run on the configured broker; returns its plan without waiting."""
-    from benchq.workers.celery_config import make_app
-
     if not settings.broker_url:
         raise ConfigError(
             "BENCHQ_BROKER_URL is not set: `benchq enqueue` hands jobs to running workers; "
             "use `benchq run` to run on this machine alone"
         )
     plan = load_plan(
-        settings, suite_path=suite_path, models=models, run_id=run_id, use_cache=use_cache
+        settings,
+        suite_path=suite_path,
+        models=models,
+        run_id=run_id,
+        use_cache=use_cache,
+        regression_threshold=regression_threshold,
     )
     # Both must answer before the run is recorded: nothing is left behind otherwise.
-    store = _open_checked_store(settings)
+    store, identity = open_checked_store(settings)
     try:
         check_broker(settings.broker_url)
-        enqueue_run(make_app(settings), plan, store)
+        enqueue_run(make_app(settings), plan, store, store_identity=identity)
     finally:
         store.close()
     return plan
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-def run_benchmark(
-    settings: Settings,
-    *,
-    suite_path: Path | None,
-    models: str,
-    run_id: str | None,
-    workers: int | None,
-    timeout: float | None,
-    console: Console,
-    use_cache: bool = True,
-    regression_threshold: float = 0.05,
-) -> RunOutcome:
-    """Enqueue a run, wait for it with a progress bar, write its files, print a summary."""
-    from benchq.local.runtime import runtime
-    from benchq.workers.celery_config import make_app
-
-    if workers is not None:
-        settings = settings.model_copy(update={"workers": workers})
-    plan = load_plan(
-        settings, suite_path=suite_path, models=models, run_id=run_id, use_cache=use_cache
-    )
-    # SIGTERM (from CI or a supervisor) must clean up exactly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    store = _open_checked_store(settings)
-    if settings.broker_url:
-        try:
-            check_broker(settings.broker_url)
-        except BaseException:
-            store.close()
-            raise
-    started = time.monotonic()
-    log_dir = settings.results_dir / "logs" / plan.run_id
-    try:
-        with runtime(
-            settings, queues=run_queues(plan), local_workers=workers, log_dir=log_dir
-        ) as rt:
-            try:
-                enqueue_run(make_app(rt.settings), plan, store)
-                console.print(
-                    f"run [bold]{plan.run_id}[/]: {plan.case_count} cases enqueued"
-                    f" in {plan.job_count} jobs"
-                )
-                _wait_with_bar(store, plan, rt.workers_alive, timeout, console)
-            except RunFailed as exc:
-                # The run is recorded before its first job is sent, so it exists here.
-                store.set_run_status(plan.run_id, "failed", error=str(exc))
-                _print_worker_logs(rt.log_dir, console)
-                raise
-            except KeyboardInterrupt:
-                store.set_run_status(plan.run_id, "failed", error="interrupted (Ctrl-C or SIGTERM)")
-                raise
-        outcome = collect_outcome(store, plan, settings.results_dir, regression_threshold)
-    finally:
-        store.close()
-    print_summary(outcome, time.monotonic() - started, console)
-    return outcome
 
 
 def wait_and_collect(
@@ -193,24 +145,24 @@ def wait_and_collect(
     *,
     timeout: float | None,
     console: Console,
-    regression_threshold: float = 0.05,
 ) -> RunOutcome:
-    """`benchq enqueue --wait`: wait for remote workers to publish the run, then collect."""
-    store = open_store(settings)
+    """`benchq enqueue --wait`: wait for remote workers to finish the run, then collect."""
+    store = open_target(resolve_store_target(settings))
     try:
-        _wait_with_bar(store, plan, None, timeout, console)
-        return collect_outcome(store, plan, settings.results_dir, regression_threshold)
+        wait_with_bar(store, plan, None, timeout, console)
+        return collect_outcome(store, plan.run_id, settings.results_dir)
     finally:
         store.close()
 
 
-def _wait_with_bar(
+def wait_with_bar(
     store: ResultsStore,
     plan: RunPlan,
     workers_alive: Callable[[], bool] | None,
     timeout: float | None,
     console: Console,
 ) -> RunProgress:
+    """Wait for the run (`wait_for_run`) with a progress bar of stored cases."""
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -233,40 +185,28 @@ def _wait_with_bar(
         )
 
 
-def collect_outcome(
-    store: ResultsStore, plan: RunPlan, results_dir: Path, regression_threshold: float
-) -> RunOutcome:
-    """Write the original result files and check each model against its baseline."""
-    from benchq.scoring.files import write_aggregated
+def collect_outcome(store: ResultsStore, run_id: str, results_dir: Path) -> RunOutcome:
+    """Write the run's result files from the store and gather its verdicts.
 
-    summaries = {s.model_name: s for s in store.run_summaries(plan.run_id)}
-    aggregates: list[AggregatedMetrics] = []
-    verdicts: dict[str, RegressionVerdict] = {}
-    failures: dict[str, str] = {}
-    published = [m for m in plan.models if summaries[m.name].status == "published"]
-    for model in plan.models:
-        summary = summaries[model.name]
-        if summary.status == "failed":
-            # A score made of failures is no score: no result files, no verdict.
-            failures[model.name] = summary.error or "failed"
-            continue
-        agg = AggregatedMetrics.model_validate(summary.aggregated)
-        # The last model of the run is also the original's `aggregated_metrics.json`.
-        write_aggregated(agg, results_dir, latest=model is published[-1])
-        aggregates.append(agg)
-        config = SnapshotConfig(
-            model_version=model.model_version,
-            dataset_version=plan.dataset_version,
-            prompt_version=plan.prompt_version,
-            environment=plan.environment,
-        )
-        verdicts[model.name] = store.regression_check(config, regression_threshold)
+    The verdicts are the ones the run's own verdict steps stored: the same a
+    producer that did not wait would find.
+    """
+    results = run_results(store, run_id)
+    return _outcome(results, write_run_files(results, results_dir))
+
+
+def _outcome(results: RunResults, files: list[Path]) -> RunOutcome:
     return RunOutcome(
-        run_id=plan.run_id, aggregates=aggregates, verdicts=verdicts, failures=failures
+        run_id=results.run.run_id,
+        aggregates=[m.aggregated for m in results.published],
+        verdicts={m.model_name: m.verdict for m in results.published if m.verdict is not None},
+        failures=results.failures,
+        files=files,
     )
 
 
-def _print_worker_logs(log_dir: Path | None, console: Console) -> None:
+def print_worker_logs(log_dir: Path | None, console: Console) -> None:
+    """The last non-job lines of each worker log: what explains a failed run."""
     if log_dir is None or not log_dir.exists():
         return
     for log in sorted(log_dir.glob("*.log")):

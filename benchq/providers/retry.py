@@ -47,8 +47,8 @@ class RetryPolicy:
     """Attempts, the first included, when nothing answers at the endpoint."""
     unreachable_delay: float = 0.5
     """Seconds between those attempts."""
-    sleep: Callable[[float], None] = time.sleep
-    """How to wait between attempts (tests record the waits instead of sleeping)."""
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    """How to wait between attempts, on the event loop."""
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff before attempt `attempt + 1`."""
@@ -127,18 +127,12 @@ async def call_with_retry_async(
         attempts += 1
         return await fn()
 
-    async def sleep(seconds: float) -> None:
-        if policy.sleep is time.sleep:
-            await asyncio.sleep(seconds)
-        else:  # a test's recorder: note the wait, do not wait
-            policy.sleep(seconds)
-
     retrying = tenacity.AsyncRetrying(
         stop=tenacity.stop_after_attempt(policy.max_attempts),
         wait=_Wait(policy),
         retry=_retryable(policy),
         reraise=True,
-        sleep=sleep,
+        sleep=policy.sleep,
     )
     result: T = await retrying(attempt)
     return result, attempts

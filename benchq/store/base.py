@@ -85,12 +85,20 @@ class ResultsStore(ABC):
     def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
         """Mark a run done or failed; `error` says why, and the first one given is kept."""
 
+    @abstractmethod
+    def claim_notification(self, run_id: str) -> bool:
+        """Claim the sending of a run's notification: True for exactly one caller per run."""
+
+    @abstractmethod
+    def release_notification(self, run_id: str) -> None:
+        """Undo a claim whose notification could not be delivered, so it is tried again."""
+
     def progress(self, run_id: str) -> RunProgress:
         """How many case results are stored per model, and which models finished."""
         run = self.get_run(run_id)
         done = {m: self.count_case_results(run_id, m) for m in run.models}
         summaries = self.run_summaries(run_id)
-        finished = [s.model_name for s in summaries]
+        finished = [s.model_name for s in summaries if s.final]
         return RunProgress(
             run_id=run_id,
             status=run.status,

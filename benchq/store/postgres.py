@@ -245,7 +245,8 @@ class PostgresStore(ResultsStore):
         """The summaries stored so far for a run, by model name."""
         rows = self._rows(
             "SELECT run_id, model_name, finished_at, snapshot_version, aggregated, monitoring, "
-            "status, error FROM benchmark_run_models WHERE run_id = %s ORDER BY model_name",
+            "status, error, verdict FROM benchmark_run_models WHERE run_id = %s "
+            "ORDER BY model_name",
             (run_id,),
         )
         return [RunModelSummary.model_validate(r) for r in rows]
@@ -254,6 +255,14 @@ class PostgresStore(ResultsStore):
         """Mark a run done or failed; the first error given is kept."""
         RunStatus(status)
         self._rows("SELECT benchmark_set_run_status(%s, %s, %s)", (run_id, status, error))
+
+    def claim_notification(self, run_id: str) -> bool:
+        """True for exactly one caller per run (`benchmark_claim_notification`)."""
+        return bool(self._value("SELECT benchmark_claim_notification(%s)", (run_id,)))
+
+    def release_notification(self, run_id: str) -> None:
+        """Let a later attempt claim the run's notification again."""
+        self._rows("SELECT benchmark_release_notification(%s)", (run_id,))
 
     # --- versioned snapshots ---------------------------------------------------
 

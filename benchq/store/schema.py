@@ -69,10 +69,18 @@ class RunModelSummary(BaseModel):
     finished_at: str
     snapshot_version: int | None = None
     """The snapshot this run became, once published (versioned store)."""
-    status: Literal["published", "failed"] = "published"
-    """`failed`: too many of the model's cases failed; nothing was published."""
+    status: Literal["aggregated", "published", "failed"] = "published"
+    """Where the model's chain is: `aggregated` (not yet published), `published`,
+    or `failed` (too many of its cases failed; nothing is published)."""
     error: str | None = None
     """For a failed model: how many cases failed, and the first error."""
+    verdict: dict[str, Any] | None = None
+    """The regression verdict of the published snapshot (`RegressionVerdict` dump)."""
+
+    @property
+    def final(self) -> bool:
+        """True once the model's chain is over: failed, or published with its verdict."""
+        return self.status == "failed" or (self.status == "published" and self.verdict is not None)
 
 
 class RunProgress(BaseModel):

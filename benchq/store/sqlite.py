@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS benchmark_runs (
     cases_per_model INTEGER NOT NULL,
     created_at TEXT NOT NULL,
     status TEXT NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    notified_at TEXT
 );
 CREATE TABLE IF NOT EXISTS benchmark_case_results (
     run_id TEXT NOT NULL,
@@ -82,6 +83,7 @@ CREATE TABLE IF NOT EXISTS benchmark_run_models (
     monitoring TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'published',
     error TEXT,
+    verdict TEXT,
     PRIMARY KEY (run_id, model_name)
 );
 """
@@ -152,6 +154,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS benchmark_snapshots_one_baseline
 _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("benchmark_run_models", "status", "TEXT NOT NULL DEFAULT 'published'"),
     ("benchmark_run_models", "error", "TEXT"),
+    ("benchmark_run_models", "verdict", "TEXT"),
+    ("benchmark_runs", "notified_at", "TEXT"),
     ("benchmark_transactions", "model_id", "TEXT"),
     ("benchmark_transactions", "prompt_digest", "TEXT"),
     ("benchmark_snapshots", "model_id", "TEXT"),
@@ -217,7 +221,9 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
     def create_run(self, run: RunRecord) -> None:
         """Record a new run; the same run id again is a no-op."""
         self._conn().execute(
-            "INSERT OR IGNORE INTO benchmark_runs VALUES (?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO benchmark_runs "
+            "(run_id, suite, models, cases_per_model, created_at, status, record) "
+            "VALUES (?,?,?,?,?,?,?)",
             (
                 run.run_id,
                 run.suite,
@@ -313,7 +319,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
         """Store the aggregate of one (run, model), replacing an earlier one."""
         self._conn().execute(
             "INSERT OR REPLACE INTO benchmark_run_models (run_id, model_name, finished_at, "
-            "snapshot_version, aggregated, monitoring, status, error) VALUES (?,?,?,?,?,?,?,?)",
+            "snapshot_version, aggregated, monitoring, status, error, verdict) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 summary.run_id,
                 summary.model_name,
@@ -323,6 +330,7 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 json.dumps(summary.monitoring),
                 summary.status,
                 summary.error,
+                None if summary.verdict is None else json.dumps(summary.verdict),
             ),
         )
 
@@ -332,7 +340,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             self._conn()
             .execute(
                 "SELECT run_id, model_name, finished_at, snapshot_version, aggregated, monitoring, "
-                "status, error FROM benchmark_run_models WHERE run_id=? ORDER BY model_name",
+                "status, error, verdict FROM benchmark_run_models WHERE run_id=? "
+                "ORDER BY model_name",
                 (run_id,),
             )
             .fetchall()
@@ -347,6 +356,7 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 monitoring=json.loads(r[5]),
                 status=r[6],
                 error=r[7],
+                verdict=None if r[8] is None else json.loads(r[8]),
             )
             for r in rows
         ]
@@ -360,6 +370,18 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             "THEN json_set(record, '$.error', ?) ELSE record END WHERE run_id=?",
             (status, error, error, run_id),
         )
+
+    def claim_notification(self, run_id: str) -> bool:
+        """True for exactly one caller per run: the one that sends its notification."""
+        cur = self._conn().execute(
+            "UPDATE benchmark_runs SET notified_at=? WHERE run_id=? AND notified_at IS NULL",
+            (datetime.now(UTC).isoformat(), run_id),
+        )
+        return cur.rowcount == 1
+
+    def release_notification(self, run_id: str) -> None:
+        """Let a later attempt claim the run's notification again."""
+        self._conn().execute("UPDATE benchmark_runs SET notified_at=NULL WHERE run_id=?", (run_id,))
 
     # --- versioned snapshots ---------------------------------------------------
 

@@ -242,6 +242,14 @@ class SupabaseStore(ResultsStore):
             "benchmark_set_run_status", {"p_run_id": run_id, "p_status": status, "p_error": error}
         )
 
+    def claim_notification(self, run_id: str) -> bool:
+        """True for exactly one caller per run (`benchmark_claim_notification`)."""
+        return bool(self._rpc("benchmark_claim_notification", {"p_run_id": run_id}))
+
+    def release_notification(self, run_id: str) -> None:
+        """Let a later attempt claim the run's notification again."""
+        self._rpc("benchmark_release_notification", {"p_run_id": run_id})
+
     # --- versioned snapshots -------------------------------------------------------
 
     def publish(

@@ -2,8 +2,10 @@
 --
 -- * snapshots and transactions record the provider's model id and the prompt's
 --   digest beside model_version / prompt_version (which are only labels);
--- * a run records the error that failed it (in its record, `error`);
--- * a run's model summary says whether it was published or failed, and why.
+-- * a run records the error that failed it (in its record, `error`), and when
+--   its notification was claimed (`notified_at`: one message per run);
+-- * a run's model summary says where its chain is (aggregated, published or
+--   failed, and why) and holds the regression verdict of its snapshot.
 
 ALTER TABLE benchmark_snapshots
     ADD COLUMN IF NOT EXISTS model_id text,
@@ -13,8 +15,10 @@ ALTER TABLE benchmark_transactions
     ADD COLUMN IF NOT EXISTS prompt_digest text;
 ALTER TABLE benchmark_run_models
     ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'published'
-        CHECK (status IN ('published', 'failed')),
-    ADD COLUMN IF NOT EXISTS error text;
+        CHECK (status IN ('aggregated', 'published', 'failed')),
+    ADD COLUMN IF NOT EXISTS error text,
+    ADD COLUMN IF NOT EXISTS verdict jsonb;
+ALTER TABLE benchmark_runs ADD COLUMN IF NOT EXISTS notified_at timestamptz;
 
 -- New columns go last: CREATE OR REPLACE VIEW may only append.
 CREATE OR REPLACE VIEW latest_benchmarks WITH (security_invoker = true) AS
@@ -45,15 +49,32 @@ $$;
 CREATE OR REPLACE FUNCTION benchmark_save_run_summary(p_summary jsonb) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO benchmark_run_models (run_id, model_name, finished_at, snapshot_version,
-                                      aggregated, monitoring, status, error)
+                                      aggregated, monitoring, status, error, verdict)
     VALUES (p_summary ->> 'run_id', p_summary ->> 'model_name', p_summary ->> 'finished_at',
             (p_summary ->> 'snapshot_version')::integer, p_summary -> 'aggregated',
             p_summary -> 'monitoring', coalesce(p_summary ->> 'status', 'published'),
-            p_summary ->> 'error')
+            p_summary ->> 'error', nullif(p_summary -> 'verdict', 'null'::jsonb))
     ON CONFLICT (run_id, model_name) DO UPDATE SET
         finished_at = excluded.finished_at, snapshot_version = excluded.snapshot_version,
         aggregated = excluded.aggregated, monitoring = excluded.monitoring,
-        status = excluded.status, error = excluded.error;
+        status = excluded.status, error = excluded.error, verdict = excluded.verdict;
+$$;
+
+-- True for exactly one caller per run: whoever sends the run's notification.
+CREATE OR REPLACE FUNCTION benchmark_claim_notification(p_run_id text) RETURNS boolean
+LANGUAGE sql AS $$
+    WITH claimed AS (
+        UPDATE benchmark_runs SET notified_at = now()
+        WHERE run_id = p_run_id AND notified_at IS NULL
+        RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM claimed);
+$$;
+
+-- A notification that could not be delivered: let a later attempt claim it again.
+CREATE OR REPLACE FUNCTION benchmark_release_notification(p_run_id text) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE benchmark_runs SET notified_at = NULL WHERE run_id = p_run_id;
 $$;
 
 CREATE OR REPLACE FUNCTION benchmark_publish(
@@ -132,9 +153,16 @@ BEGIN
 END;
 $$;
 
-REVOKE EXECUTE ON FUNCTION benchmark_set_run_status(text, text, text)
-    FROM PUBLIC, anon, authenticated;
-GRANT EXECUTE ON FUNCTION benchmark_set_run_status(text, text, text) TO service_role;
+REVOKE EXECUTE ON FUNCTION
+    benchmark_set_run_status(text, text, text),
+    benchmark_claim_notification(text),
+    benchmark_release_notification(text)
+FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION
+    benchmark_set_run_status(text, text, text),
+    benchmark_claim_notification(text),
+    benchmark_release_notification(text)
+TO service_role;
 GRANT SELECT ON latest_benchmarks TO anon, authenticated, service_role;
 
 NOTIFY pgrst, 'reload schema';
