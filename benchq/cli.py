@@ -59,7 +59,7 @@ _threshold_option = click.option(
     type=click.FloatRange(min=0, max=1),
     default=0.05,
     show_default=True,
-    help="Largest tolerated drop of precision, recall or F1, as a fraction of the baseline.",
+    help="Largest tolerated drop of F1 below the baseline's (absolute, the original's rule).",
 )
 
 

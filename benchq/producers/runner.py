@@ -282,7 +282,9 @@ def _verdict_text(verdict: RegressionVerdict | None) -> str:
         return "-"
     if verdict.status == "regression":
         worst = [c.metric for c in verdict.checks if c.regressed]
-        return f"REGRESSED ({', '.join(worst)}) vs v{verdict.baseline_version}"
+        return (
+            f"REGRESSED ({', '.join(worst)}) vs v{verdict.baseline_version} [{verdict.rule_text()}]"
+        )
     if verdict.status == "no_baseline":
         return "no baseline set"
-    return f"ok vs v{verdict.baseline_version}"
+    return f"ok vs v{verdict.baseline_version} [{verdict.rule_text()}]"

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable
 
 from benchq.errors import NotFound
+from benchq.regression.original import DEFAULT_RULE, DEFAULT_THRESHOLD, RegressionRule
 from benchq.scoring.schema import CaseResult, MonitoringRecord
 from benchq.store.aggregates import (
     CaseChange,
@@ -161,12 +162,18 @@ class ResultsStore(ABC):
 
     @abstractmethod
     def regression_check(
-        self, config: SnapshotConfig, threshold: float = 0.05
+        self,
+        config: SnapshotConfig,
+        threshold: float = DEFAULT_THRESHOLD,
+        rule: RegressionRule = DEFAULT_RULE,
     ) -> RegressionVerdict:
-        """The current snapshot against the baseline on precision, recall and F1.
+        """The current snapshot against the baseline.
 
-        A metric regresses when it fell by more than `threshold` times its
-        baseline value (0.05: more than 5 % below the baseline).
+        The default rule is the original's: a regression when the baseline's
+        F1 minus the current F1 is more than `threshold` (0.05), on the scores
+        at four decimal places (exactly 0.05 is not more). `absolute` and
+        `relative` judge precision, recall and F1 alike
+        (`benchq.regression.original`). The verdict names its rule.
         """
 
     @abstractmethod

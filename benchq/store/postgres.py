@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from benchq.errors import NotFound, StoreError, StoreUnavailable
+from benchq.regression.original import DEFAULT_RULE, DEFAULT_THRESHOLD, RegressionRule
 from benchq.scoring.schema import CaseResult, MonitoringRecord
 from benchq.store.aggregates import (
     CaseDocument,
@@ -46,7 +47,7 @@ from benchq.store.schema import (
     SnapshotFilter,
     TrendPoint,
 )
-from benchq.store.snapshots import check_threshold
+from benchq.store.snapshots import check_threshold, record_json
 
 Conn = psycopg.Connection[dict[str, Any]]
 
@@ -276,11 +277,7 @@ class PostgresStore(ResultsStore):
         return Snapshot.model_validate(
             self._value(
                 "SELECT benchmark_publish(%s, %s, %s)",
-                (
-                    Jsonb(record.model_dump(mode="json")),
-                    Jsonb(meta.model_dump(mode="json")),
-                    run_id,
-                ),
+                (Jsonb(record_json(record)), Jsonb(meta.model_dump(mode="json")), run_id),
             )
         )
 
@@ -338,14 +335,17 @@ class PostgresStore(ResultsStore):
         return [ComparisonRow.model_validate(r) for r in rows]
 
     def regression_check(
-        self, config: SnapshotConfig, threshold: float = 0.05
+        self,
+        config: SnapshotConfig,
+        threshold: float = DEFAULT_THRESHOLD,
+        rule: RegressionRule = DEFAULT_RULE,
     ) -> RegressionVerdict:
         """The current snapshot against the baseline (`benchmark_regression_check`)."""
-        check_threshold(threshold)
+        check_threshold(threshold, rule)
         return RegressionVerdict.model_validate(
             self._value(
-                "SELECT benchmark_regression_check(%s, %s, %s, %s, %s)",
-                (*_cfg(config), threshold),
+                "SELECT benchmark_regression_check(%s, %s, %s, %s, %s, %s)",
+                (*_cfg(config), threshold, rule),
             )
         )
 

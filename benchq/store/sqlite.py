@@ -2,6 +2,11 @@
 
 One file in the working directory (like MLflow's `mlflow.db`), opened in WAL
 mode so several local worker processes can write while a dashboard reads.
+
+Snapshot and transaction ids are UUIDs (text), as in the original schema and
+the Postgres store; a file written when they were integers is converted when
+it is opened (`sqlite_ids`), each old id N becoming a fixed UUID that ends in
+N in hexadecimal.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchq.errors import NotFound, StoreError, StoreUnavailable
+from benchq.regression.original import DEFAULT_RULE, DEFAULT_THRESHOLD, RegressionRule
 from benchq.scoring.schema import CaseResult, MonitoringRecord
 from benchq.store.base import ResultsStore
 from benchq.store.schema import (
@@ -35,11 +42,13 @@ from benchq.store.snapshots import (
     check_threshold,
     compare_metrics,
     config_of,
+    record_json,
     regression_verdict,
 )
 from benchq.store.sqlite_dashboard import DASHBOARD_SCHEMA, SQLiteDashboardQueries
+from benchq.store.sqlite_ids import convert_integer_ids, has_integer_ids
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS benchmark_runs (
     run_id TEXT PRIMARY KEY,
     suite TEXT NOT NULL,
@@ -77,8 +86,10 @@ CREATE TABLE IF NOT EXISTS benchmark_run_models (
     verdict TEXT,
     PRIMARY KEY (run_id, model_name)
 );
+"""
+_TRANSACTIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS benchmark_transactions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT PRIMARY KEY,
     created_at TEXT NOT NULL,
     commit_sha TEXT NOT NULL CHECK (commit_sha <> ''),
     branch_name TEXT,
@@ -101,16 +112,18 @@ CREATE TABLE IF NOT EXISTS benchmark_transactions (
     benchq_run_id TEXT,
     model_id TEXT,
     prompt_digest TEXT
-);
+)
+"""
+_SNAPSHOTS_TABLE = """
 CREATE TABLE IF NOT EXISTS benchmark_snapshots (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT PRIMARY KEY,
     snapshot_version INTEGER NOT NULL CHECK (snapshot_version >= 1),
     created_at TEXT NOT NULL,
     model_version TEXT NOT NULL,
     dataset_version TEXT NOT NULL,
     prompt_version TEXT NOT NULL,
     environment TEXT NOT NULL,
-    transaction_id INTEGER NOT NULL REFERENCES benchmark_transactions (id),
+    transaction_id TEXT NOT NULL REFERENCES benchmark_transactions (id),
     commit_sha TEXT NOT NULL,
     metrics TEXT NOT NULL,
     precision_score REAL,
@@ -125,7 +138,9 @@ CREATE TABLE IF NOT EXISTS benchmark_snapshots (
     model_id TEXT,
     prompt_digest TEXT,
     UNIQUE (model_version, dataset_version, prompt_version, environment, snapshot_version)
-);
+)
+"""
+_INDEXES = """
 CREATE UNIQUE INDEX IF NOT EXISTS benchmark_snapshots_one_current
     ON benchmark_snapshots (model_version, dataset_version, prompt_version, environment)
     WHERE is_current;
@@ -174,10 +189,17 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
         # SQLite's busy handler backs off in sleeps of up to 100 ms; threads of
         # one process queue on this lock instead, and only processes contend.
         self._write_lock = threading.Lock()
-        with self._conn() as conn:
-            conn.executescript(_SCHEMA)
-            _add_missing_columns(conn)
-            conn.executescript(DASHBOARD_SCHEMA)
+        conn = self._conn()
+        # Tables first (an old file keeps its own, and gains the columns added
+        # since), then the conversion of an old file's integer ids, then the
+        # indexes over the converted tables.
+        conn.executescript(";".join((_TABLES, _TRANSACTIONS_TABLE, _SNAPSHOTS_TABLE)))
+        _add_missing_columns(conn)
+        if has_integer_ids(conn):
+            with self._write() as tx:
+                convert_integer_ids(tx, (_TRANSACTIONS_TABLE, _SNAPSHOTS_TABLE))
+        conn.executescript(_INDEXES)
+        conn.executescript(DASHBOARD_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
         # sqlite3 connections must not cross threads; worker pools use threads.
@@ -417,7 +439,9 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
         config = config_of(record, meta)
         params = _config_params(config)
         now = datetime.now(UTC).isoformat()
-        metrics = record.metrics.model_dump(mode="json")
+        stored = record_json(record)
+        metrics = stored["metrics"]
+        tx_id, snapshot_id = str(uuid.uuid4()), str(uuid.uuid4())
         with self._write() as conn:
             if run_id is not None:
                 # A run publishes each configuration once: a chord callback
@@ -429,13 +453,14 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 ).fetchone()
                 if found is not None:
                     return self._one(config, int(found[0]))
-            tx = conn.execute(
-                "INSERT INTO benchmark_transactions (created_at, commit_sha, branch_name, "
+            conn.execute(
+                "INSERT INTO benchmark_transactions (id, created_at, commit_sha, branch_name, "
                 "model_version, model_provider, dataset_version, dataset_size, prompt_version, "
                 "environment, run_id, triggered_by, metrics, duration_seconds, error_count, "
                 "success_count, tags, notes, recorded_at, benchq_run_id, model_id, prompt_digest) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
+                    tx_id,
                     now,
                     meta.commit_sha,
                     meta.branch_name,
@@ -469,16 +494,17 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 params,
             )
             conn.execute(
-                "INSERT INTO benchmark_snapshots (snapshot_version, created_at, model_version, "
-                "dataset_version, prompt_version, environment, transaction_id, commit_sha, "
-                "metrics, precision_score, recall_score, f1_score, latency_ms, "
+                "INSERT INTO benchmark_snapshots (id, snapshot_version, created_at, "
+                "model_version, dataset_version, prompt_version, environment, transaction_id, "
+                "commit_sha, metrics, precision_score, recall_score, f1_score, latency_ms, "
                 "cost_per_analysis, is_current, benchq_run_id, model_id, prompt_digest) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?)",
                 (
+                    snapshot_id,
                     latest + 1,
                     now,
                     *params,
-                    tx.lastrowid,
+                    tx_id,
                     meta.commit_sha,
                     json.dumps(metrics),
                     record.metrics.precision,
@@ -551,9 +577,9 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             conn.execute(
                 f"UPDATE benchmark_snapshots SET {column}=0 WHERE {_CONFIG_WHERE} AND {column} "
                 "AND id<>?",
-                (*params, target.id),
+                (*params, str(target.id)),
             )
-            conn.execute(f"UPDATE benchmark_snapshots SET {column}=1 WHERE id=?", (target.id,))
+            conn.execute(f"UPDATE benchmark_snapshots SET {column}=1 WHERE id=?", (str(target.id),))
             return self._one(config, version)
 
     def compare(self, config: SnapshotConfig, a: int, b: int) -> list[ComparisonRow]:
@@ -561,10 +587,13 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
         return compare_metrics(self._one(config, a).metrics, self._one(config, b).metrics)
 
     def regression_check(
-        self, config: SnapshotConfig, threshold: float = 0.05
+        self,
+        config: SnapshotConfig,
+        threshold: float = DEFAULT_THRESHOLD,
+        rule: RegressionRule = DEFAULT_RULE,
     ) -> RegressionVerdict:
         """The current snapshot against the baseline on precision, recall and F1."""
-        check_threshold(threshold)
+        check_threshold(threshold, rule)
         params = _config_params(config)
         current = self._snapshots(
             f"SELECT * FROM benchmark_snapshots WHERE {_CONFIG_WHERE} AND is_current", params
@@ -576,6 +605,7 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             Snapshot.model_validate(current[0]) if current else None,
             Snapshot.model_validate(baseline[0]) if baseline else None,
             threshold,
+            rule,
         )
 
     def list_snapshots(self, filters: SnapshotFilter | None = None) -> list[Snapshot]:
@@ -593,7 +623,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             where.append("is_active")
         rows = self._snapshots(
             f"SELECT * FROM benchmark_snapshots WHERE {' AND '.join(where)} "
-            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            # rowid: the order rows were written in, where ids (UUIDs) have none.
+            "ORDER BY created_at DESC, rowid DESC LIMIT ?",
             (*params, f.limit),
         )
         return [Snapshot.model_validate(r) for r in rows]
