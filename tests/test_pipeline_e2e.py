@@ -120,7 +120,7 @@ def test_sigkill_of_a_worker_mid_run_loses_and_duplicates_nothing(
 ) -> None:
     suite = clean_env / "suite"
     generate_suite(2000, 11, suite)
-    settings = settings_for(clean_env, redis_url, visibility_timeout=4, restore_interval=1)
+    settings = settings_for(clean_env, redis_url, visibility_timeout=10, restore_interval=1)
     victim = workers(settings, 1, prefix="victim")
     survivor = workers(settings, 1, prefix="survivor")
     victim.start()

@@ -298,7 +298,7 @@ def test_killing_the_publishing_worker_loses_and_repeats_nothing(
     suite = clean_env / "suite"
     generate_suite(20, 8, suite)
     settings = Settings(  # type: ignore[call-arg]
-        broker_url=redis_url, store_url=url, batch_size=5, visibility_timeout=3, restore_interval=1
+        broker_url=redis_url, store_url=url, batch_size=5, visibility_timeout=10, restore_interval=1
     )
     store = open_target(resolve_store_target(settings))
     notify = {"BENCHQ_NOTIFY_URLS": receiver.url}
