@@ -6,6 +6,7 @@ They publish through the same store code as the workers.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchq.cli_support import handle_errors, read_settings
+from benchq.regression.original import RULES
 from benchq.store.base import ResultsStore
 from benchq.store.schema import Snapshot, SnapshotConfig
 
@@ -29,8 +31,14 @@ def _config_options(func: F) -> F:
     func = click.option("--environment", type=click.Choice(ENVIRONMENTS), default="local",
                         show_default=True)(func)  # fmt: skip
     func = click.option("--prompt-version", default="v1", show_default=True)(func)
-    func = click.option("--dataset-version", default="benchmark-set-v1", show_default=True)(func)
-    func = click.option("--model-version", required=True, help="e.g. openai-v1.0")(func)
+    func = click.option(
+        "--dataset-version",
+        default=None,
+        help="Default: the one dataset the model version has snapshots of (several: name one).",
+    )(func)
+    func = click.option(
+        "--model-version", required=True, help="e.g. openai-gpt-4o-mini (see `benchq snapshots`)"
+    )(func)
     return func
 
 
@@ -39,16 +47,20 @@ def _config_options(func: F) -> F:
 @click.option("--output", "output_path", type=click.Path(path_type=Path), required=True)
 @click.option("--model", default=None, help="Model name (default: the file's model_name).")
 @click.option("--model-version", default=None, help="Default: <model>-v1.0.")
+@click.option(
+    "--model-provider", default=None, help="Default: the model name, as the original wrote it."
+)
 @click.option("--dataset-version", default="benchmark-set-v1", show_default=True)
-@click.option("--prompt-version", default="v1", show_default=True)
+@click.option("--prompt-version", default=None, help="Default: the file's prompt_version, else v1.")
 @handle_errors
 def convert(
     input_path: Path,
     output_path: Path,
     model: str | None,
     model_version: str | None,
+    model_provider: str | None,
     dataset_version: str,
-    prompt_version: str,
+    prompt_version: str | None,
 ) -> None:
     """Convert an aggregated_metrics file into a monitoring record (the unit pushed)."""
     from benchq.store import commands
@@ -58,10 +70,11 @@ def convert(
         output_path,
         model=model,
         model_version=model_version,
+        model_provider=model_provider,
         dataset_version=dataset_version,
         prompt_version=prompt_version,
     )
-    click.echo(f"wrote {output_path} ({record.model_version}, f1={record.metrics.f1:.3f})")
+    click.echo(f"wrote {output_path} ({record.model_version}, f1={_num(record.metrics.f1)})")
 
 
 @click.command()
@@ -73,6 +86,12 @@ def convert(
 @click.option("--triggered-by", default=None)
 @click.option("--tags", multiple=True, help="Repeat or comma-separate.")
 @click.option("--notes", default=None)
+@click.option(
+    "--duration",
+    type=float,
+    default=None,
+    help="The benchmark's execution time in seconds (default: the record's duration_seconds).",
+)
 @click.option("--verify", is_flag=True, help="Read the snapshot back and compare.")
 @handle_errors
 def push(
@@ -84,9 +103,15 @@ def push(
     triggered_by: str | None,
     tags: tuple[str, ...],
     notes: str | None,
+    duration: float | None,
     verify: bool,
 ) -> None:
-    """Publish a monitoring record: a transaction and a new current snapshot."""
+    """Publish a monitoring record: a transaction and a new current snapshot.
+
+    Takes the original's records and flags as they are (`--tags a b` as
+    `--tags a --tags b`); a hostile or malformed record or flag is refused
+    with the field named (exit 2), and nothing is written.
+    """
     from benchq.store import commands
 
     meta = commands.push_metadata(
@@ -99,9 +124,9 @@ def push(
         notes=notes,
     )
     # Validate the file before opening the store: a bad file touches nothing.
-    commands.load_push_file(input_path)
+    commands.load_push_record(input_path, duration)
     with _open_store() as store:
-        result = commands.push(store, input_path, meta, verify=verify)
+        result = commands.push(store, input_path, meta, verify=verify, duration_seconds=duration)
     snap = result.snapshot
     click.echo(
         f"published {snap.model_version} snapshot v{snap.snapshot_version} "
@@ -181,25 +206,29 @@ def snapshots(
 
 
 def _config(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str
+    store: ResultsStore,
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
 ) -> SnapshotConfig:
-    from benchq.store.commands import snapshot_config
+    from benchq.store.commands import resolve_config
 
-    return snapshot_config(model_version, dataset_version, prompt_version, environment)
+    return resolve_config(store, model_version, dataset_version, prompt_version, environment)
 
 
 @snapshots.command("history")
 @_config_options
 @handle_errors
 def snapshots_history(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str
+    model_version: str, dataset_version: str | None, prompt_version: str, environment: str
 ) -> None:
     """Every version of one configuration, newest first."""
     from benchq.store import commands
 
     with _open_store() as store:
         rows = commands.history(
-            store, _config(model_version, dataset_version, prompt_version, environment)
+            store, _config(store, model_version, dataset_version, prompt_version, environment)
         )
     if not rows:
         click.echo(f"no snapshots of {model_version} ({environment})")
@@ -212,14 +241,20 @@ def snapshots_history(
 @click.argument("version", type=click.IntRange(min=1))
 @handle_errors
 def snapshots_checkout(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str, version: int
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
+    version: int,
 ) -> None:
     """Make an older version the current one."""
     from benchq.store import commands
 
     with _open_store() as store:
         snap = commands.checkout(
-            store, _config(model_version, dataset_version, prompt_version, environment), version
+            store,
+            _config(store, model_version, dataset_version, prompt_version, environment),
+            version,
         )
     click.echo(f"{snap.model_version} v{snap.snapshot_version} is now current")
 
@@ -229,14 +264,20 @@ def snapshots_checkout(
 @click.argument("version", type=click.IntRange(min=1))
 @handle_errors
 def snapshots_baseline(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str, version: int
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
+    version: int,
 ) -> None:
     """Make a version the baseline that regression checks compare against."""
     from benchq.store import commands
 
     with _open_store() as store:
         snap = commands.baseline(
-            store, _config(model_version, dataset_version, prompt_version, environment), version
+            store,
+            _config(store, model_version, dataset_version, prompt_version, environment),
+            version,
         )
     click.echo(f"{snap.model_version} v{snap.snapshot_version} is now the baseline")
 
@@ -248,7 +289,7 @@ def snapshots_baseline(
 @handle_errors
 def snapshots_compare(
     model_version: str,
-    dataset_version: str,
+    dataset_version: str | None,
     prompt_version: str,
     environment: str,
     a: int,
@@ -259,7 +300,7 @@ def snapshots_compare(
 
     with _open_store() as store:
         rows = commands.compare(
-            store, _config(model_version, dataset_version, prompt_version, environment), a, b
+            store, _config(store, model_version, dataset_version, prompt_version, environment), a, b
         )
     table = Table(title=f"{model_version}: v{a} -> v{b}")
     for col in ("metric", f"v{a}", f"v{b}", "delta", "change"):
@@ -270,6 +311,64 @@ def snapshots_compare(
     Console().print(table)
 
 
+@snapshots.command("check")
+@_config_options
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0, max=1),
+    default=0.05,
+    show_default=True,
+    help="Largest tolerated drop (absolute; a fraction of the baseline with --rule relative).",
+)
+@click.option(
+    "--rule",
+    type=click.Choice(RULES),
+    default="original",
+    show_default=True,
+    help="original: F1 drop > threshold; absolute: the same on precision, recall or F1; "
+    "relative: a drop > threshold x baseline on any of them.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def snapshots_check(
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
+    threshold: float,
+    rule: str,
+    as_json: bool,
+) -> None:
+    """Check the current version against the baseline; exit 3 when it regressed."""
+    from benchq.store import commands
+
+    with _open_store() as store:
+        config = _config(store, model_version, dataset_version, prompt_version, environment)
+        verdict = commands.regression(
+            store,
+            config,
+            threshold,
+            rule,  # type: ignore[arg-type]  # click.Choice(RULES) admits only the rules
+        )
+        if verdict.status == "no_current" and not commands.history(store, config):
+            raise commands.missing_versions(store, config, [])
+    if as_json:
+        click.echo(json.dumps(verdict.model_dump(mode="json"), indent=2))
+    else:
+        table = Table(title=f"{model_version}: v{verdict.current_version} against the "
+                      f"baseline v{verdict.baseline_version} ({verdict.rule_text()})")  # fmt: skip
+        for col in ("metric", "baseline", "current", "delta", "regressed"):
+            table.add_column(col)
+        for c in verdict.checks:
+            table.add_row(c.metric, _num(c.baseline, 4), _num(c.current, 4), _num(c.delta, 4),
+                          "yes" if c.regressed else "no")  # fmt: skip
+        if verdict.checks:
+            Console().print(table)
+        click.echo(f"{verdict.status} ({verdict.rule_text()})")
+    if verdict.regressed:
+        sys.exit(3)
+
+
 @click.group()
 def db() -> None:
     """The results database schema."""
@@ -277,11 +376,17 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.option("--url", default=None, help="Postgres URL (default: BENCHQ_STORE_URL).")
+@click.option("--dry-run", is_flag=True, help="Say what would change, change nothing.")
 @handle_errors
-def db_upgrade(url: str | None) -> None:
-    """Apply supabase/migrations to a Postgres database; applying twice is harmless."""
+def db_upgrade(url: str | None, dry_run: bool) -> None:
+    """Bring a Postgres database to benchq's schema; running it again is harmless.
+
+    Applies supabase/migrations, and takes over a database created by the
+    original system's schema file, keeping every row. It says what it will
+    do before it changes anything.
+    """
     from benchq.errors import ConfigError
-    from benchq.store.migrate import upgrade
+    from benchq.store.migrate import UpgradePlan, upgrade
 
     target = url or read_settings().store_url
     if not target or not target.startswith(("postgres://", "postgresql://")):
@@ -289,7 +394,13 @@ def db_upgrade(url: str | None) -> None:
             "db upgrade needs a Postgres URL: pass --url or set BENCHQ_STORE_URL "
             "(for Supabase, its direct connection string); SQLite needs no upgrade"
         )
-    applied = upgrade(target)
-    click.echo(
-        f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
-    )
+
+    def announce(plan: UpgradePlan) -> None:
+        for line in plan.lines():
+            click.echo(line)
+        if dry_run and not plan.empty:
+            click.echo("dry run: nothing was changed")
+
+    applied = upgrade(target, dry_run=dry_run, on_plan=announce)
+    if applied:
+        click.echo(f"applied {len(applied)} migration(s): " + ", ".join(applied))

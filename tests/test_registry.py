@@ -16,8 +16,25 @@ def test_defaults_hold_the_original_four_names() -> None:
 
     assert registry.names() == ["baseline", "openai", "gemini", "medgemma"]
     assert [s.provider for s in registry.select("openai,gemini")] == ["openai", "gemini"]
-    assert registry.get("openai").model_version == "openai-v1.0"
+    assert registry.get("openai").model_version == "openai-gpt-4o-mini"
     assert registry.get("gemini").price_output_per_mtok > 0
+
+
+def test_the_default_model_version_follows_the_model_id() -> None:
+    """A different model id is a different history: never judged against the old baseline."""
+    moved = load_registry(environ={"BENCHQ_MODEL__OPENAI__MODEL_ID": "gpt-4.1-mini"})
+    assert moved.get("openai").model_version == "openai-gpt-4.1-mini"
+    # characters a label cannot hold become `_`
+    slashed = load_registry(environ={"BENCHQ_MODEL__MEDGEMMA__MODEL_ID": "google/medgemma-27b"})
+    assert slashed.get("medgemma").model_version == "medgemma-google_medgemma-27b"
+    # an explicit version still wins, whatever the id
+    pinned = load_registry(
+        environ={
+            "BENCHQ_MODEL__OPENAI__MODEL_ID": "gpt-4.1-mini",
+            "BENCHQ_MODEL__OPENAI__MODEL_VERSION": "openai-v1.0",
+        }
+    )
+    assert pinned.get("openai").model_version == "openai-v1.0"
 
 
 def test_cost_uses_the_prices_per_million_tokens() -> None:

@@ -215,3 +215,27 @@ def test_bad_input_exits_2_and_writes_nothing(history: Path, tmp_path: Path) -> 
     done = _benchq(tmp_path, "report", "run-000", "--format", "pdf", "--out", "x", env=env)
     assert done.returncode == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_run_and_a_failed_model_are_said_first(history: Path) -> None:
+    from benchq.store.schema import RunModelSummary
+
+    store = SQLiteStore(history)
+    data = collect_run(store, "run-000")
+    store.close()
+    data.run.error = "medgemma: 6 of 6 cases failed (first: connection refused)"
+    data.summaries.append(
+        RunModelSummary(
+            run_id="run-000",
+            model_name="medgemma-4b",
+            aggregated={},
+            monitoring={},
+            finished_at="x",
+            status="failed",
+            error="6 of 6 cases failed",
+        )
+    )
+    page = render_report(data)
+    assert "<b>The run failed:</b> medgemma: 6 of 6 cases failed" in page
+    assert "<b>medgemma-4b failed</b> (published no snapshot): 6 of 6 cases failed" in page
+    assert page.index("The run failed") < page.index('id="summary"')

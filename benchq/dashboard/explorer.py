@@ -235,7 +235,12 @@ class RunExplorer(pn.viewable.Viewer):
             self.problem.objects = [_guard(f"Run {run_id}", exc)]
             return
         self.problem.objects = []
-        self.header.object = self._describe(run, len(frame))
+        failed_models = "".join(
+            f"\n\n**{s.model_name} failed** (published no snapshot): {s.error or 'no reason given'}"
+            for s in summaries
+            if s.status == "failed"
+        )
+        self.header.object = self._describe(run, len(frame)) + failed_models
         aggregated = {s.model_name: dict(s.aggregated) for s in summaries}
         self.totals.object = render_style() + render_totals(model_totals(cells, aggregated))
         models = models_of(frame)
@@ -249,8 +254,7 @@ class RunExplorer(pn.viewable.Viewer):
 
     def _describe(self, run: RunRecord, cases: int) -> str:
         status = run.status.value
-        error = getattr(run, "error", None)
-        failed = f"\n\n**This run failed:** {error}" if error else ""
+        failed = f"\n\n**This run failed:** {run.error}" if run.error else ""
         return (
             f"### Run {run.run_id}\n"
             f"suite **{run.suite}** · dataset **{run.dataset_version}** · prompt "

@@ -130,6 +130,7 @@ suite <b>{{ run.suite }}</b> · dataset <b>{{ run.dataset_version }}</b> · prom
 · {{ cases|length }} cases × {{ models|length }} models · report written {{ written }}
 </p>
 {% if run_error %}<p class="error"><b>The run failed:</b> {{ run_error }}</p>{% endif %}
+{% for s in failed_models %}<p class="error"><b>{{ s.model_name }} failed</b> (published no snapshot): {{ s.error or "no reason given" }}</p>{% endfor %}
 
 <h2 id="summary">Summary</h2>
 {% include "totals" %}
@@ -321,7 +322,8 @@ def render_report(data: RunData, *, written: datetime | None = None) -> str:
     """The report of one run as one HTML document (a string)."""
     return _ENV.get_template("page").render(
         run=data.run,
-        run_error=getattr(data.run, "error", None),
+        run_error=data.run.error,
+        failed_models=[s for s in data.summaries if s.status == "failed"],
         written=(written or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
         models=sorted({c.model_name for c in data.cells}),
         totals=model_totals(data.cells, data.aggregated()),

@@ -111,7 +111,7 @@ class ExplorerReads(ABC):
         """The newest runs (by `created_at`), optionally of one dataset, with their status."""
 
     @abstractmethod
-    def snapshot_points(self, filters: DashboardFilter, limit: int = 2000) -> list[SnapshotPoint]:
+    def snapshot_points(self, filters: DashboardFilter, limit: int = 1000) -> list[SnapshotPoint]:
         """The newest snapshots the sidebar filter selects, one point each (oldest first)."""
 
     # --- case data (medical records): every case or document read is here ----------

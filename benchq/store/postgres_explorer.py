@@ -62,16 +62,12 @@ class PostgresExplorerQueries(ExplorerReads):
             runs.append(run)
         return runs
 
-    def snapshot_points(self, filters: DashboardFilter, limit: int = 2000) -> list[SnapshotPoint]:
-        """The newest snapshots of the filter (`benchmark_dashboard_passes`), oldest first."""
+    def snapshot_points(self, filters: DashboardFilter, limit: int = 1000) -> list[SnapshotPoint]:
+        """The newest snapshots of the filter (`benchmark_dashboard_points`), oldest first."""
         from psycopg.types.json import Jsonb
 
         rows = self._rows(
-            "SELECT created_at, model_version, dataset_version, prompt_version, environment, "
-            "snapshot_version, f1_score, precision_score, recall_score, latency_ms, failed, "
-            "benchq_run_id FROM benchmark_snapshot_outcomes s "
-            "WHERE benchmark_dashboard_passes(s, %s, %s, %s, %s) "
-            "ORDER BY created_at DESC, id DESC LIMIT %s",
+            "SELECT * FROM benchmark_dashboard_points(%s, %s, %s, %s, %s)",
             (
                 filters.environment,
                 Jsonb(list(filters.models)) if filters.models else None,

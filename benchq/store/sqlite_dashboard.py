@@ -38,16 +38,15 @@ CREATE TABLE IF NOT EXISTS benchmark_case_documents (
 CREATE INDEX IF NOT EXISTS benchmark_snapshots_environment_created
     ON benchmark_snapshots (environment, created_at);
 CREATE INDEX IF NOT EXISTS benchmark_snapshots_run ON benchmark_snapshots (benchq_run_id);
--- As in 20261201200000_explorer.sql: a snapshot whose upload had no successful case failed.
-CREATE VIEW IF NOT EXISTS benchmark_snapshot_outcomes AS
-SELECT s.id, s.snapshot_version, s.created_at, s.model_version, s.dataset_version,
-       s.prompt_version, s.environment, s.precision_score, s.recall_score, s.f1_score,
-       s.latency_ms, s.cost_per_analysis, s.is_current, s.is_baseline, s.is_active,
-       s.benchq_run_id, t.success_count, t.error_count,
-       COALESCE(t.success_count = 0 AND t.error_count > 0, 0) AS failed
-FROM benchmark_snapshots s
-LEFT JOIN benchmark_transactions t ON t.id = s.transaction_id;
 """
+
+
+#: Snapshots with `failed`: the upload reported cases and none succeeded (as in
+#: 20261201200000_explorer.sql). A subquery, not a view: the tables' ids are
+#: converted in place (`sqlite_ids`), which a view over them would get in the way of.
+OUTCOMES = """(SELECT s.*, COALESCE(t.success_count = 0 AND t.error_count > 0, 0) AS failed
+    FROM benchmark_snapshots s
+    LEFT JOIN benchmark_transactions t ON t.id = s.transaction_id)"""
 
 
 def _ok(column: str) -> str:
@@ -148,7 +147,7 @@ class SQLiteDashboardQueries:
             "SELECT model_version, dataset_version, prompt_version, environment, "
             f"COUNT(*) AS snapshots, MIN(created_at) AS first_at, MAX(created_at) AS last_at, "
             f"{columns}, SUM(failed) AS failed_snapshots "
-            f"FROM benchmark_snapshot_outcomes WHERE {where} "
+            f"FROM {OUTCOMES} WHERE {where} "
             "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
             params,
         )
@@ -165,7 +164,7 @@ class SQLiteDashboardQueries:
         model = "s.model_version" if per_model else "NULL"
         rows = self._dicts(
             f"SELECT substr(s.created_at, 1, 10) AS day, {model} AS model_version, "
-            f"COUNT(*) AS runs, {_F1_STATS} FROM benchmark_snapshot_outcomes s WHERE {where} "
+            f"COUNT(*) AS runs, {_F1_STATS} FROM {OUTCOMES} s WHERE {where} "
             "GROUP BY 1, 2 ORDER BY 1, 2",
             params,
         )
@@ -181,7 +180,7 @@ class SQLiteDashboardQueries:
         rows = self._dicts(
             f"SELECT s.model_version, COUNT(*) AS runs, {_F1_STATS}, "
             "MIN(s.created_at) AS first_at, MAX(s.created_at) AS last_at "
-            f"FROM benchmark_snapshot_outcomes s WHERE {where} GROUP BY 1 ORDER BY 1",
+            f"FROM {OUTCOMES} s WHERE {where} GROUP BY 1 ORDER BY 1",
             params,
         )
         out = []

@@ -22,7 +22,7 @@ from benchq.store.explorer import (
     cell_of,
 )
 from benchq.store.schema import RunRecord, RunStatus
-from benchq.store.sqlite_dashboard import _where
+from benchq.store.sqlite_dashboard import OUTCOMES, _where
 
 _CELL_COLUMNS = (
     "case_id, model_name, document_type, extraction_success, json_valid, true_positives, "
@@ -65,13 +65,13 @@ class SQLiteExplorerQueries(ExplorerReads):
             runs.append(run)
         return runs
 
-    def snapshot_points(self, filters: DashboardFilter, limit: int = 2000) -> list[SnapshotPoint]:
+    def snapshot_points(self, filters: DashboardFilter, limit: int = 1000) -> list[SnapshotPoint]:
         """The newest snapshots of the filter, oldest first."""
         where, params = _where(filters)
         rows = self._explorer_rows(
             "SELECT created_at, model_version, dataset_version, prompt_version, environment, "
             "snapshot_version, f1_score, precision_score, recall_score, latency_ms, failed, "
-            f"benchq_run_id FROM benchmark_snapshot_outcomes s WHERE {where} "
+            f"benchq_run_id FROM {OUTCOMES} s WHERE {where} "
             "ORDER BY created_at DESC, id DESC LIMIT ?",
             (*params, limit),
         )

@@ -8,7 +8,6 @@ tables `case_results` and `case_documents` read: no rpc, no new grant.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from benchq.scoring.schema import CaseResult
@@ -30,9 +29,12 @@ _CELL_COLUMNS = (
 
 
 class SupabaseExplorerQueries(ExplorerReads):
-    """The explorer methods of `SupabaseStore` (it supplies `_select` and `_reader`)."""
+    """The explorer methods of `SupabaseStore` (it supplies `_rpc`, `_select`, `_reader`)."""
 
     _reader: Any
+
+    def _rpc(self, fn: str, params: dict[str, Any], *, write: bool = True) -> Any:
+        raise NotImplementedError  # pragma: no cover - SupabaseStore provides it
 
     def _select(
         self,
@@ -68,24 +70,21 @@ class SupabaseExplorerQueries(ExplorerReads):
                 runs.append(run)
         return runs[:limit]
 
-    def snapshot_points(self, filters: DashboardFilter, limit: int = 2000) -> list[SnapshotPoint]:
-        """The newest snapshots of the filter, oldest first."""
-        eq: dict[str, Any] = {"is_active": True}
-        if filters.environment is not None:
-            eq["environment"] = filters.environment
-        if filters.dataset is not None:
-            eq["dataset_version"] = filters.dataset
-        gte = {}
-        if filters.days is not None:
-            since = datetime.now(UTC).date() - timedelta(days=filters.days - 1)
-            gte["created_at"] = since.isoformat()
-        rows = self._select(
-            "benchmark_snapshot_outcomes",
-            eq=eq,
-            gte=gte,
-            within={"model_version": list(filters.models)} if filters.models else None,
-            order=[("created_at", True), ("id", True)],
-            limit=limit,
+    def snapshot_points(self, filters: DashboardFilter, limit: int = 1000) -> list[SnapshotPoint]:
+        """The newest snapshots of the filter (`benchmark_dashboard_points`), oldest first.
+
+        At most 1,000: PostgREST caps a function's rows at its `max_rows`.
+        """
+        rows = self._rpc(
+            "benchmark_dashboard_points",
+            {
+                "p_environment": filters.environment,
+                "p_models": list(filters.models) if filters.models else None,
+                "p_days": filters.days,
+                "p_dataset": filters.dataset,
+                "p_limit": min(limit, 1000),
+            },
+            write=False,
         )
         return [SnapshotPoint.model_validate(r) for r in reversed(rows)]
 
