@@ -43,6 +43,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -66,7 +67,11 @@ TYPES = ("duplicate_charge", "overbilling", "unbundling", "upcoding")
 
 
 def fill(url: str, snapshots: int, cases: int, seed: int = 1) -> None:
-    """Write the history with COPY: runs, summaries, transactions, snapshots, case results."""
+    """Write the history with COPY: runs, summaries, transactions, snapshots, case results.
+
+    Snapshot and transaction ids are UUIDs (the original schema's type); snapshot
+    N and its transaction both get `UUID(int=N)`, one in each table.
+    """
     rng = random.Random(seed)
     runs = snapshots // len(MODELS)
     now = datetime.now(UTC)
@@ -121,7 +126,7 @@ def fill(url: str, snapshots: int, cases: int, seed: int = 1) -> None:
                     plan.append((sid, when, model, environment, metrics, f"run-{r}", versions[key]))
                     tx_copy.write_row(
                         (
-                            sid,
+                            UUID(int=sid),
                             when,
                             "abc123",
                             f"{model}-v1.0",
@@ -143,14 +148,14 @@ def fill(url: str, snapshots: int, cases: int, seed: int = 1) -> None:
             for sid, when, model, environment, metrics, run_id, version in plan:
                 snap_copy.write_row(
                     (
-                        sid,
+                        UUID(int=sid),
                         version,
                         when,
                         f"{model}-v1.0",
                         "benchmark-set-v1",
                         "v1",
                         environment,
-                        sid,
+                        UUID(int=sid),
                         "abc123",
                         Jsonb(metrics),
                         metrics["precision"],
