@@ -7,9 +7,11 @@ traceback for a user's mistake.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -17,11 +19,30 @@ from rich.text import Text
 
 from benchq.cli_support import err_console, handle_errors, read_settings
 
+if TYPE_CHECKING:
+    from benchq.producers.runner import RunOutcome
 
-def _stdout_console() -> Console:
-    # Piped output (CI logs) has no terminal width; rich would squeeze the
-    # summary table into 80 columns and truncate the figures.
-    return Console() if sys.stdout.isatty() else Console(width=160)
+
+def _console(as_json: bool) -> Console:
+    """Where a run's progress and summary go: stdout, or stderr when stdout carries JSON."""
+    return Console(stderr=as_json, soft_wrap=True)
+
+
+def _finish(outcome: RunOutcome, as_json: bool) -> None:
+    """Print the outcome's JSON if asked, then exit with its code."""
+    if as_json:
+        from benchq.cli_summary import outcome_json
+
+        click.echo(outcome_json(outcome))
+    _exit_for(outcome.exit_code)
+
+
+_json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the outcome as one JSON object on stdout (progress and summary go to stderr).",
+)
 
 
 @click.group()
@@ -75,6 +96,7 @@ _threshold_option = click.option(
 @_cache_option
 @_dataset_option
 @_threshold_option
+@_json_option
 @handle_errors
 def run(
     suite: Path | None,
@@ -86,6 +108,7 @@ def run(
     no_cache: bool,
     dataset_version: str | None,
     regression_threshold: float,
+    as_json: bool,
 ) -> None:
     """Run a benchmark and wait for it: enqueue, process, aggregate, publish, summarise.
 
@@ -106,11 +129,11 @@ def run(
         run_id=run_id,
         workers=workers,
         timeout=timeout,
-        console=_stdout_console(),
+        console=_console(as_json),
         use_cache=not no_cache,
         regression_threshold=regression_threshold,
     )
-    _exit_for(outcome.exit_code)
+    _finish(outcome, as_json)
 
 
 def _exit_for(code: int) -> None:
@@ -139,6 +162,7 @@ def _exit_for(code: int) -> None:
 @_cache_option
 @_dataset_option
 @_threshold_option
+@_json_option
 @handle_errors
 def enqueue(
     suite: Path | None,
@@ -150,6 +174,7 @@ def enqueue(
     no_cache: bool,
     dataset_version: str | None,
     regression_threshold: float,
+    as_json: bool,
 ) -> None:
     """Enqueue a run for the workers on the configured broker and print its run id.
 
@@ -158,7 +183,8 @@ def enqueue(
     input, 3 regression.
     """
     settings = read_settings(results_dir=results_dir, dataset_version=dataset_version)
-    from benchq.producers.runner import enqueue_only, print_summary, wait_and_collect
+    from benchq.cli_summary import print_summary
+    from benchq.producers.runner import enqueue_only, wait_and_collect
 
     plan = enqueue_only(
         settings,
@@ -168,13 +194,16 @@ def enqueue(
         use_cache=not no_cache,
         regression_threshold=regression_threshold,
     )
-    click.echo(plan.run_id)
     if not wait:
+        click.echo(json.dumps({"run_id": plan.run_id}) if as_json else plan.run_id)
         return
-    console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
+    if not as_json:
+        click.echo(plan.run_id)
+    # The summary goes to stderr: stdout is the run id (or the JSON) for scripts.
+    console = Console(stderr=True, soft_wrap=True)
     outcome = wait_and_collect(settings, plan, timeout=timeout, console=console)
     print_summary(outcome, 0.0, console)
-    _exit_for(outcome.exit_code)
+    _finish(outcome, as_json)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -257,6 +286,7 @@ def worker(
     "--timeout", type=click.FloatRange(min=1), default=None, help="Give up after seconds."
 )
 @click.option("--results-dir", type=click.Path(path_type=Path), default=None)
+@_json_option
 @handle_errors
 def resume(
     run_id: str,
@@ -264,6 +294,7 @@ def resume(
     workers: int | None,
     timeout: float | None,
     results_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Finish a failed, interrupted or lost run: run exactly the cases it lacks.
 
@@ -281,9 +312,9 @@ def resume(
         suite_path=suite,
         workers=workers,
         timeout=timeout,
-        console=_stdout_console(),
+        console=_console(as_json),
     )
-    _exit_for(outcome.exit_code)
+    _finish(outcome, as_json)
 
 
 @main.command()

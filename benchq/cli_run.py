@@ -16,6 +16,7 @@ from types import FrameType
 from celery import Celery
 from rich.console import Console
 
+from benchq.cli_summary import print_summary
 from benchq.config.settings import Settings
 from benchq.errors import RunFailed
 from benchq.jobs.broker import broker_client
@@ -32,7 +33,6 @@ from benchq.producers.runner import (
     collect_outcome,
     load_plan,
     open_checked_store,
-    print_summary,
     print_worker_logs,
     wait_with_bar,
 )

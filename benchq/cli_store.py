@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from benchq.cli_support import handle_errors, read_settings
+from benchq.cli_support import err_console, handle_errors, read_settings
+from benchq.cli_tables import Column, print_table
 from benchq.regression.original import RULES
 from benchq.store.base import ResultsStore
 from benchq.store.schema import Snapshot, SnapshotConfig
@@ -146,22 +145,29 @@ def _open_store() -> Iterator[ResultsStore]:
         store.close()
 
 
-def _snapshot_table(rows: list[Snapshot], title: str) -> Table:
-    table = Table(title=title)
-    for col in ("model", "dataset", "prompt", "env", "v", "F1", "precision", "recall",
-                "latency ms", "flags", "created"):  # fmt: skip
-        table.add_column(col)
+def _print_snapshots(rows: list[Snapshot], title: str, as_json: bool) -> None:
+    """Snapshots as a table (names whole at any width, greppable piped) or as JSON."""
+    if as_json:
+        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    columns = [
+        Column("model"), Column("model id"), Column("dataset"), Column("prompt"),
+        Column("prompt digest"), Column("env"), Column("v", "right"), Column("F1", "right"),
+        Column("precision", "right"), Column("recall", "right"),
+        Column("latency ms", "right"), Column("flags"), Column("created"),
+    ]  # fmt: skip
+    table = []
     for s in rows:
         flags = " ".join(
             f for f, on in (("current", s.is_current), ("baseline", s.is_baseline)) if on
         )
-        table.add_row(
-            s.model_version, s.dataset_version, s.prompt_version, s.environment,
-            str(s.snapshot_version), _num(s.f1_score), _num(s.precision_score),
-            _num(s.recall_score), _num(s.latency_ms, 1), flags,
+        table.append([
+            s.model_version, s.model_id or "-", s.dataset_version, s.prompt_version,
+            s.prompt_digest or "-", s.environment, str(s.snapshot_version), _num(s.f1_score),
+            _num(s.precision_score), _num(s.recall_score), _num(s.latency_ms, 1), flags or "-",
             s.created_at.strftime("%Y-%m-%d %H:%M"),
-        )  # fmt: skip
-    return table
+        ])  # fmt: skip
+    print_table(title, columns, table)
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -202,7 +208,7 @@ def snapshots(
     elif not rows:
         click.echo("no snapshots yet: run `benchq run` or `benchq push` first")
     else:
-        Console().print(_snapshot_table(rows, "snapshots, newest first"))
+        _print_snapshots(rows, "snapshots, newest first", as_json=False)
 
 
 def _config(
@@ -217,11 +223,19 @@ def _config(
     return resolve_config(store, model_version, dataset_version, prompt_version, environment)
 
 
+_json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
 @snapshots.command("history")
 @_config_options
+@_json_option
 @handle_errors
 def snapshots_history(
-    model_version: str, dataset_version: str | None, prompt_version: str, environment: str
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
+    as_json: bool,
 ) -> None:
     """Every version of one configuration, newest first."""
     from benchq.store import commands
@@ -230,10 +244,10 @@ def snapshots_history(
         rows = commands.history(
             store, _config(store, model_version, dataset_version, prompt_version, environment)
         )
-    if not rows:
+    if not rows and not as_json:
         click.echo(f"no snapshots of {model_version} ({environment})")
         return
-    Console().print(_snapshot_table(rows, f"history of {model_version}"))
+    _print_snapshots(rows, f"history of {model_version}", as_json)
 
 
 @snapshots.command("checkout")
@@ -286,6 +300,8 @@ def snapshots_baseline(
 @_config_options
 @click.argument("a", type=click.IntRange(min=1))
 @click.argument("b", type=click.IntRange(min=1))
+@click.option("--cases", "with_cases", is_flag=True, help="Also list the cases that changed.")
+@_json_option
 @handle_errors
 def snapshots_compare(
     model_version: str,
@@ -294,21 +310,76 @@ def snapshots_compare(
     environment: str,
     a: int,
     b: int,
+    with_cases: bool,
+    as_json: bool,
 ) -> None:
-    """Compare two versions metric by metric (b minus a)."""
+    """Compare two versions metric by metric (b minus a), and case by case with --cases.
+
+    When the two versions scored different cases or ground truth, or came
+    from another model id or prompt, that is said first: it, not the model,
+    may be what changed the figures.
+    """
     from benchq.store import commands
+    from benchq.store.compare import what_differs
 
     with _open_store() as store:
-        rows = commands.compare(
-            store, _config(store, model_version, dataset_version, prompt_version, environment), a, b
+        config = _config(store, model_version, dataset_version, prompt_version, environment)
+        rows = commands.compare(store, config, a, b)
+        differs = what_differs(store, config, a, b)
+        changes = store.case_diff(config, a, b) if with_cases else []
+    if as_json:
+        payload = {
+            "differences": differs,
+            "metrics": [r.model_dump(mode="json") for r in rows],
+            "cases": [c.model_dump(mode="json", exclude={"a", "b"}) for c in changes],
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    for line in differs:
+        err_console.print(f"note: {line}", markup=False, highlight=False)
+    print_table(
+        f"{model_version}: v{a} -> v{b}",
+        [
+            Column("metric"),
+            Column(f"v{a}", "right"),
+            Column(f"v{b}", "right"),
+            Column("delta", "right"),
+            Column("change", "right"),
+        ],
+        [
+            [
+                r.metric,
+                _num(r.a, 4),
+                _num(r.b, 4),
+                _num(r.delta, 4),
+                "-" if r.pct_change is None else f"{r.pct_change:+.1f}%",
+            ]
+            for r in rows
+        ],
+    )
+    if with_cases:
+        print_table(
+            f"cases that changed from v{a} to v{b}",
+            [
+                Column("case"),
+                Column("change"),
+                Column("newly missed"),
+                Column("newly found"),
+                Column("new false alarms"),
+                Column("cleared false alarms"),
+            ],
+            [
+                [
+                    c.case_id,
+                    c.change,
+                    ", ".join(c.newly_missed) or "-",
+                    ", ".join(c.newly_found) or "-",
+                    ", ".join(c.new_false_alarms) or "-",
+                    ", ".join(c.cleared_false_alarms) or "-",
+                ]
+                for c in changes
+            ],
         )
-    table = Table(title=f"{model_version}: v{a} -> v{b}")
-    for col in ("metric", f"v{a}", f"v{b}", "delta", "change"):
-        table.add_column(col)
-    for r in rows:
-        pct = "-" if r.pct_change is None else f"{r.pct_change:+.1f}%"
-        table.add_row(r.metric, _num(r.a, 4), _num(r.b, 4), _num(r.delta, 4), pct)
-    Console().print(table)
 
 
 @snapshots.command("check")
@@ -355,15 +426,28 @@ def snapshots_check(
     if as_json:
         click.echo(json.dumps(verdict.model_dump(mode="json"), indent=2))
     else:
-        table = Table(title=f"{model_version}: v{verdict.current_version} against the "
-                      f"baseline v{verdict.baseline_version} ({verdict.rule_text()})")  # fmt: skip
-        for col in ("metric", "baseline", "current", "delta", "regressed"):
-            table.add_column(col)
-        for c in verdict.checks:
-            table.add_row(c.metric, _num(c.baseline, 4), _num(c.current, 4), _num(c.delta, 4),
-                          "yes" if c.regressed else "no")  # fmt: skip
         if verdict.checks:
-            Console().print(table)
+            print_table(
+                f"{model_version}: v{verdict.current_version} against the baseline "
+                f"v{verdict.baseline_version} ({verdict.rule_text()})",
+                [
+                    Column("metric"),
+                    Column("baseline", "right"),
+                    Column("current", "right"),
+                    Column("delta", "right"),
+                    Column("regressed"),
+                ],
+                [
+                    [
+                        c.metric,
+                        _num(c.baseline, 4),
+                        _num(c.current, 4),
+                        _num(c.delta, 4),
+                        "yes" if c.regressed else "no",
+                    ]
+                    for c in verdict.checks
+                ],
+            )
         click.echo(f"{verdict.status} ({verdict.rule_text()})")
     if verdict.regressed:
         sys.exit(3)

@@ -107,3 +107,12 @@ def test_bad_registry_files_name_file_model_and_field(
 def test_bad_environment_override_names_the_variable() -> None:
     with pytest.raises(ConfigError, match=r"BENCHQ_MODEL__OPENAI__\*.*timeout_s"):
         load_registry(environ={"BENCHQ_MODEL__OPENAI__TIMEOUT_S": "soon"})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("MODEL_VERSION", "../../x"), ("MODEL_VERSION", "x" * 200), ("MODEL_ID", "gpt\x00mini")],
+)
+def test_labels_that_cannot_be_a_label_are_refused(field: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"model 'openai': {field.lower()}"):
+        load_registry(environ={f"BENCHQ_MODEL__OPENAI__{field}": value})

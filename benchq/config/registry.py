@@ -52,9 +52,9 @@ class ModelSpec(BaseModel):
     """The name used on the command line (`--models openai,gemini`)."""
     provider: ProviderKind
     """Which backend code talks to it."""
-    model_id: str = Field(min_length=1)
+    model_id: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
     """The provider's own model id (`gpt-4o-mini`, `gemini-2.5-flash`, ...)."""
-    model_version: str = ""
+    model_version: str = Field(default="", pattern=r"^([A-Za-z0-9][A-Za-z0-9._-]{0,127})?$")
     """Label results are stored under; defaults to `<name>-<model_id>`, so a
     different model id starts a history (and a baseline) of its own."""
     price_input_per_mtok: float = Field(default=0.0, ge=0.0)

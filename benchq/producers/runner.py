@@ -15,7 +15,6 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError, RunFailed
@@ -243,48 +242,3 @@ def print_worker_logs(log_dir: Path | None, console: Console) -> None:
         if tail:
             console.print(f"--- {log} (last lines) ---", markup=False)
             console.print("\n".join(tail), markup=False)
-
-
-def print_summary(outcome: RunOutcome, seconds: float, console: Console) -> None:
-    """The per-model summary table, and regression verdicts."""
-    table = Table(title=f"run {outcome.run_id} ({seconds:.1f}s)")
-    for col in (
-        "model", "cases", "precision", "recall", "F1", "JSON valid", "errors",
-        "latency", "tokens", "cost", "regression",
-    ):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("model", "regression") else "right")
-    for agg in outcome.aggregates:
-        verdict = outcome.verdicts.get(agg.model_name)
-        table.add_row(
-            agg.model_name,
-            str(agg.total_documents),
-            f"{agg.issue_precision:.3f}",
-            f"{agg.issue_recall:.3f}",
-            f"{agg.issue_f1_score:.3f}",
-            f"{agg.json_validity_rate:.1f}%",
-            str(agg.error_count),
-            f"{agg.avg_extraction_latency_ms:.1f} ms",
-            "-"
-            if agg.avg_total_tokens is None
-            else str(agg.total_input_tokens + agg.total_output_tokens),
-            f"${agg.total_cost_usd:.4f}",
-            _verdict_text(verdict),
-        )
-    if outcome.aggregates:
-        console.print(table)
-    for model, error in outcome.failures.items():
-        # Whole, never in a table cell: the error is what the reader needs to act on.
-        console.print(f"FAILED {model}: nothing published: {error}", markup=False, soft_wrap=True)
-
-
-def _verdict_text(verdict: RegressionVerdict | None) -> str:
-    if verdict is None:
-        return "-"
-    if verdict.status == "regression":
-        worst = [c.metric for c in verdict.checks if c.regressed]
-        return (
-            f"REGRESSED ({', '.join(worst)}) vs v{verdict.baseline_version} [{verdict.rule_text()}]"
-        )
-    if verdict.status == "no_baseline":
-        return "no baseline set"
-    return f"ok vs v{verdict.baseline_version} [{verdict.rule_text()}]"
