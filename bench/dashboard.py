@@ -77,7 +77,10 @@ def fill(url: str, snapshots: int, cases: int, seed: int = 1) -> None:
     now = datetime.now(UTC)
     versions: dict[tuple[str, str], int] = {}
     with psycopg.connect(url) as conn, conn.cursor() as cur:
-        with cur.copy("COPY benchmark_runs FROM STDIN") as runs_copy:
+        with cur.copy(
+            "COPY benchmark_runs (run_id, suite, models, cases_per_model, created_at, status, "
+            "record) FROM STDIN"
+        ) as runs_copy:
             for r in range(runs):
                 record = RunRecord(
                     run_id=f"run-{r}",
