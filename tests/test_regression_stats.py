@@ -163,3 +163,13 @@ def test_bad_input_is_refused_with_the_reason() -> None:
         score_intervals(np.ones((4, 3)), confidence=1.0)
     with pytest.raises(ValueError, match="'lost'"):
         case_rates({"lost": []})
+
+
+def test_a_negative_count_names_its_case() -> None:
+    class Broken:
+        true_positives = 1
+        false_positives = -1
+        false_negatives = 0
+
+    with pytest.raises(ValueError, match="'b' has a negative count"):
+        case_rates({"a": [RIGHT], "b": [Broken()], "c": [WRONG]})

@@ -128,20 +128,27 @@ def case_rates(outcomes: Mapping[str, Sequence[CaseCounts]]) -> CaseRates:
     has no rate, and silently dropping it would change the suite.
     """
     ids = tuple(sorted(outcomes))
-    rates = np.zeros((len(ids), 3), dtype=np.float64)
-    repeats = np.zeros(len(ids), dtype=np.int64)
-    for i, case_id in enumerate(ids):
-        runs = outcomes[case_id]
-        if not runs:
+    repeats = np.array([len(outcomes[case_id]) for case_id in ids], dtype=np.int64)
+    for case_id, count in zip(ids, repeats, strict=True):
+        if count == 0:
             raise ValueError(f"case {case_id!r} has no outcome")
-        counts = np.array(
-            [(o.true_positives, o.false_positives, o.false_negatives) for o in runs],
-            dtype=np.float64,
-        )
-        if (counts < 0).any():
-            raise ValueError(f"case {case_id!r} has a negative count")
-        rates[i] = counts.mean(axis=0)
-        repeats[i] = len(runs)
+    # One flat array of every outcome, then per-case sums: a Python loop
+    # over cases building small arrays costs more than the bootstrap itself.
+    counts = np.array(
+        [
+            (o.true_positives, o.false_positives, o.false_negatives)
+            for case_id in ids
+            for o in outcomes[case_id]
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 3)
+    if (counts < 0).any():
+        row = int(np.flatnonzero((counts < 0).any(axis=1))[0])
+        case_id = ids[int(np.searchsorted(np.cumsum(repeats), row, side="right"))]
+        raise ValueError(f"case {case_id!r} has a negative count")
+    starts = np.concatenate([[0], np.cumsum(repeats)[:-1]]).astype(np.intp)
+    sums = np.add.reduceat(counts, starts, axis=0) if ids else np.zeros((0, 3))
+    rates = sums / repeats[:, None] if ids else sums
     return CaseRates(case_ids=ids, rates=rates, repeats=repeats)
 
 
