@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/verdicts.py [--trials 400] [--json] [--seed 1]
         [--cases 50,200,1000] [--spreads default,uniform] [--repeats 1,3]
-        [--drop 0.10] [--workers 2] [--compare-tests] [--timing]
+        [--drop 0.10] [--workers 2] [--compare-tests] [--timing] [--exact-size]
 
 For every suite size, spread of per-case success probabilities and number
 of repeats, `--trials` suites are drawn; each is observed twice:
@@ -32,7 +32,9 @@ The model of a case (docs/verdicts.md says why):
 choice of test: `exact` (the same permutation test without the mid-p) and
 `mcnemar` (McNemar's mid-p test on per-case right/wrong, a case with repeats
 counting as right when most of its repeats are). `--timing` prints how long
-the statistics take on 1,000-case runs instead.
+the statistics take on 1,000-case runs instead; `--exact-size` computes (no
+simulation) the exact false-alarm rate of one run of right/wrong cases, for
+any share of cases that differ between two runs, with and without the mid-p.
 
 With `--json`, one object a line: rule, spread, cases, repeats, drop,
 false_alarm_rate, power. Otherwise a Markdown table with each rate's
@@ -256,6 +258,49 @@ def _median_seconds(action: Callable[[], object]) -> float:
     return float(np.median(times))
 
 
+def exact_false_alarms(n: int, discordance: float, mid_p: bool, alpha: float = 0.01) -> float:
+    """Exact A/A false-alarm rate of the one-run verdict on right/wrong cases.
+
+    With one run of one-issue cases the paired test is McNemar's: given m
+    cases that differ, the number that got better is Binomial(m, 1/2) under
+    no change, and m is Binomial(n, `discordance`), the chance that a case
+    differs between two runs. A regression needs the one-sided (mid-)p-value
+    at most `alpha` and a drop of more than 0.05 ((worse - better) / n).
+    """
+    total = 0.0
+    for m in range(1, n + 1):
+        weight = float(sps.binom.pmf(m, n, discordance))
+        if weight < 1e-15:
+            continue
+        better = np.arange(m + 1)
+        p = sps.binom.cdf(better, m, 0.5)
+        if mid_p:
+            p = p - 0.5 * sps.binom.pmf(better, m, 0.5)
+        drop = (m - 2 * better) / n
+        flagged = (p <= alpha) & np.array([exceeds(d, 0.05) for d in drop])
+        total += weight * float(sps.binom.pmf(better[flagged], m, 0.5).sum())
+    return total
+
+
+def print_exact_false_alarms(cases: Sequence[int]) -> None:
+    """The worst exact false-alarm rate over the discordance, per suite size and p-value."""
+    grid = np.linspace(0.01, 0.99, 99)
+    print("| cases | p-value | worst false alarms (share differing) | Beta(0.3, 0.3) | uniform |")
+    print("|---|---|---|---|---|")
+    # Two runs of a case with success probability p differ with chance 2p(1-p):
+    # 0.1875 on average for Beta(0.3, 0.3), 1/3 for Uniform(0, 1).
+    for n in cases:
+        for mid_p in (True, False):
+            rates = [exact_false_alarms(n, d, mid_p) for d in grid]
+            worst = int(np.argmax(rates))
+            beta = exact_false_alarms(n, 0.1875, mid_p)
+            uniform = exact_false_alarms(n, 1 / 3, mid_p)
+            print(
+                f"| {n} | {'mid-p' if mid_p else 'exact'} | {rates[worst] * 100:.3f} % "
+                f"({grid[worst]:.2f}) | {beta * 100:.3f} % | {uniform * 100:.3f} % |"
+            )
+
+
 def _ints(text: str) -> list[int]:
     values = [int(v) for v in text.split(",") if v.strip()]
     if not values or min(values) < 1:
@@ -284,11 +329,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object a line")
     parser.add_argument("--compare-tests", dest="compare", action="store_true")
     parser.add_argument("--timing", action="store_true")
+    parser.add_argument("--exact-size", action="store_true", help="exact one-run false alarms")
     args = parser.parse_args(argv)
     if args.trials < 1 or args.workers < 1 or not 0.0 <= args.drop < 1.0:
         parser.error("--trials and --workers must be at least 1, --drop in [0, 1)")
     if args.timing:
         timing(args.seed)
+        return 0
+    if args.exact_size:
+        print_exact_false_alarms(args.cases)
         return 0
     rows = simulate(args)
     if args.json:
