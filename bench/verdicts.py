@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/verdicts.py [--trials 400] [--json] [--seed 1]
         [--cases 50,200,1000] [--spreads default,uniform] [--repeats 1,3]
-        [--drop 0.10] [--workers 2] [--compare-tests] [--timing] [--exact-size]
+        [--drop 0.10] [--shift logit|additive|proportional] [--workers 2]
+        [--compare-tests] [--timing] [--exact-size]
 
 For every suite size, spread of per-case success probabilities and number
 of repeats, `--trials` suites are drawn; each is observed twice:
@@ -26,7 +27,8 @@ The model of a case (docs/verdicts.md says why):
   nearly always wrong, as repeated model runs show) or Uniform(0, 1);
 * a true drop lowers every case's log-odds by the same s (a uniformly worse
   model, easy and hard cases alike), with s solved per suite so that the
-  mean of p_i - p'_i is exactly `--drop`.
+  mean of p_i - p'_i is exactly `--drop`; `--shift additive` lowers every
+  p_i by the same amount instead, `--shift proportional` scales them.
 
 `--compare-tests` adds two rules run on the same pairs, the evidence for the
 choice of test: `exact` (the same permutation test without the mid-p) and
@@ -72,6 +74,7 @@ from benchq.regression.verdict import VerdictRule, exceeds, paired_verdict  # no
 RIGHT = CaseOutcome(true_positives=1, false_positives=0, false_negatives=0)
 WRONG = CaseOutcome(true_positives=0, false_positives=1, false_negatives=1)
 SPREADS = ("default", "uniform")
+SHIFTS = ("logit", "additive", "proportional")
 BASE_RULES = ("default", "original")
 EXTRA_RULES = ("exact", "mcnemar")
 _EXACT_RULE = VerdictRule(mid_p=False)
@@ -88,6 +91,7 @@ class Cell:
     trials: int
     seed: tuple[int, ...]
     extra: bool
+    shift: str = "logit"
 
 
 def draw_probabilities(rng: np.random.Generator, spread: str, n: int) -> NDArray[np.float64]:
@@ -99,12 +103,30 @@ def draw_probabilities(rng: np.random.Generator, spread: str, n: int) -> NDArray
     raise ValueError(f"unknown spread {spread!r}; use one of {', '.join(SPREADS)}")
 
 
-def lowered(p: NDArray[np.float64], drop: float) -> NDArray[np.float64]:
-    """`p` with every log-odds lowered by the same s, so that mean(p - p') == drop."""
+def lowered(p: NDArray[np.float64], drop: float, shift: str = "logit") -> NDArray[np.float64]:
+    """`p` lowered so that mean(p - p') == drop exactly.
+
+    `logit` (the default): every case's log-odds lowered by the same s, a
+    uniformly weaker model; nearly-always-right cases stay nearly always
+    right. `additive`: every p lowered by the same amount, clipped at 0.
+    `proportional`: every p multiplied by the same factor, so the drop falls
+    most on the cases that were nearly always right.
+    """
     if drop <= 0:
         return p
     if drop >= p.mean():
         raise ValueError(f"a drop of {drop} is more than this suite's expected F1 {p.mean():.3f}")
+    if shift == "proportional":
+        return p * (1 - drop / p.mean())
+    if shift == "additive":
+
+        def short_additive(s: float) -> float:
+            return float(np.mean(p - np.clip(p - s, 0.0, 1.0))) - drop
+
+        s = optimize.brentq(short_additive, 0.0, 1.0, xtol=1e-12)
+        return np.clip(p - s, 0.0, 1.0)
+    if shift != "logit":
+        raise ValueError(f"unknown shift {shift!r}; use one of {', '.join(SHIFTS)}")
     # Beta(0.3, 0.3) draws can be 0 or 1 to double precision; keep logit finite.
     z = logit(np.clip(p, 1e-12, 1 - 1e-12))
 
@@ -147,7 +169,7 @@ def run_cell(cell: Cell) -> dict[str, tuple[int, int]]:
     found = {rule: [0, 0] for rule in rules}
     for trial in range(cell.trials):
         p = draw_probabilities(rng, cell.spread, cell.cases)
-        for kind, current_p in enumerate((p, lowered(p, cell.drop))):
+        for kind, current_p in enumerate((p, lowered(p, cell.drop, cell.shift))):
             base, base_right = observe(rng, p, cell.repeats)
             cur, cur_right = observe(rng, current_p, cell.repeats)
             default = paired_verdict(base, cur, VerdictRule(seed=trial))
@@ -180,7 +202,8 @@ def simulate(args: argparse.Namespace) -> list[dict[str, object]]:
         while done < args.trials:
             size = min(block, args.trials - done)
             seed = (args.seed, index, done)
-            jobs.append((index, Cell(spread, cases, repeats, args.drop, size, seed, args.compare)))
+            cell = Cell(spread, cases, repeats, args.drop, size, seed, args.compare, args.shift)
+            jobs.append((index, cell))
             done += size
     totals: dict[int, dict[str, list[int]]] = {}
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
@@ -324,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--spreads", type=_spreads, default=list(SPREADS))
     parser.add_argument("--repeats", type=_ints, default=[1, 3])
     parser.add_argument("--drop", type=float, default=0.10, help="true F1 drop of the A/B pairs")
+    parser.add_argument("--shift", choices=SHIFTS, default="logit", help="how the drop is made")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="processes")
     parser.add_argument("--json", action="store_true", help="one JSON object a line")
