@@ -181,10 +181,11 @@ def score_intervals(
     per-case (TP, FP, FN) counts or rates. Cases are resampled with
     replacement `resamples` times and the three scores recomputed from the
     resampled sums. `method` "BCa" (scipy's default, bias-corrected and
-    accelerated) holds its coverage better than "percentile" near 0 and 1,
-    where F1 of a good model lives; when every resample gives the same score
-    (e.g. no true positive at all) the interval is that score on both ends.
-    No cases give zeros everywhere, as `aggregate` does.
+    accelerated) corrects for the skew of a score near 0 or 1, where F1 of
+    a good model lives; "percentile" is the plain quantiles. When every
+    resample gives the same score (e.g. no true positive at all) the interval
+    is that score on both ends. No cases give zeros everywhere, as
+    `aggregate` does.
     """
     data = rates.rates if isinstance(rates, CaseRates) else np.asarray(rates, dtype=np.float64)
     if data.ndim != 2 or data.shape[1] != 3:
