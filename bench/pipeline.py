@@ -29,20 +29,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchq.cases.generate import generate_suite
 from benchq.cases.suite import load_suite
 from benchq.config.settings import Settings
+from benchq.jobs.celery_app import make_app
+from benchq.jobs.names import PUBLISH_QUEUE
+from benchq.jobs.target import worker_environment
 from benchq.local.redis_server import PrivateRedis
 from benchq.local.worker_pool import WorkerPool
 from benchq.producers.enqueue import enqueue_run
 from benchq.producers.models import all_queues, resolve_models
 from benchq.producers.plan import plan_run
 from benchq.producers.wait import wait_for_run
-from benchq.store.factory import open_store
-from benchq.workers.celery_config import CONTROL_QUEUE, make_app
+from benchq.store.factory import open_target, resolve_store_target
 
 
 def measure_noop(settings: Settings, n: int, client: redis.Redis) -> float:  # type: ignore[type-arg]
     """Seconds to run n no-op tasks: first send to last result stored."""
     app = make_app(settings)
-    ping = app.signature("benchq.ping", queue=CONTROL_QUEUE)
+    ping = app.signature("benchq.ping", queue=PUBLISH_QUEUE)
     start = time.perf_counter()
     ids = [ping.apply_async().id for _ in range(n)]
     keys = [f"celery-task-meta-{i}" for i in ids]
@@ -57,10 +59,11 @@ def measure_pipeline(settings: Settings, suite_dir: Path) -> tuple[float, int]:
     """Seconds for a baseline run of the suite, first send to run published; and case count."""
     suite = load_suite(suite_dir)
     plan = plan_run(suite, resolve_models(["baseline"], settings), batch_size=settings.batch_size)
-    store = open_store(settings)
+    target = resolve_store_target(settings)
+    store = open_target(target)
     app = make_app(settings)
     start = time.perf_counter()
-    enqueue_run(app, plan, store)
+    enqueue_run(app, plan, store, store_identity=target.identity)
     wait_for_run(store, plan.run_id, poll_seconds=0.05, timeout=600)
     elapsed = time.perf_counter() - start
     store.close()
@@ -88,10 +91,7 @@ def main() -> None:
             worker_concurrency=args.concurrency,
             batch_size=args.batch_size,
         )
-        env = {
-            "BENCHQ_BROKER_URL": server.url,
-            "BENCHQ_STORE_URL": settings.effective_store_url(),
-        }
+        env = worker_environment(settings, resolve_store_target(settings))
         client = redis.Redis(unix_socket_path=str(server.socket_path))
         with WorkerPool(
             count=args.workers,

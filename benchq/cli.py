@@ -7,20 +7,42 @@ traceback for a user's mistake.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from benchq.cli_support import err_console, handle_errors, read_settings
 
+if TYPE_CHECKING:
+    from benchq.producers.runner import RunOutcome
 
-def _stdout_console() -> Console:
-    # Piped output (CI logs) has no terminal width; rich would squeeze the
-    # summary table into 80 columns and truncate the figures.
-    return Console() if sys.stdout.isatty() else Console(width=160)
+
+def _console(as_json: bool) -> Console:
+    """Where a run's progress and summary go: stdout, or stderr when stdout carries JSON."""
+    return Console(stderr=as_json, soft_wrap=True)
+
+
+def _finish(outcome: RunOutcome, as_json: bool) -> None:
+    """Print the outcome's JSON if asked, then exit with its code."""
+    if as_json:
+        from benchq.cli_summary import outcome_json
+
+        click.echo(outcome_json(outcome))
+    _exit_for(outcome.exit_code)
+
+
+_json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the outcome as one JSON object on stdout (progress and summary go to stderr).",
+)
 
 
 @click.group()
@@ -46,12 +68,19 @@ _models_option = click.option(
 _cache_option = click.option(
     "--no-cache", is_flag=True, help="Call the models even where a cached answer exists."
 )
+_dataset_option = click.option(
+    "--dataset-version",
+    default=None,
+    help="Dataset label to store results under (also BENCHQ_DATASET_VERSION). "
+    "Default: the suite's name and a digest of its contents, so an edited suite "
+    "starts a history of its own.",
+)
 _threshold_option = click.option(
     "--regression-threshold",
     type=click.FloatRange(min=0, max=1),
     default=0.05,
     show_default=True,
-    help="Largest tolerated drop of precision, recall or F1, as a fraction of the baseline.",
+    help="Largest tolerated drop of F1 below the baseline's (absolute, the original's rule).",
 )
 
 
@@ -65,7 +94,9 @@ _threshold_option = click.option(
     "--timeout", type=click.FloatRange(min=1), default=None, help="Give up after seconds."
 )
 @_cache_option
+@_dataset_option
 @_threshold_option
+@_json_option
 @handle_errors
 def run(
     suite: Path | None,
@@ -75,27 +106,46 @@ def run(
     results_dir: Path | None,
     timeout: float | None,
     no_cache: bool,
+    dataset_version: str | None,
     regression_threshold: float,
+    as_json: bool,
 ) -> None:
     """Run a benchmark and wait for it: enqueue, process, aggregate, publish, summarise.
 
     With no broker configured, starts a private Redis and worker processes
     for the run and stops them afterwards.
-    """
-    settings = read_settings(results_dir=results_dir)
-    from benchq.producers.runner import run_benchmark
 
-    run_benchmark(
+    Exit codes: 0 every model published and none regressed; 1 the run or a
+    model failed, or the broker or store could not be reached; 2 bad input
+    (suite, flags, settings); 3 a model regressed against its baseline.
+    """
+    settings = read_settings(results_dir=results_dir, dataset_version=dataset_version)
+    from benchq.cli_run import run_benchmark
+
+    outcome = run_benchmark(
         settings,
         suite_path=suite,
         models=models,
         run_id=run_id,
         workers=workers,
         timeout=timeout,
-        console=_stdout_console(),
+        console=_console(as_json),
         use_cache=not no_cache,
         regression_threshold=regression_threshold,
     )
+    _finish(outcome, as_json)
+
+
+def _exit_for(code: int) -> None:
+    """Exit with a run's code, saying why on stderr when it is not 0."""
+    if code == 1:
+        err_console.print(
+            "[bold red]failed:[/] at least one model failed; nothing published for it"
+        )
+    elif code == 3:
+        err_console.print("[bold red]regression:[/] at least one model fell below its baseline")
+    if code:
+        sys.exit(code)
 
 
 @main.command()
@@ -110,7 +160,9 @@ def run(
 @click.option("--timeout", type=click.FloatRange(min=1), default=None, help="With --wait.")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=None)
 @_cache_option
+@_dataset_option
 @_threshold_option
+@_json_option
 @handle_errors
 def enqueue(
     suite: Path | None,
@@ -120,29 +172,38 @@ def enqueue(
     timeout: float | None,
     results_dir: Path | None,
     no_cache: bool,
+    dataset_version: str | None,
     regression_threshold: float,
+    as_json: bool,
 ) -> None:
     """Enqueue a run for the workers on the configured broker and print its run id.
 
-    Without --wait it returns at once: all a cron line or CI job needs.
+    Without --wait it returns at once: all a cron line or CI job needs. With
+    --wait, exit codes are those of `benchq run`: 0 clean, 1 failed, 2 bad
+    input, 3 regression.
     """
-    settings = read_settings(results_dir=results_dir)
-    from benchq.producers.runner import enqueue_only, print_summary, wait_and_collect
+    settings = read_settings(results_dir=results_dir, dataset_version=dataset_version)
+    from benchq.cli_summary import print_summary
+    from benchq.producers.runner import enqueue_only, wait_and_collect
 
     plan = enqueue_only(
-        settings, suite_path=suite, models=models, run_id=run_id, use_cache=not no_cache
+        settings,
+        suite_path=suite,
+        models=models,
+        run_id=run_id,
+        use_cache=not no_cache,
+        regression_threshold=regression_threshold,
     )
-    click.echo(plan.run_id)
     if not wait:
+        click.echo(json.dumps({"run_id": plan.run_id}) if as_json else plan.run_id)
         return
-    console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
-    outcome = wait_and_collect(
-        settings, plan, timeout=timeout, console=console, regression_threshold=regression_threshold
-    )
+    if not as_json:
+        click.echo(plan.run_id)
+    # The summary goes to stderr: stdout is the run id (or the JSON) for scripts.
+    console = Console(stderr=True, soft_wrap=True)
+    outcome = wait_and_collect(settings, plan, timeout=timeout, console=console)
     print_summary(outcome, 0.0, console)
-    if outcome.regressed:
-        err_console.print("[bold red]regression:[/] at least one model fell below its baseline")
-        sys.exit(3)
+    _finish(outcome, as_json)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -154,26 +215,55 @@ def enqueue(
 )
 @click.option("--pool", type=click.Choice(["threads", "prefork", "solo"]), default=None)
 @click.option("--name", default=None, help="Node name (default: benchq@<host>).")
-@click.option("--queues", default=None, help="Comma-separated queues (default: all).")
+@click.option(
+    "--role",
+    type=click.Choice(["all", "models", "publish"]),
+    default="all",
+    show_default=True,
+    help="models: call models (provider queues; needs model keys, not the store's); "
+    "publish: write results, snapshots and verdicts (needs the store's credentials, "
+    "no model key); all: both.",
+)
+@click.option("--queues", default=None, help="Comma-separated queues (overrides --role).")
 @click.option("--loglevel", default="INFO", show_default=True)
 @handle_errors
 def worker(
-    concurrency: int | None, pool: str | None, name: str | None, queues: str | None, loglevel: str
+    concurrency: int | None,
+    pool: str | None,
+    name: str | None,
+    role: str,
+    queues: str | None,
+    loglevel: str,
 ) -> None:
     """Start a Celery worker on the configured broker (BENCHQ_BROKER_URL)."""
     import os
 
     from benchq.errors import ConfigError
+    from benchq.jobs.names import PUBLISH_QUEUE
     from benchq.local.worker_pool import worker_argv, worker_env
     from benchq.producers.models import all_queues
 
     settings = read_settings()
     if not settings.broker_url:
         raise ConfigError("BENCHQ_BROKER_URL is not set: a worker needs a broker to listen to")
+    known = all_queues(settings)
+    by_role = {
+        "all": known,
+        "models": [q for q in known if q != PUBLISH_QUEUE],
+        "publish": [PUBLISH_QUEUE],
+    }
+    chosen = [q.strip() for q in queues.split(",")] if queues else by_role[role]
+    unknown = [q for q in chosen if q not in known]
+    if unknown or not chosen:
+        # A worker on a queue nobody sends to would wait for ever, silently.
+        raise ConfigError(
+            f"--queues: {', '.join(unknown) or '(none)'} is not a queue any model uses; "
+            f"known queues: {', '.join(known)}"
+        )
     calls = concurrency or settings.worker_concurrency
     argv = worker_argv(
         name=name or "benchq@%h",
-        queues=queues.split(",") if queues else all_queues(settings),
+        queues=chosen,
         pool=pool or settings.worker_pool,
         concurrency=calls,
         batch_size=settings.batch_size,
@@ -181,6 +271,96 @@ def worker(
     )
     os.environ.update(worker_env(calls, settings.batch_size))
     os.execv(argv[0], argv)
+
+
+@main.command()
+@click.argument("run_id")
+@click.option(
+    "--suite",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the run's suite is now (default: where the run read it). Must be the same bills.",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=1), default=None, help="Give up after seconds."
+)
+@click.option("--results-dir", type=click.Path(path_type=Path), default=None)
+@_json_option
+@handle_errors
+def resume(
+    run_id: str,
+    suite: Path | None,
+    workers: int | None,
+    timeout: float | None,
+    results_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Finish a failed, interrupted or lost run: run exactly the cases it lacks.
+
+    Every result the run stored is kept. The (model, case) pairs without a
+    result are enqueued again, each model's chain (aggregate, publish,
+    verdict) runs to its end, and the run gets its files, verdicts and
+    notification. Exit codes are those of `benchq run`.
+    """
+    settings = read_settings(results_dir=results_dir)
+    from benchq.cli_run import resume_benchmark
+
+    outcome = resume_benchmark(
+        settings,
+        run_id=run_id,
+        suite_path=suite,
+        workers=workers,
+        timeout=timeout,
+        console=_console(as_json),
+    )
+    _finish(outcome, as_json)
+
+
+@main.command()
+@click.argument("run_id")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder to write to (default: BENCHQ_RESULTS_DIR, benchmarks/results).",
+)
+@handle_errors
+def results(run_id: str, out: Path | None) -> None:
+    """Write a run's result files in the original formats, from the store.
+
+    For each published model: aggregated_metrics_<model>.json and the
+    monitoring record <model>_benchmark_results.json; the run's last
+    published model is also aggregated_metrics.json. Works for any run,
+    from any machine that reaches the store, whether or not a producer
+    waited for it. Exit 1 when the run has a failed model or is not over.
+    """
+    from benchq.errors import NotFound
+    from benchq.store.factory import open_store
+    from benchq.store.run_files import run_results, write_run_files
+
+    settings = read_settings(results_dir=out)
+    store = open_store(settings)
+    try:
+        try:
+            found = run_results(store, run_id)
+        except NotFound:
+            from benchq.errors import ConfigError
+
+            raise ConfigError(f"no run {run_id!r} in the store") from None
+    finally:
+        store.close()
+    for path in write_run_files(found, settings.results_dir):
+        click.echo(f"wrote {path}")
+    for model, error in found.failures.items():
+        err_console.print(f"{model}: failed, no files: {error}", markup=False, highlight=False)
+    if found.pending:
+        err_console.print(
+            f"not over yet (status {found.run.status.value}): {', '.join(found.pending)}",
+            markup=False,
+        )
+    if found.failures or found.pending:
+        sys.exit(1)
 
 
 @main.group()
@@ -205,11 +385,25 @@ def cases_generate(n: int, seed: int, out: Path) -> None:
 @click.argument("suite", type=click.Path(path_type=Path))
 @handle_errors
 def cases_check(suite: Path) -> None:
-    """Validate a suite without running it."""
-    from benchq.cases.suite import load_suite
+    """Check a suite without running it: every problem of every file, one line each.
 
-    loaded = load_suite(suite)
-    click.echo(f"{suite}: {len(loaded.cases)} cases, {len(loaded.skipped)} skipped")
+    Prints `file[:line]: error|warning: field: what is wrong` per problem, then
+    a one-line count of cases, skipped inputs and warnings. Exits 2 when any
+    problem stops the suite from loading.
+    """
+    from benchq.cases.suite import check_suite
+
+    settings = read_settings()
+    report = check_suite(suite, max_input_bytes=settings.max_input_bytes)
+    for problem in report.problems:
+        click.echo(str(problem))
+    if report.errors:
+        err_console.print(
+            Text.assemble(("error: ", "bold red"), report.summary(), ": the suite cannot be used"),
+            highlight=False,
+        )
+        sys.exit(2)
+    click.echo(report.summary())
 
 
 def _register_subcommands() -> None:

@@ -6,16 +6,17 @@ They publish through the same store code as the workers.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from benchq.cli_support import handle_errors, read_settings
+from benchq.cli_support import err_console, handle_errors, read_settings
+from benchq.cli_tables import Column, print_table
+from benchq.regression.original import RULES
 from benchq.store.base import ResultsStore
 from benchq.store.schema import Snapshot, SnapshotConfig
 
@@ -29,8 +30,14 @@ def _config_options(func: F) -> F:
     func = click.option("--environment", type=click.Choice(ENVIRONMENTS), default="local",
                         show_default=True)(func)  # fmt: skip
     func = click.option("--prompt-version", default="v1", show_default=True)(func)
-    func = click.option("--dataset-version", default="benchmark-set-v1", show_default=True)(func)
-    func = click.option("--model-version", required=True, help="e.g. openai-v1.0")(func)
+    func = click.option(
+        "--dataset-version",
+        default=None,
+        help="Default: the one dataset the model version has snapshots of (several: name one).",
+    )(func)
+    func = click.option(
+        "--model-version", required=True, help="e.g. openai-gpt-4o-mini (see `benchq snapshots`)"
+    )(func)
     return func
 
 
@@ -39,16 +46,20 @@ def _config_options(func: F) -> F:
 @click.option("--output", "output_path", type=click.Path(path_type=Path), required=True)
 @click.option("--model", default=None, help="Model name (default: the file's model_name).")
 @click.option("--model-version", default=None, help="Default: <model>-v1.0.")
+@click.option(
+    "--model-provider", default=None, help="Default: the model name, as the original wrote it."
+)
 @click.option("--dataset-version", default="benchmark-set-v1", show_default=True)
-@click.option("--prompt-version", default="v1", show_default=True)
+@click.option("--prompt-version", default=None, help="Default: the file's prompt_version, else v1.")
 @handle_errors
 def convert(
     input_path: Path,
     output_path: Path,
     model: str | None,
     model_version: str | None,
+    model_provider: str | None,
     dataset_version: str,
-    prompt_version: str,
+    prompt_version: str | None,
 ) -> None:
     """Convert an aggregated_metrics file into a monitoring record (the unit pushed)."""
     from benchq.store import commands
@@ -58,10 +69,11 @@ def convert(
         output_path,
         model=model,
         model_version=model_version,
+        model_provider=model_provider,
         dataset_version=dataset_version,
         prompt_version=prompt_version,
     )
-    click.echo(f"wrote {output_path} ({record.model_version}, f1={record.metrics.f1:.3f})")
+    click.echo(f"wrote {output_path} ({record.model_version}, f1={_num(record.metrics.f1)})")
 
 
 @click.command()
@@ -73,6 +85,12 @@ def convert(
 @click.option("--triggered-by", default=None)
 @click.option("--tags", multiple=True, help="Repeat or comma-separate.")
 @click.option("--notes", default=None)
+@click.option(
+    "--duration",
+    type=float,
+    default=None,
+    help="The benchmark's execution time in seconds (default: the record's duration_seconds).",
+)
 @click.option("--verify", is_flag=True, help="Read the snapshot back and compare.")
 @handle_errors
 def push(
@@ -84,9 +102,15 @@ def push(
     triggered_by: str | None,
     tags: tuple[str, ...],
     notes: str | None,
+    duration: float | None,
     verify: bool,
 ) -> None:
-    """Publish a monitoring record: a transaction and a new current snapshot."""
+    """Publish a monitoring record: a transaction and a new current snapshot.
+
+    Takes the original's records and flags as they are (`--tags a b` as
+    `--tags a --tags b`); a hostile or malformed record or flag is refused
+    with the field named (exit 2), and nothing is written.
+    """
     from benchq.store import commands
 
     meta = commands.push_metadata(
@@ -99,9 +123,9 @@ def push(
         notes=notes,
     )
     # Validate the file before opening the store: a bad file touches nothing.
-    commands.load_push_file(input_path)
+    commands.load_push_record(input_path, duration)
     with _open_store() as store:
-        result = commands.push(store, input_path, meta, verify=verify)
+        result = commands.push(store, input_path, meta, verify=verify, duration_seconds=duration)
     snap = result.snapshot
     click.echo(
         f"published {snap.model_version} snapshot v{snap.snapshot_version} "
@@ -121,22 +145,29 @@ def _open_store() -> Iterator[ResultsStore]:
         store.close()
 
 
-def _snapshot_table(rows: list[Snapshot], title: str) -> Table:
-    table = Table(title=title)
-    for col in ("model", "dataset", "prompt", "env", "v", "F1", "precision", "recall",
-                "latency ms", "flags", "created"):  # fmt: skip
-        table.add_column(col)
+def _print_snapshots(rows: list[Snapshot], title: str, as_json: bool) -> None:
+    """Snapshots as a table (names whole at any width, greppable piped) or as JSON."""
+    if as_json:
+        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    columns = [
+        Column("model"), Column("model id"), Column("dataset"), Column("prompt"),
+        Column("prompt digest"), Column("env"), Column("v", "right"), Column("F1", "right"),
+        Column("precision", "right"), Column("recall", "right"),
+        Column("latency ms", "right"), Column("flags"), Column("created"),
+    ]  # fmt: skip
+    table = []
     for s in rows:
         flags = " ".join(
             f for f, on in (("current", s.is_current), ("baseline", s.is_baseline)) if on
         )
-        table.add_row(
-            s.model_version, s.dataset_version, s.prompt_version, s.environment,
-            str(s.snapshot_version), _num(s.f1_score), _num(s.precision_score),
-            _num(s.recall_score), _num(s.latency_ms, 1), flags,
+        table.append([
+            s.model_version, s.model_id or "-", s.dataset_version, s.prompt_version,
+            s.prompt_digest or "-", s.environment, str(s.snapshot_version), _num(s.f1_score),
+            _num(s.precision_score), _num(s.recall_score), _num(s.latency_ms, 1), flags or "-",
             s.created_at.strftime("%Y-%m-%d %H:%M"),
-        )  # fmt: skip
-    return table
+        ])  # fmt: skip
+    print_table(title, columns, table)
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -177,34 +208,46 @@ def snapshots(
     elif not rows:
         click.echo("no snapshots yet: run `benchq run` or `benchq push` first")
     else:
-        Console().print(_snapshot_table(rows, "snapshots, newest first"))
+        _print_snapshots(rows, "snapshots, newest first", as_json=False)
 
 
 def _config(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str
+    store: ResultsStore,
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
 ) -> SnapshotConfig:
-    from benchq.store.commands import snapshot_config
+    from benchq.store.commands import resolve_config
 
-    return snapshot_config(model_version, dataset_version, prompt_version, environment)
+    return resolve_config(store, model_version, dataset_version, prompt_version, environment)
+
+
+_json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
 @snapshots.command("history")
 @_config_options
+@_json_option
 @handle_errors
 def snapshots_history(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
+    as_json: bool,
 ) -> None:
     """Every version of one configuration, newest first."""
     from benchq.store import commands
 
     with _open_store() as store:
         rows = commands.history(
-            store, _config(model_version, dataset_version, prompt_version, environment)
+            store, _config(store, model_version, dataset_version, prompt_version, environment)
         )
-    if not rows:
+    if not rows and not as_json:
         click.echo(f"no snapshots of {model_version} ({environment})")
         return
-    Console().print(_snapshot_table(rows, f"history of {model_version}"))
+    _print_snapshots(rows, f"history of {model_version}", as_json)
 
 
 @snapshots.command("checkout")
@@ -212,14 +255,20 @@ def snapshots_history(
 @click.argument("version", type=click.IntRange(min=1))
 @handle_errors
 def snapshots_checkout(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str, version: int
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
+    version: int,
 ) -> None:
     """Make an older version the current one."""
     from benchq.store import commands
 
     with _open_store() as store:
         snap = commands.checkout(
-            store, _config(model_version, dataset_version, prompt_version, environment), version
+            store,
+            _config(store, model_version, dataset_version, prompt_version, environment),
+            version,
         )
     click.echo(f"{snap.model_version} v{snap.snapshot_version} is now current")
 
@@ -229,14 +278,20 @@ def snapshots_checkout(
 @click.argument("version", type=click.IntRange(min=1))
 @handle_errors
 def snapshots_baseline(
-    model_version: str, dataset_version: str, prompt_version: str, environment: str, version: int
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
+    version: int,
 ) -> None:
     """Make a version the baseline that regression checks compare against."""
     from benchq.store import commands
 
     with _open_store() as store:
         snap = commands.baseline(
-            store, _config(model_version, dataset_version, prompt_version, environment), version
+            store,
+            _config(store, model_version, dataset_version, prompt_version, environment),
+            version,
         )
     click.echo(f"{snap.model_version} v{snap.snapshot_version} is now the baseline")
 
@@ -245,29 +300,157 @@ def snapshots_baseline(
 @_config_options
 @click.argument("a", type=click.IntRange(min=1))
 @click.argument("b", type=click.IntRange(min=1))
+@click.option("--cases", "with_cases", is_flag=True, help="Also list the cases that changed.")
+@_json_option
 @handle_errors
 def snapshots_compare(
     model_version: str,
-    dataset_version: str,
+    dataset_version: str | None,
     prompt_version: str,
     environment: str,
     a: int,
     b: int,
+    with_cases: bool,
+    as_json: bool,
 ) -> None:
-    """Compare two versions metric by metric (b minus a)."""
+    """Compare two versions metric by metric (b minus a), and case by case with --cases.
+
+    When the two versions scored different cases or ground truth, or came
+    from another model id or prompt, that is said first: it, not the model,
+    may be what changed the figures.
+    """
+    from benchq.store import commands
+    from benchq.store.compare import what_differs
+
+    with _open_store() as store:
+        config = _config(store, model_version, dataset_version, prompt_version, environment)
+        rows = commands.compare(store, config, a, b)
+        differs = what_differs(store, config, a, b)
+        changes = store.case_diff(config, a, b) if with_cases else []
+    if as_json:
+        payload = {
+            "differences": differs,
+            "metrics": [r.model_dump(mode="json") for r in rows],
+            "cases": [c.model_dump(mode="json", exclude={"a", "b"}) for c in changes],
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    for line in differs:
+        err_console.print(f"note: {line}", markup=False, highlight=False)
+    print_table(
+        f"{model_version}: v{a} -> v{b}",
+        [
+            Column("metric"),
+            Column(f"v{a}", "right"),
+            Column(f"v{b}", "right"),
+            Column("delta", "right"),
+            Column("change", "right"),
+        ],
+        [
+            [
+                r.metric,
+                _num(r.a, 4),
+                _num(r.b, 4),
+                _num(r.delta, 4),
+                "-" if r.pct_change is None else f"{r.pct_change:+.1f}%",
+            ]
+            for r in rows
+        ],
+    )
+    if with_cases:
+        print_table(
+            f"cases that changed from v{a} to v{b}",
+            [
+                Column("case"),
+                Column("change"),
+                Column("newly missed"),
+                Column("newly found"),
+                Column("new false alarms"),
+                Column("cleared false alarms"),
+            ],
+            [
+                [
+                    c.case_id,
+                    c.change,
+                    ", ".join(c.newly_missed) or "-",
+                    ", ".join(c.newly_found) or "-",
+                    ", ".join(c.new_false_alarms) or "-",
+                    ", ".join(c.cleared_false_alarms) or "-",
+                ]
+                for c in changes
+            ],
+        )
+
+
+@snapshots.command("check")
+@_config_options
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0, max=1),
+    default=0.05,
+    show_default=True,
+    help="Largest tolerated drop (absolute; a fraction of the baseline with --rule relative).",
+)
+@click.option(
+    "--rule",
+    type=click.Choice(RULES),
+    default="original",
+    show_default=True,
+    help="original: F1 drop > threshold; absolute: the same on precision, recall or F1; "
+    "relative: a drop > threshold x baseline on any of them.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def snapshots_check(
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
+    threshold: float,
+    rule: str,
+    as_json: bool,
+) -> None:
+    """Check the current version against the baseline; exit 3 when it regressed."""
     from benchq.store import commands
 
     with _open_store() as store:
-        rows = commands.compare(
-            store, _config(model_version, dataset_version, prompt_version, environment), a, b
+        config = _config(store, model_version, dataset_version, prompt_version, environment)
+        verdict = commands.regression(
+            store,
+            config,
+            threshold,
+            rule,  # type: ignore[arg-type]  # click.Choice(RULES) admits only the rules
         )
-    table = Table(title=f"{model_version}: v{a} -> v{b}")
-    for col in ("metric", f"v{a}", f"v{b}", "delta", "change"):
-        table.add_column(col)
-    for r in rows:
-        pct = "-" if r.pct_change is None else f"{r.pct_change:+.1f}%"
-        table.add_row(r.metric, _num(r.a, 4), _num(r.b, 4), _num(r.delta, 4), pct)
-    Console().print(table)
+        if verdict.status == "no_current" and not commands.history(store, config):
+            raise commands.missing_versions(store, config, [])
+    if as_json:
+        click.echo(json.dumps(verdict.model_dump(mode="json"), indent=2))
+    else:
+        if verdict.checks:
+            print_table(
+                f"{model_version}: v{verdict.current_version} against the baseline "
+                f"v{verdict.baseline_version} ({verdict.rule_text()})",
+                [
+                    Column("metric"),
+                    Column("baseline", "right"),
+                    Column("current", "right"),
+                    Column("delta", "right"),
+                    Column("regressed"),
+                ],
+                [
+                    [
+                        c.metric,
+                        _num(c.baseline, 4),
+                        _num(c.current, 4),
+                        _num(c.delta, 4),
+                        "yes" if c.regressed else "no",
+                    ]
+                    for c in verdict.checks
+                ],
+            )
+        click.echo(f"{verdict.status} ({verdict.rule_text()})")
+    if verdict.regressed:
+        sys.exit(3)
 
 
 @click.group()
@@ -277,11 +460,17 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.option("--url", default=None, help="Postgres URL (default: BENCHQ_STORE_URL).")
+@click.option("--dry-run", is_flag=True, help="Say what would change, change nothing.")
 @handle_errors
-def db_upgrade(url: str | None) -> None:
-    """Apply supabase/migrations to a Postgres database; applying twice is harmless."""
+def db_upgrade(url: str | None, dry_run: bool) -> None:
+    """Bring a Postgres database to benchq's schema; running it again is harmless.
+
+    Applies supabase/migrations, and takes over a database created by the
+    original system's schema file, keeping every row. It says what it will
+    do before it changes anything.
+    """
     from benchq.errors import ConfigError
-    from benchq.store.migrate import upgrade
+    from benchq.store.migrate import UpgradePlan, upgrade
 
     target = url or read_settings().store_url
     if not target or not target.startswith(("postgres://", "postgresql://")):
@@ -289,7 +478,13 @@ def db_upgrade(url: str | None) -> None:
             "db upgrade needs a Postgres URL: pass --url or set BENCHQ_STORE_URL "
             "(for Supabase, its direct connection string); SQLite needs no upgrade"
         )
-    applied = upgrade(target)
-    click.echo(
-        f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
-    )
+
+    def announce(plan: UpgradePlan) -> None:
+        for line in plan.lines():
+            click.echo(line)
+        if dry_run and not plan.empty:
+            click.echo("dry run: nothing was changed")
+
+    applied = upgrade(target, dry_run=dry_run, on_plan=announce)
+    if applied:
+        click.echo(f"applied {len(applied)} migration(s): " + ", ".join(applied))

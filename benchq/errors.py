@@ -11,12 +11,20 @@ callers only ever catch these::
     ├── ProviderError          a model call failed
     │   ├── ProviderRetryable  429, 5xx, timeouts: worth another attempt
     │   ├── ProviderRejected   400, 401, 403: retrying cannot help
+    │   ├── ProviderUnreachable nothing answers at the endpoint (refused, no such host):
+    │   │                      one quick retry, then every call fails at once for a while
     │   └── ProviderBusy       the fleet's limit is reached: requeue the job, free the worker
     ├── AnswerError            the model answered, but not with the JSON we asked for
     ├── StoreError             the results store refused an operation
     │   ├── StoreUnavailable   the store cannot be reached right now (retry later)
     │   └── NotFound           the thing asked for does not exist
-    └── RuntimeStartError      the embedded Redis or workers could not be started
+    ├── InfraUnavailable       a part benchq runs on (broker, limiter) failed during a case:
+    │   │                      the case runs again once it is back; never the model's error
+    │   └── BrokerUnavailable  the broker (Redis) cannot be reached (exit 1)
+    ├── RunFailed              a run cannot finish, or finished with a failed model (exit 1)
+    ├── NotificationFailed     no webhook accepted a run's notification
+    ├── RuntimeStartError      the embedded Redis or workers could not be started
+    └── InternalError          benchq used itself wrongly: a bug to report, not an input to fix
 
 A failed *case* is not an exception that escapes: the worker catches it and
 stores a case result carrying the error message (failures are data).
@@ -91,6 +99,15 @@ class ProviderRejected(ProviderError):
     """The provider refused the request for a reason another attempt cannot fix."""
 
 
+class ProviderUnreachable(ProviderError):
+    """Nothing answers at the model's endpoint: connection refused, or no such host.
+
+    Not retried like a 5xx: a server that is not there will not be there in a
+    minute either, and a run should say so in seconds, not after every case
+    has waited out its backoff.
+    """
+
+
 class AnswerError(BenchqError):
     """The model's answer is not the JSON document that was asked for."""
 
@@ -107,5 +124,25 @@ class NotFound(StoreError):
     """The requested run, snapshot or version does not exist."""
 
 
+class InfraUnavailable(BenchqError):
+    """A part benchq itself runs on failed: not an outcome of the case or the model."""
+
+
+class BrokerUnavailable(InfraUnavailable):
+    """The broker cannot be reached; nothing was enqueued or recorded."""
+
+
+class RunFailed(BenchqError):
+    """A run cannot finish (workers gone, jobs lost) or a model of it failed."""
+
+
+class NotificationFailed(BenchqError):
+    """No webhook accepted a run's notification after every attempt."""
+
+
 class RuntimeStartError(BenchqError):
     """The embedded runtime (private Redis, worker processes) failed to start."""
+
+
+class InternalError(BenchqError):
+    """benchq used itself wrongly (a bug to report, not an input a user can fix)."""

@@ -6,4 +6,5 @@ bash scripts/setup.sh --dev
 .venv/bin/ruff check benchq tests bench
 .venv/bin/ruff format --check benchq tests bench
 .venv/bin/mypy
+.venv/bin/lint-imports
 .venv/bin/python -m pytest -q "$@"

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from benchq.cases.generate import generate_cases
 from benchq.cases.schema import Case
@@ -30,7 +31,7 @@ from benchq.store.base import ResultsStore
 from benchq.store.schema import PushMetadata, RunModelSummary, RunRecord
 
 #: (id, created_at) pairs to write into benchmark_snapshots.
-Backdater = Callable[[Sequence[tuple[int, datetime]]], None]
+Backdater = Callable[[Sequence[tuple[UUID, datetime]]], None]
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,11 @@ FALSE_TYPES = ("balance_billing", "upcoding", "arithmetic_error", "unbundling")
 def sqlite_backdater(path: str) -> Backdater:
     """Moves snapshots of the SQLite store at `path`."""
 
-    def move(rows: Sequence[tuple[int, datetime]]) -> None:
+    def move(rows: Sequence[tuple[UUID, datetime]]) -> None:
         with closing(sqlite3.connect(path)) as conn, conn:
             conn.executemany(
                 "UPDATE benchmark_snapshots SET created_at=? WHERE id=?",
-                [(when.isoformat(), sid) for sid, when in rows],
+                [(when.isoformat(), str(sid)) for sid, when in rows],
             )
 
     return move
@@ -74,7 +75,7 @@ def sqlite_backdater(path: str) -> Backdater:
 def postgres_backdater(url: str) -> Backdater:
     """Moves snapshots of the Postgres (or Supabase) database at `url`."""
 
-    def move(rows: Sequence[tuple[int, datetime]]) -> None:
+    def move(rows: Sequence[tuple[UUID, datetime]]) -> None:
         import psycopg
 
         with psycopg.connect(url) as conn, conn.cursor() as cur:
@@ -147,7 +148,7 @@ def fill_history(
     suite = generate_cases(cases, seed)
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(days=days)
-    moved: list[tuple[int, datetime]] = []
+    moved: list[tuple[UUID, datetime]] = []
     for i in range(runs):
         when = start + timedelta(days=days * (i + 1) / runs, hours=-rng.uniform(0, 6))
         environment = environments[i % len(environments)]

@@ -8,14 +8,17 @@ from pathlib import Path
 
 from benchq.cases.suite import load_suite
 from benchq.config.settings import Settings
+from benchq.jobs.celery_app import make_app
+from benchq.jobs.target import worker_environment
 from benchq.local.worker_pool import WorkerPool
 from benchq.producers.enqueue import enqueue_run
 from benchq.producers.models import all_queues
 from benchq.producers.plan import ModelPlan, RunPlan, plan_run
-from benchq.store.sqlite import SQLiteStore
-from benchq.workers.celery_config import make_app
+from benchq.store.factory import open_target, resolve_store_target
 
-BASELINE = ModelPlan(name="baseline", provider="baseline", model_version="baseline-v1.0")
+BASELINE = ModelPlan(
+    name="baseline", provider="baseline", model_version="baseline-rules-v2", model_id="rules-v2"
+)
 
 
 def cli(*args: str) -> list[str]:
@@ -37,14 +40,10 @@ def workers(
     prefix: str = "w",
     concurrency: int = 2,
     extra_env: dict[str, str] | None = None,
+    log_dir: Path | None = None,
 ) -> WorkerPool:
     """Worker processes (not started) for these settings (`extra_env` on top)."""
-    env = {
-        "BENCHQ_BROKER_URL": settings.broker_url or "",
-        "BENCHQ_STORE_URL": settings.effective_store_url(),
-        "BENCHQ_VISIBILITY_TIMEOUT": str(settings.visibility_timeout),
-        "BENCHQ_RESTORE_INTERVAL": str(settings.restore_interval),
-    }
+    env = worker_environment(settings, resolve_store_target(settings))
     return WorkerPool(
         count=count,
         env={**env, **(extra_env or {}), "PYTHONPATH": os.pathsep.join(sys.path)},
@@ -53,6 +52,8 @@ def workers(
         concurrency=concurrency,
         batch_size=settings.batch_size,
         name_prefix=prefix,
+        log_dir=log_dir,
+        loglevel="INFO" if log_dir is not None else "WARNING",
     )
 
 
@@ -61,7 +62,8 @@ def enqueue(settings: Settings, suite_dir: Path, run_id: str | None = None) -> R
     plan = plan_run(
         load_suite(suite_dir), [BASELINE], run_id=run_id, batch_size=settings.batch_size
     )
-    store = SQLiteStore(settings.effective_store_url().removeprefix("sqlite:///"))
-    enqueue_run(make_app(settings), plan, store)
+    target = resolve_store_target(settings)
+    store = open_target(target)
+    enqueue_run(make_app(settings), plan, store, store_identity=target.identity)
     store.close()
     return plan

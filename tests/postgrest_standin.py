@@ -5,7 +5,9 @@ sends for benchq's calls (read from postgrest-py's request builders):
 
 * `POST /rest/v1/rpc/<fn>` with a JSON object of named arguments: runs
   `public.<fn>(name => value, ...)`; a set-returning function answers a JSON
-  array of rows, any other its value as JSON.
+  array of rows, any other its value as JSON. A JSON array given for an
+  array-typed argument (`text[]`, as the original's `p_tags`) becomes a
+  Postgres array, as PostgREST does.
 * `GET|HEAD /rest/v1/<table or view>?select=a,b&col=op.value&order=c.desc&limit=&offset=`
   with the operators eq, neq, gt, gte, lt, lte, is, in, like, ilike (and
   `not.`), and `Prefer: count=exact` answered in `Content-Range`.
@@ -211,7 +213,10 @@ class PostgrestStandin:
                 sql.SQL("{} => %s::{}").format(sql.Identifier(k), sql.SQL(type_of[k])) for k in args
             ),
         )
-        params = [_param(v) for v in args.values()]
+        params = [
+            list(v) if isinstance(v, list) and type_of[k].endswith("[]") else _param(v)
+            for k, v in args.items()
+        ]
         if retset:
             query = sql.SQL("SELECT coalesce(json_agg(r), '[]'::json) FROM {} r").format(call)
         elif typtype == "c":

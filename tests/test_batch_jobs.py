@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,15 +12,18 @@ import pytest
 
 from benchq.cases.generate import generate_suite
 from benchq.cases.suite import load_suite
+from benchq.jobs.broker import broker_client
+from benchq.jobs.celery_app import make_app
+from benchq.jobs.ledger import mark_handed_over
+from benchq.jobs.messages import CaseBatch
+from benchq.jobs.names import PUBLISH_QUEUE, RUN_CASES, provider_queue
 from benchq.local.worker_pool import WorkerPool
 from benchq.producers.enqueue import enqueue_run
 from benchq.producers.plan import ModelPlan, plan_run
 from benchq.producers.wait import RunFailed, wait_for_run
-from benchq.providers.baseline import BaselineProvider
+from benchq.store.factory import resolve_store_target
 from benchq.store.schema import RunRecord, RunStatus
 from benchq.store.sqlite import SQLiteStore
-from benchq.workers.celery_config import CONTROL_QUEUE, make_app, provider_queue
-from benchq.workers.pipeline import execute_case
 from tests.pipeline_helpers import BASELINE, settings_for, workers
 from tests.standin.server import StandinServer
 
@@ -33,7 +37,7 @@ def standin() -> Iterator[StandinServer]:
 def test_a_job_delivered_again_calls_the_model_only_for_cases_not_yet_stored(
     clean_env: Path, redis_url: str, standin: StandinServer
 ) -> None:
-    """A worker died after storing part of its job: the job's next delivery runs the rest."""
+    """A worker died after handing over part of its job: the job's next delivery runs the rest."""
     suite_dir = clean_env / "suite"
     generate_suite(5, 3, suite_dir)
     cases = load_suite(suite_dir).cases
@@ -42,30 +46,33 @@ def test_a_job_delivered_again_calls_the_model_only_for_cases_not_yet_stored(
     store.create_run(
         RunRecord(run_id="r", suite="s", models=["medgemma"], cases_per_model=5, created_at="x")
     )
-    # What the first delivery stored before its worker died: three of five cases.
-    for case in cases[:3]:
-        execute_case(
-            run_id="r", model_name="medgemma", case=case, provider=BaselineProvider(),
-            store=store, worker="first-delivery",
-        )  # fmt: skip
+    # What the first delivery handed to the store writers before its worker died.
+    mark_handed_over(broker_client(redis_url), "r", "medgemma", [c.id for c in cases[:3]])
     env = {
         "BENCHQ_MEDGEMMA_BASE_URL": standin.openai_base_url,
         "BENCHQ_RESPONSE_CACHE": "false",
         "OPENAI_API_KEY": os.environ.get("OPENAI_API_KEY", ""),
     }
+    batch = CaseBatch(
+        run_id="r",
+        model_name="medgemma",
+        store=resolve_store_target(settings).identity,
+        cases=cases,
+    )
     with workers(settings, 1, extra_env=env):
-        payloads = [c.model_dump(mode="json", exclude={"source"}) for c in cases]
         job = make_app(settings).signature(
-            "benchq.run_cases", args=("r", "medgemma", payloads), queue=provider_queue("medgemma")
+            RUN_CASES, args=(batch.model_dump(mode="json"),), queue=provider_queue("medgemma")
         )
         summary = job.apply_async().get(timeout=120)
-
-    assert standin.count() == 2  # only the two cases not stored yet
-    assert sorted(summary["cases"]) == sorted(c.id for c in cases[3:])
-    results = {r.document_name: r for r in store.case_results("r", "medgemma")}
-    assert sorted(results) == sorted(c.id for c in cases)
-    assert {results[c.id].worker for c in cases[:3]} == {"first-delivery"}
-    assert all(results[c.id].worker != "first-delivery" for c in cases[3:])
+        assert standin.count() == 2  # only the two cases not handed over yet
+        assert sorted(summary["cases"]) == sorted(c.id for c in cases[3:])
+        deadline = time.monotonic() + 60
+        while store.count_case_results("r", "medgemma") < 2:
+            assert time.monotonic() < deadline, "the results never reached the store"
+            time.sleep(0.05)
+    assert sorted(r.document_name for r in store.case_results("r", "medgemma")) == sorted(
+        c.id for c in cases[3:]
+    )
     store.close()
 
 
@@ -79,8 +86,9 @@ def test_a_job_that_fails_for_good_fails_the_run_instead_of_hanging_it(
     ghost = ModelPlan(name="ghost", provider="baseline", model_version="ghost-v1")
     plan = plan_run(load_suite(suite_dir), [BASELINE, ghost], batch_size=3)
     store = SQLiteStore(clean_env / "benchq.db")
+    identity = resolve_store_target(settings).identity
     with workers(settings, 1):
-        enqueue_run(make_app(settings), plan, store)
+        enqueue_run(make_app(settings), plan, store, store_identity=identity)
         with pytest.raises(RunFailed, match="failed"):
             wait_for_run(store, plan.run_id, timeout=120)
 
@@ -100,7 +108,7 @@ def test_workers_load_the_sdks_of_their_queues_before_taking_jobs(
     pool = WorkerPool(
         count=1,
         env={"BENCHQ_BROKER_URL": redis_url, "PYTHONPATH": os.pathsep.join(sys.path)},
-        queues=[CONTROL_QUEUE, provider_queue(kind)],
+        queues=[PUBLISH_QUEUE, provider_queue(kind)],
     )
     with pool:
         assert pool.wait_ready(make_app(settings))

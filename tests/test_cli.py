@@ -39,7 +39,7 @@ def test_convert_then_push_then_snapshots(clean_env: Path) -> None:
     assert conv.returncode == 0, conv.stderr
     record = json.loads((clean_env / "mon.json").read_text())
     assert record["model_version"] == "baseline-v1.0"
-    assert record["metrics"]["total_documents"] == 48
+    assert record["metrics"]["total_documents"] == 56  # the bundled sample suite
     push = _run("push", "--input", "mon.json", "--environment", "staging",
                 "--commit-sha", "deadbeef", "--verify")  # fmt: skip
     assert push.returncode == 0, push.stderr
@@ -69,7 +69,7 @@ def test_a_bad_push_file_writes_nothing_and_names_the_field(clean_env: Path) -> 
 
 def test_checkout_of_a_missing_version_fails_and_changes_nothing(clean_env: Path) -> None:
     assert _run("run", "--workers", "1").returncode == 0
-    proc = _run("snapshots", "checkout", "--model-version", "baseline-v1.0", "7")
+    proc = _run("snapshots", "checkout", "--model-version", "baseline-rules-v2", "7")
     assert proc.returncode != 0
     assert "7" in proc.stderr
     listing = json.loads(_run("snapshots", "--json").stdout)

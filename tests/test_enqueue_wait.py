@@ -39,7 +39,7 @@ def test_enqueue_wait_gates_on_regressions(
             assert run_id
 
             baseline = subprocess.run(
-                cli("snapshots", "baseline", "--model-version", "openai-v1.0", "1"),
+                cli("snapshots", "baseline", "--model-version", "openai-gpt-4o-mini", "1"),
                 capture_output=True, text=True, timeout=60,
             )  # fmt: skip
             assert baseline.returncode == 0, baseline.stderr

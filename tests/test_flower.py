@@ -27,11 +27,12 @@ from benchq.cases.generate import generate_suite
 from benchq.cases.suite import load_suite
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError
+from benchq.jobs.celery_app import make_app
+from benchq.jobs.names import PUBLISH_QUEUE
 from benchq.local.process import spawn, stop
 from benchq.ops.flower import basic_auth, flower_argv, flower_env
 from benchq.producers.wait import wait_for_run
 from benchq.store.sqlite import SQLiteStore
-from benchq.workers.celery_config import CONTROL_QUEUE, make_app
 from tests.pipeline_helpers import enqueue, settings_for, workers
 
 USER = "ops"
@@ -137,7 +138,7 @@ def test_flower_shows_a_real_runs_tasks_and_workers_only_with_credentials(
         app = make_app(settings)
 
         def events_flowing() -> bool:
-            app.signature("benchq.ping", queue=CONTROL_QUEUE).apply_async()
+            app.signature("benchq.ping", queue=PUBLISH_QUEUE).apply_async()
             status, body = _get(f"{base}/api/tasks?limit=1000", auth)
             assert status == 200, body
             return any(t["name"] == "benchq.ping" for t in body.values())
@@ -156,7 +157,7 @@ def test_flower_shows_a_real_runs_tasks_and_workers_only_with_credentials(
             last["body"] = body
             ours = [t for t in body.values() if plan.run_id in f"{t.get('args')}{t.get('kwargs')}"]
             jobs = [t for t in ours if t["name"] == "benchq.run_cases"]
-            finals = [t for t in ours if t["name"] == "benchq.finalize_model"]
+            finals = [t for t in ours if t["name"] == "benchq.verdict"]
             done = len(jobs) == JOBS and all(t["state"] == "SUCCESS" for t in jobs)
             return ours if done and finals else []
 
@@ -175,10 +176,15 @@ def test_flower_shows_a_real_runs_tasks_and_workers_only_with_credentials(
     assert len(jobs) == JOBS
     assert {t["worker"] for t in jobs} == {worker_name}
     cases = load_suite(suite).cases
-    shown = [case for t in jobs for case in ast.literal_eval(t["args"])[2]]
+    shown = [case for t in jobs for case in ast.literal_eval(t["args"])[0]["cases"]]
     assert sorted(shown) == sorted(c.id for c in cases)
-    # ... and never the bills themselves.
-    assert not any(c.text[:40] in t["args"] for c in cases for t in jobs)
+    # ... and never the bills themselves, nor the answers on their way to the store.
+    saves = [t for t in tasks if t["name"] == "benchq.save_cases"]
+    assert saves and all(ast.literal_eval(t["args"])[0]["cases"] for t in saves)
+    for t in tasks:
+        assert not any(c.text[:40] in f"{t['args']}{t['kwargs']}" for c in cases), t["name"]
+    # the model's chain, each step visible by name
+    assert {"benchq.aggregate", "benchq.publish", "benchq.verdict"} <= {t["name"] for t in tasks}
 
     # Without credentials, or with wrong ones, nothing is readable: API and UI alike.
     for path in ("/api/tasks", "/api/workers", "/", "/tasks"):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchq.cases.generate import generate_suite
+from benchq.jobs.broker import broker_client
 from benchq.producers.wait import wait_for_run
 from benchq.scoring.schema import ORIGINAL_AGGREGATE_FIELDS, ORIGINAL_CASE_FIELDS
 from benchq.store.sqlite import SQLiteStore
@@ -119,7 +120,7 @@ def test_sigkill_of_a_worker_mid_run_loses_and_duplicates_nothing(
 ) -> None:
     suite = clean_env / "suite"
     generate_suite(2000, 11, suite)
-    settings = settings_for(clean_env, redis_url, visibility_timeout=4, restore_interval=1)
+    settings = settings_for(clean_env, redis_url, visibility_timeout=10, restore_interval=1)
     victim = workers(settings, 1, prefix="victim")
     survivor = workers(settings, 1, prefix="survivor")
     victim.start()
@@ -128,8 +129,13 @@ def test_sigkill_of_a_worker_mid_run_loses_and_duplicates_nothing(
         plan = enqueue(settings, suite)
         store = SQLiteStore(clean_env / "benchq.db")
         deadline = time.monotonic() + 120
-        while store.count_case_results(plan.run_id, "baseline") < 100:
-            assert time.monotonic() < deadline, "workers made no progress"
+        # Kill the victim once it has done part of the run (which worker takes the
+        # first jobs depends on which one starts first), while jobs remain.
+        while not any(
+            (r.worker or "").startswith("victim")
+            for r in store.case_results(plan.run_id, "baseline")
+        ):
+            assert time.monotonic() < deadline, "the victim took no job"
             time.sleep(0.01)
         victim.procs[0].send_signal(signal.SIGKILL)
         victim.procs[0].wait(timeout=10)
@@ -161,15 +167,22 @@ def test_reenqueueing_a_run_id_does_not_duplicate_results(clean_env: Path, redis
         plan = enqueue(settings, suite, run_id="fixed-run")
         store = SQLiteStore(clean_env / "benchq.db")
         wait_for_run(store, plan.run_id, timeout=120)
+        first = store.run_summaries("fixed-run")[0]
         enqueue(settings, suite, run_id="fixed-run")
-        # The second chord re-stores every case and re-finalises; wait for its summary too.
+        # The second delivery of every job finds its cases handed over already,
+        # and every step of the chain finds its work done: wait until the
+        # queues have drained, then nothing may have changed.
+        broker = broker_client(redis_url)
         deadline = time.monotonic() + 120
-        first = store.run_summaries("fixed-run")[0].finished_at
-        while store.run_summaries("fixed-run")[0].finished_at == first:
-            assert time.monotonic() < deadline
+        while any(
+            broker.llen(q) for q in ("benchq.publish", "benchq.provider.baseline")
+        ) or broker.hlen("unacked"):
+            assert time.monotonic() < deadline, "the second delivery never drained"
             time.sleep(0.1)
+        time.sleep(1.0)  # the last step acknowledged: let it finish writing, if it would
         assert len(_rows(clean_env / "benchq.db", "fixed-run")) == 40
-        assert store.run_summaries("fixed-run")[0].aggregated["total_documents"] == 40
+        assert store.run_summaries("fixed-run") == [first]
+        assert len(store.snapshot_history("baseline-rules-v2", plan.dataset_version)) == 1
     finally:
         pool.stop()
 

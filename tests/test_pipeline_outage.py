@@ -52,13 +52,15 @@ def test_postgres_down_mid_run_then_back_loses_and_duplicates_nothing(
     pool.start()
     try:
         from benchq.cases.suite import load_suite
+        from benchq.jobs.celery_app import make_app
         from benchq.producers.enqueue import enqueue_run
         from benchq.producers.plan import plan_run
-        from benchq.workers.celery_config import make_app
+        from benchq.store.factory import resolve_store_target
 
         plan = plan_run(load_suite(suite), [BASELINE])
         store = PostgresStore(url)
-        enqueue_run(make_app(settings), plan, store)
+        identity = resolve_store_target(settings).identity
+        enqueue_run(make_app(settings), plan, store, store_identity=identity)
         deadline = time.monotonic() + 120
         while _count(url, "SELECT count(*) FROM benchmark_case_results") < 50:
             assert time.monotonic() < deadline, "no progress before the outage"

@@ -117,7 +117,11 @@ def test_retry_after_header_forms() -> None:
 
 def test_retry_stops_at_once_on_rejection_and_on_too_long_retry_after() -> None:
     waits: list[float] = []
-    policy = RetryPolicy(max_attempts=5, initial_delay=0.01, max_retry_after=60, sleep=waits.append)
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    policy = RetryPolicy(max_attempts=5, initial_delay=0.01, max_retry_after=60, sleep=record)
     calls = 0
 
     async def rejected() -> None:
@@ -148,6 +152,6 @@ def test_retry_reports_attempts_and_every_failure() -> None:
             raise outcome
         return "ok"
 
-    policy = RetryPolicy(max_attempts=3, initial_delay=0.01, sleep=lambda s: None)
+    policy = RetryPolicy(max_attempts=3, initial_delay=0.01)
     assert asyncio.run(call_with_retry_async(flaky, policy)) == ("ok", 3)
     assert [str(e) for e in seen] == ["a", "b"]

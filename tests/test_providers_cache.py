@@ -8,18 +8,20 @@ from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 from pydantic import SecretStr
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.retry import Retry
 from standin import Fault, StandinServer
 from standin.redis_proc import private_redis
 
 from benchq.config.registry import ModelSpec
 from benchq.errors import ProviderRejected
-from benchq.providers.cache import CachingProvider, MemoryCache, RedisCache, cache_key
+from benchq.providers.cache import CachingProvider, RedisCache, cache_key
 from benchq.providers.openai_chat import OpenAIChatProvider
 from benchq.providers.prompts import load_prompt
 from benchq.providers.retry import RetryPolicy
+from tests.memory_cache import MemoryCache
 
 DOCS = ["bill one", "bill two", "bill three"]
 
@@ -119,8 +121,8 @@ def test_errors_are_not_cached(server: StandinServer) -> None:
 def test_redis_cache_is_shared_across_workers(server: StandinServer, tmp_path: Path) -> None:
     with private_redis(tmp_path) as rds:
         sock = rds.connection_pool.connection_kwargs["path"]
-        worker_a = RedisCache(redis.Redis(unix_socket_path=sock))
-        worker_b = RedisCache(redis.Redis(unix_socket_path=sock))
+        worker_a = RedisCache(redis.asyncio.Redis(unix_socket_path=sock))
+        worker_b = RedisCache(redis.asyncio.Redis(unix_socket_path=sock))
         _cached(server, worker_a).analyze("doc")
 
         answer = _cached(server, worker_b).analyze("doc")
@@ -132,7 +134,9 @@ def test_redis_cache_is_shared_across_workers(server: StandinServer, tmp_path: P
 
 def test_redis_cache_failure_is_a_miss_not_an_error(server: StandinServer) -> None:
     no_retry = Retry(NoBackoff(), 0)  # fail fast: the point is the miss, not redis-py's backoff
-    dead = RedisCache(redis.Redis(unix_socket_path="/nonexistent/redis.sock", retry=no_retry))
+    dead = RedisCache(
+        redis.asyncio.Redis(unix_socket_path="/nonexistent/redis.sock", retry=no_retry)
+    )
 
     answer = _cached(server, dead).analyze("doc")
 

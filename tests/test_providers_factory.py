@@ -6,18 +6,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio
 from standin import StandinServer
 from standin.redis_proc import private_redis
 
 from benchq.config.registry import load_registry
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError
-from benchq.providers.cache import CachingProvider, MemoryCache
+from benchq.providers.cache import CachingProvider
 from benchq.providers.factory import check_credentials, make_provider
 from benchq.providers.gemini import GeminiProvider
 from benchq.providers.medgemma import MedGemmaProvider
 from benchq.providers.openai_chat import OpenAIChatProvider
 from benchq.providers.ratelimit import FleetLimiter
+from tests.memory_cache import MemoryCache
 
 CREDENTIAL_VARS = [
     "OPENAI_API_KEY",
@@ -61,7 +63,12 @@ def test_missing_keys_are_refused_naming_model_and_variable() -> None:
     assert (
         "model 'gemini' (gemini) needs an API key: set GEMINI_API_KEY or GOOGLE_API_KEY" in message
     )
-    assert "baseline" not in message and "medgemma" not in message
+    # medgemma has no default endpoint: a run must not knock on localhost:8000 by chance
+    assert (
+        "model 'medgemma' (medgemma) needs its server's URL: set BENCHQ_MEDGEMMA_BASE_URL"
+        in message
+    )
+    assert "baseline" not in message
 
 
 def test_sdk_variables_and_benchq_variables_both_work(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,7 +124,8 @@ def test_make_provider_adds_limits_and_cache(
     monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
     spec = load_registry(environ={}).get("openai")
     with private_redis(tmp_path) as rds:
-        provider = make_provider(spec, _settings(), redis=rds, cache=MemoryCache())
+        shared = redis.asyncio.Redis(unix_socket_path=rds.connection_pool.connection_kwargs["path"])
+        provider = make_provider(spec, _settings(), async_redis=shared, cache=MemoryCache())
         assert isinstance(provider, CachingProvider)
         inner = provider.inner
         assert isinstance(inner, OpenAIChatProvider) and isinstance(inner.limiter, FleetLimiter)

@@ -25,7 +25,7 @@ def server() -> Iterator[StandinServer]:
 
 
 class Waits(list[float]):
-    def __call__(self, seconds: float) -> None:
+    async def __call__(self, seconds: float) -> None:
         self.append(seconds)
 
 

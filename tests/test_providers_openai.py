@@ -29,7 +29,7 @@ def server() -> Iterator[StandinServer]:
 class Waits(list[float]):
     """Records the retry waits instead of sleeping them."""
 
-    def __call__(self, seconds: float) -> None:
+    async def __call__(self, seconds: float) -> None:
         self.append(seconds)
 
 

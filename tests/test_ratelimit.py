@@ -7,10 +7,12 @@ Assertions are on counts of grants, never on elapsed time.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -21,6 +23,7 @@ from standin.redis_proc import private_redis
 
 from benchq.config.registry import ModelSpec
 from benchq.errors import ProviderBusy
+from benchq.providers import aio
 from benchq.providers.openai_chat import OpenAIChatProvider
 from benchq.providers.prompts import load_prompt
 from benchq.providers.ratelimit import FleetLimiter
@@ -33,11 +36,23 @@ def rds(tmp_path: Path) -> Iterator[redis.Redis]:  # type: ignore[type-arg]
         yield client
 
 
-def _worker(rds: redis.Redis, **kw: int) -> FleetLimiter:  # type: ignore[type-arg]
+class SyncLimiter:
+    """A FleetLimiter driven from test code: each coroutine runs on the process's call loop."""
+
+    def __init__(self, limiter: FleetLimiter) -> None:
+        self.limiter = limiter
+        self.keys = limiter.keys
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.limiter, name)
+        if not inspect.iscoroutinefunction(attr):
+            return attr
+        return lambda *args, **kwargs: aio.run_sync(attr(*args, **kwargs))
+
+
+def _worker(rds: redis.Redis, model: str = "m", **kw: Any) -> SyncLimiter:  # type: ignore[type-arg]
     """A limiter on a connection of its own, like a worker on another machine."""
-    kwargs = rds.connection_pool.connection_kwargs
-    own = redis.Redis(unix_socket_path=kwargs["path"])
-    return FleetLimiter(own, "m", **kw)  # type: ignore[arg-type]
+    return SyncLimiter(_async_worker(rds, model, **kw))
 
 
 def test_requests_per_minute_hold_across_workers(rds: redis.Redis) -> None:  # type: ignore[type-arg]
@@ -116,10 +131,7 @@ def test_halved_limit_admits_fewer_calls(rds: redis.Redis) -> None:  # type: ign
 
 
 def test_slots_of_a_dead_worker_expire(rds: redis.Redis) -> None:  # type: ignore[type-arg]
-    kwargs = rds.connection_pool.connection_kwargs
-    dead = FleetLimiter(
-        redis.Redis(unix_socket_path=kwargs["path"]), "m", max_concurrency=1, lease_seconds=0.2
-    )
+    dead = _worker(rds, max_concurrency=1, lease_seconds=0.2)
     assert dead.try_slot()  # never released
     alive = _worker(rds, max_concurrency=1)
     assert alive.try_slot() is None
@@ -136,18 +148,14 @@ def test_acquire_from_many_threads_never_exceeds_the_limit(rds: redis.Redis) -> 
         nonlocal in_flight, peak
         limiter = _worker(rds, max_concurrency=2)
         for _ in range(3):
-            lease = asyncio.run(limiter.acquire_async(0))
+            lease = limiter.acquire_async(0)
             with lock:
                 in_flight += 1
                 peak = max(peak, in_flight)
             time.sleep(0.02)
             with lock:
                 in_flight -= 1
-            asyncio.run(
-                limiter.release_async(
-                    lease, estimated_tokens=0, actual_tokens=None, throttled=False
-                )
-            )
+            limiter.release_async(lease, estimated_tokens=0, actual_tokens=None, throttled=False)
 
     threads = [threading.Thread(target=run) for _ in range(5)]
     for t in threads:
@@ -168,8 +176,8 @@ def test_provider_429_cuts_fleet_concurrency(rds: redis.Redis) -> None:  # type:
             api_key=SecretStr("k"),
             base_url=server.openai_base_url,
             prompt=load_prompt("v1"),
-            retry=RetryPolicy(initial_delay=0.01, sleep=lambda s: None),
-            limiter=limiter,
+            retry=RetryPolicy(initial_delay=0.01),
+            limiter=limiter.limiter,
         )
         answer = provider.analyze("doc")
 
@@ -181,38 +189,31 @@ def test_provider_429_cuts_fleet_concurrency(rds: redis.Redis) -> None:  # type:
 
 def test_a_long_wait_defers_instead_of_blocking(rds: redis.Redis) -> None:  # type: ignore[type-arg]
     # 6 requests a minute: after the first, the next is 10 s away, far past 1 s.
-    limiter = FleetLimiter(
+    limiter = _worker(
         rds, "slow", requests_per_minute=6, max_concurrency=4, defer_after_seconds=1.0
     )
-    lease = asyncio.run(limiter.acquire_async(10))
-    asyncio.run(
-        limiter.release_async(lease, estimated_tokens=10, actual_tokens=10, throttled=False)
-    )
+    lease = limiter.acquire_async(10)
+    limiter.release_async(lease, estimated_tokens=10, actual_tokens=10, throttled=False)
     with pytest.raises(ProviderBusy) as info:
-        asyncio.run(limiter.acquire_async(10))
+        limiter.acquire_async(10)
     assert 5.0 < info.value.retry_after <= 10.0
     # The deferred call gave its concurrency slot back.
     assert rds.zcard(limiter.keys["leases"]) == 0
 
 
 def test_a_full_fleet_defers_for_concurrency(rds: redis.Redis) -> None:  # type: ignore[type-arg]
-    limiter = FleetLimiter(rds, "busy", max_concurrency=1, defer_after_seconds=0.0)
-    held = asyncio.run(limiter.acquire_async(10))
+    limiter = _worker(rds, "busy", max_concurrency=1, defer_after_seconds=0.0)
+    held = limiter.acquire_async(10)
     with pytest.raises(ProviderBusy):
-        asyncio.run(limiter.acquire_async(10))
-    asyncio.run(limiter.release_async(held, estimated_tokens=10, actual_tokens=10, throttled=False))
-    assert asyncio.run(limiter.acquire_async(10))
+        limiter.acquire_async(10)
+    limiter.release_async(held, estimated_tokens=10, actual_tokens=10, throttled=False)
+    assert limiter.acquire_async(10)
 
 
-def _async_worker(rds: redis.Redis, model: str = "m", **kw: int) -> FleetLimiter:  # type: ignore[type-arg]
-    """A limiter whose async path has a redis.asyncio connection of its own."""
+def _async_worker(rds: redis.Redis, model: str = "m", **kw: Any) -> FleetLimiter:  # type: ignore[type-arg]
+    """A limiter with a redis.asyncio connection of its own."""
     path = rds.connection_pool.connection_kwargs["path"]
-    return FleetLimiter(
-        redis.Redis(unix_socket_path=path),
-        model,
-        async_client=redis.asyncio.Redis(unix_socket_path=path),
-        **kw,  # type: ignore[arg-type]
-    )
+    return FleetLimiter(redis.asyncio.Redis(unix_socket_path=path), model, **kw)
 
 
 def test_async_acquire_never_exceeds_the_limit(rds: redis.Redis) -> None:  # type: ignore[type-arg]

@@ -16,8 +16,25 @@ def test_defaults_hold_the_original_four_names() -> None:
 
     assert registry.names() == ["baseline", "openai", "gemini", "medgemma"]
     assert [s.provider for s in registry.select("openai,gemini")] == ["openai", "gemini"]
-    assert registry.get("openai").model_version == "openai-v1.0"
+    assert registry.get("openai").model_version == "openai-gpt-4o-mini"
     assert registry.get("gemini").price_output_per_mtok > 0
+
+
+def test_the_default_model_version_follows_the_model_id() -> None:
+    """A different model id is a different history: never judged against the old baseline."""
+    moved = load_registry(environ={"BENCHQ_MODEL__OPENAI__MODEL_ID": "gpt-4.1-mini"})
+    assert moved.get("openai").model_version == "openai-gpt-4.1-mini"
+    # characters a label cannot hold become `_`
+    slashed = load_registry(environ={"BENCHQ_MODEL__MEDGEMMA__MODEL_ID": "google/medgemma-27b"})
+    assert slashed.get("medgemma").model_version == "medgemma-google_medgemma-27b"
+    # an explicit version still wins, whatever the id
+    pinned = load_registry(
+        environ={
+            "BENCHQ_MODEL__OPENAI__MODEL_ID": "gpt-4.1-mini",
+            "BENCHQ_MODEL__OPENAI__MODEL_VERSION": "openai-v1.0",
+        }
+    )
+    assert pinned.get("openai").model_version == "openai-v1.0"
 
 
 def test_cost_uses_the_prices_per_million_tokens() -> None:
@@ -90,3 +107,12 @@ def test_bad_registry_files_name_file_model_and_field(
 def test_bad_environment_override_names_the_variable() -> None:
     with pytest.raises(ConfigError, match=r"BENCHQ_MODEL__OPENAI__\*.*timeout_s"):
         load_registry(environ={"BENCHQ_MODEL__OPENAI__TIMEOUT_S": "soon"})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("MODEL_VERSION", "../../x"), ("MODEL_VERSION", "x" * 200), ("MODEL_ID", "gpt\x00mini")],
+)
+def test_labels_that_cannot_be_a_label_are_refused(field: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"model 'openai': {field.lower()}"):
+        load_registry(environ={f"BENCHQ_MODEL__OPENAI__{field}": value})

@@ -301,7 +301,7 @@ def test_workers_on_two_hosts_share_one_run_and_store_each_result_once(
     assert len(succeeded) == JOBS
     assert len(set(succeeded)) == JOBS
     finals = sum(
-        len(re.findall(r"benchq\.finalize_model\[[0-9a-f-]+\] succeeded", log.read_text()))
+        len(re.findall(r"benchq\.verdict\[[0-9a-f-]+\] succeeded", log.read_text()))
         for _, log in started
     )
     assert finals == 1

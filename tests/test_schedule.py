@@ -22,7 +22,7 @@ import pytest
 from benchq.cases.generate import generate_suite
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError
-from benchq.ops.schedule import (
+from benchq.producers.schedule import (
     CLAIM_PREFIX,
     DailySchedule,
     Scheduler,
@@ -135,7 +135,8 @@ def _settings(tmp: Path, broker: str, **extra: object) -> Settings:
 
 
 def _store(settings: Settings) -> SQLiteStore:
-    return SQLiteStore(settings.effective_store_url().removeprefix("sqlite:///"))
+    assert settings.store_url is not None
+    return SQLiteStore(settings.store_url.removeprefix("sqlite:///"))
 
 
 def test_the_scheduled_slot_enqueues_a_run_that_a_real_worker_completes(
@@ -177,9 +178,9 @@ def test_two_schedulers_enqueue_a_slot_once(clean_env: Path, redis_url: str) -> 
     assert results == [["20260310T020000Z-nightly"], []]
     # No worker runs: the queue holds each case once, not twice.
     queued = [json.loads(m) for m in client.lrange("benchq.provider.baseline", 0, -1)]
-    # a kombu message: base64 JSON of (args, kwargs, embed); args = (run, model, cases)
+    # a kombu message: base64 JSON of (args, kwargs, embed); args = (CaseBatch,)
     bodies = [json.loads(base64.b64decode(m["body"])) for m in queued]
-    cases = [case["id"] for body in bodies for case in body[0][2]]
+    cases = [case["id"] for body in bodies for case in body[0][0]["cases"]]
     assert sorted(cases) == sorted(set(cases)) and len(cases) == CASES
     assert client.get(CLAIM_PREFIX + "20260310T020000Z-nightly") is not None
 

@@ -356,3 +356,98 @@ def test_facts_land_in_case_result() -> None:
     a = answer(facts=ExtractedFacts(patient_name="John Doe", facility_name="St Mary's Hospital"))
     r = score(truth(), a)
     assert (r.facts_correct, r.facts_total) == (2, 7)
+
+
+def test_facts_the_truth_does_not_state_are_neither_hit_nor_miss() -> None:
+    stated_nothing = truth(
+        facts={"patient_name": None, "date_of_service": None, "facility_name": "  "}
+    ).expected_facts
+    full = ExtractedFacts(
+        patient_name="John Doe", date_of_service="2024-03-05", facility_name="Clinic"
+    )
+    assert score_facts(stated_nothing, full) == (0, 0)
+    # A failed case misses exactly the stated facts: here, none.
+    r = score(truth(facts={"patient_name": None}), None, error="boom")
+    assert (r.facts_correct, r.facts_total) == (0, 0)
+    only_name = truth(facts={"patient_name": "John Doe", "patient_dob": None}).expected_facts
+    assert score_facts(only_name, full) == (1, 1)
+    assert score_facts(only_name, ExtractedFacts()) == (0, 1)
+
+
+def test_provider_name_stands_for_the_facility_when_the_truth_names_one() -> None:
+    eob = truth(
+        facts={"provider_name": "Lakeview Medical Center", "insurance_company": "Keystone"}
+    ).expected_facts
+    assert score_facts(eob, ExtractedFacts(facility_name="LAKEVIEW medical center")) == (1, 1)
+    assert score_facts(eob, ExtractedFacts(facility_name="Keystone")) == (0, 1)
+    both = truth(
+        facts={"facility_name": "Harbor Dental", "provider_name": "Dr. Paul Whitman DDS"}
+    ).expected_facts
+    # One fact (who billed), satisfied by either name.
+    assert score_facts(both, ExtractedFacts(facility_name="Dr Paul Whitman DDS")) == (1, 1)
+    assert score_facts(both, ExtractedFacts(facility_name="Harbor Dental")) == (1, 1)
+
+
+def test_line_items_of_every_kind_are_scored_on_what_they_state() -> None:
+    facts = truth(
+        facts={
+            "dental_line_items": [
+                {"cdt_code": "D2740", "billed_amount": 1195},
+                {"cdt_code": None, "description": "Lab fee", "billed_amount": 160},
+            ],
+            "pharmacy_line_items": [{"description": "Bandages", "amount": "4.49"}],
+            "claim_line_items": [{"cpt_code": "99213", "billed_amount": 160.0}],
+            "medical_line_items": [{"cpt_code": "36415"}, {"description": "nothing stated"}],
+        }
+    ).expected_facts
+    extracted = ExtractedFacts(
+        medical_line_items=[
+            ExtractedLineItem(cpt_code="D2740", billed_amount=1195.0),
+            ExtractedLineItem(cpt_code=None, billed_amount=160.0),  # the uncoded lab fee
+            ExtractedLineItem(cpt_code="N/A", billed_amount=4.49),  # a placeholder is no code
+            ExtractedLineItem(cpt_code="99213", billed_amount=160.0),
+            ExtractedLineItem(cpt_code="36415", billed_amount=12.0),  # truth states no amount
+        ]
+    )
+    # Five items state something; the one stating nothing is not counted.
+    assert score_facts(facts, extracted) == (5, 5)
+    assert score_facts(facts, ExtractedFacts()) == (0, 5)
+
+
+def test_coded_items_are_matched_before_uncoded_ones_take_their_line() -> None:
+    facts = truth(
+        facts={
+            "medical_line_items": [
+                {"cpt_code": None, "billed_amount": 20.0},  # listed first on purpose
+                {"cpt_code": "87880", "billed_amount": 20.0},
+            ]
+        }
+    ).expected_facts
+    one_line = ExtractedFacts(
+        medical_line_items=[ExtractedLineItem(cpt_code="87880", billed_amount=20.0)]
+    )
+    # The coded expectation gets the only line; the facility fee is the miss.
+    assert score_facts(facts, one_line) == (1, 2)
+    both = ExtractedFacts(
+        medical_line_items=[
+            ExtractedLineItem(cpt_code="87880", billed_amount=20.0),
+            ExtractedLineItem(cpt_code=None, billed_amount=20.0),
+        ]
+    )
+    assert score_facts(facts, both) == (2, 2)
+
+
+def test_line_items_a_model_returns_under_other_kinds_count_too() -> None:
+    facts = truth(
+        facts={"dental_line_items": [{"cdt_code": "D0272", "billed_amount": 48}]}
+    ).expected_facts
+    extracted = ExtractedFacts.model_validate(
+        {
+            "dental_line_items": [
+                {"cdt_code": "d0272", "billed_amount": 48.0},
+                "junk",
+                {"amount": True},
+            ]
+        }
+    )
+    assert score_facts(facts, extracted) == (1, 1)

@@ -156,12 +156,50 @@ def test_run_summaries_replace_earlier_ones(store: ResultsStore) -> None:
                 monitoring={"model_version": "openai-v1.0"},
                 finished_at="2026-11-27T02:00:00Z",
                 snapshot_version=version,
+                verdict=None if version is None else {"status": "ok"},
             )
         )
     (summary,) = store.run_summaries("r1")
     assert summary.snapshot_version == 3
     assert summary.aggregated == {"issue_f1_score": 0.5}
+    assert summary.verdict == {"status": "ok"}
+    # a model is over once its verdict is in (or it failed)
     assert store.progress("r1").finished_models == ["openai"]
+
+
+def test_a_failed_run_keeps_its_first_error_and_failed_models(store: ResultsStore) -> None:
+    store.create_run(run_record())
+    store.save_run_summary(
+        RunModelSummary(
+            run_id="r1",
+            model_name="gemini",
+            aggregated={},
+            monitoring={},
+            finished_at="2026-11-27T02:00:00Z",
+            status="failed",
+            error="gemini: 3 of 3 cases failed",
+        )
+    )
+    store.set_run_status("r1", "failed", error="gemini: 3 of 3 cases failed")
+    store.set_run_status("r1", "failed", error="a later, derived error")
+    run = store.get_run("r1")
+    assert run.status == RunStatus.failed
+    assert run.error == "gemini: 3 of 3 cases failed"
+    (summary,) = store.run_summaries("r1")
+    assert (summary.status, summary.snapshot_version) == ("failed", None)
+    progress = store.progress("r1")
+    assert progress.failed_models == ["gemini"]
+    assert progress.error == "gemini: 3 of 3 cases failed"
+
+
+def test_snapshots_record_the_model_id_and_prompt_digest(store: ResultsStore) -> None:
+    known = record().model_copy(update={"model_id": "gpt-4o-mini", "prompt_digest": "0123abcd"})
+    snap = store.publish(known, META)
+    assert (snap.model_id, snap.prompt_digest) == ("gpt-4o-mini", "0123abcd")
+    (latest,) = store.latest_benchmarks()
+    assert (latest.model_id, latest.prompt_digest) == ("gpt-4o-mini", "0123abcd")
+    pushed = store.publish(record(), META)  # a pushed record that does not know them
+    assert (pushed.model_id, pushed.prompt_digest) == (None, None)
 
 
 # --- publishing and versions ---------------------------------------------------------
@@ -235,11 +273,11 @@ def test_baseline_and_regression_check(store: ResultsStore) -> None:
     assert store.regression_check(CONFIG).status == "no_baseline"
     base = store.set_baseline(CONFIG, 1)
     assert base.is_baseline
-    store.publish(record(0.78), META)  # -2.5 %: inside 5 %
+    store.publish(record(0.78), META)  # F1 -0.02: within 0.05
     verdict = store.regression_check(CONFIG, 0.05)
     assert (verdict.status, verdict.regressed) == ("ok", False)
     assert (verdict.current_version, verdict.baseline_version) == (2, 1)
-    store.publish(record(0.70), META)  # -12.5 %
+    store.publish(record(0.70), META)  # F1 -0.10
     verdict = store.regression_check(CONFIG, 0.05)
     assert verdict.status == "regression" and verdict.regressed
     f1 = next(c for c in verdict.checks if c.metric == "f1")
@@ -347,3 +385,51 @@ def test_publishing_the_same_run_twice_makes_one_snapshot(store: ResultsStore) -
     assert again.f1_score == first.f1_score
     assert other.snapshot_version == 2
     assert [s.snapshot_version for s in store.snapshot_history("openai-v1.0")] == [2, 1]
+
+
+# --- the regression rule (the original's by default) and ids -------------------------
+
+
+@pytest.mark.parametrize(("current", "regressed"), [(0.351, False), (0.350, False), (0.349, True)])
+def test_the_default_regression_rule_is_the_originals(
+    store: ResultsStore, current: float, regressed: bool
+) -> None:
+    store.publish(record(0.400, precision=0.9, recall=0.9), META)
+    store.set_baseline(CONFIG, 1)
+    # Precision and recall fall far: the original's rule judges F1 alone.
+    store.publish(record(current, precision=0.1, recall=0.1), META)
+    verdict = store.regression_check(CONFIG)
+    assert (verdict.regressed, verdict.rule, verdict.threshold) == (regressed, "original", 0.05)
+    assert verdict.status == ("regression" if regressed else "ok")
+    assert [c.metric for c in verdict.checks if c.regressed] == (["f1"] if regressed else [])
+    assert verdict.rule_text() == "original rule: F1 drop > 0.05"
+
+
+def test_the_other_rules_by_name(store: ResultsStore) -> None:
+    store.publish(record(0.400, precision=0.50, recall=0.40), META)
+    store.set_baseline(CONFIG, 1)
+    store.publish(record(0.370, precision=0.44, recall=0.40), META)
+    # F1 -0.03 (7.5 %), precision -0.06 (12 %).
+    assert not store.regression_check(CONFIG).regressed
+    absolute = store.regression_check(CONFIG, rule="absolute")
+    assert absolute.regressed and [c.metric for c in absolute.checks if c.regressed] == [
+        "precision"
+    ]
+    relative = store.regression_check(CONFIG, 0.05, "relative")
+    assert relative.rule == "relative"
+    assert [c.metric for c in relative.checks if c.regressed] == ["precision", "f1"]
+    with pytest.raises(StoreError, match="rule"):
+        store.regression_check(CONFIG, rule="vibes")  # type: ignore[arg-type]
+
+
+def test_ids_are_uuids_and_a_snapshot_names_its_transaction(store_spec: StoreSpec) -> None:
+    from uuid import UUID
+
+    store = store_spec.open()
+    first = store.publish(record(0.7), META)
+    second = store.publish(record(0.8), META)
+    assert isinstance(first.id, UUID) and isinstance(first.transaction_id, UUID)
+    assert len({first.id, second.id, first.transaction_id, second.transaction_id}) == 4
+    latest = store.latest_benchmarks()[0]
+    assert (latest.id, latest.transaction_id) == (second.id, second.transaction_id)
+    assert store.get_snapshot(CONFIG, 1).id == first.id

@@ -80,3 +80,28 @@ def test_misnamed_files_and_unreachable_servers(tmp_path: Path) -> None:
         discover(tmp_path)
     with pytest.raises(StoreUnavailable):
         upgrade(f"postgresql://postgres@/x?host={tmp_path}&port=1")
+
+
+def test_an_older_sqlite_file_gains_the_new_columns(tmp_path: Path) -> None:
+    """A `benchq.db` written before the provenance columns opens and works."""
+    import sqlite3
+
+    from benchq.store.sqlite import SQLiteStore
+
+    path = tmp_path / "benchq.db"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:  # make it the file an older benchq wrote
+        for table, column in (
+            ("benchmark_run_models", "status"),
+            ("benchmark_run_models", "error"),
+            ("benchmark_snapshots", "model_id"),
+            ("benchmark_snapshots", "prompt_digest"),
+            ("benchmark_transactions", "model_id"),
+            ("benchmark_transactions", "prompt_digest"),
+        ):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    store = SQLiteStore(path)
+    with sqlite3.connect(path) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(benchmark_snapshots)")}
+    assert {"model_id", "prompt_digest"} <= columns
+    assert store.latest_benchmarks() == []

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from benchq.cases.schema import DocumentType
-from benchq.cases.suite import load_suite, sample_suite_path, suite_name
+from benchq.cases.suite import MAX_LISTED, check_suite, load_suite, sample_suite_path, suite_name
 from benchq.errors import SuiteError
 
 
@@ -113,9 +113,9 @@ def test_invalid_field_names_file_and_field_path(tmp_path: Path) -> None:
     message = str(info.value)
     assert "bad_amount.json" in message
     assert (
-        "expected_facts.medical_line_items[2].billed_amount: Input should be a valid number"
-        in message
-    )
+        "expected_facts.medical_line_items[2].billed_amount: expected an amount "
+        "such as 240 or $1,250.00, got 'ten dollars'"
+    ) in message
 
 
 def test_missing_and_invalid_enum_fields_are_named(tmp_path: Path) -> None:
@@ -142,13 +142,15 @@ def test_jsonl_bad_line_is_named_by_number(tmp_path: Path) -> None:
 def test_jsonl_invalid_field_names_line_and_field(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
     bad = _truth()
-    bad["expected_facts"]["medical_line_items"][1]["cpt_code"] = None
+    bad["expected_facts"]["medical_line_items"][1]["cpt_code"] = ["85025"]
     rows = [{"id": "a", "text": "t", **_truth()}, {"id": "b", "text": "t", **bad}]
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     with pytest.raises(SuiteError) as info:
         load_suite(path)
     assert info.value.line == 2
-    assert "expected_facts.medical_line_items[1].cpt_code" in str(info.value)
+    assert "expected_facts.medical_line_items[1].cpt_code: Input should be a valid string" in str(
+        info.value
+    )
 
 
 def test_jsonl_duplicate_and_missing_id(tmp_path: Path) -> None:
@@ -196,3 +198,82 @@ def test_suite_name_and_sample_path(tmp_path: Path) -> None:
     assert suite_name(jsonl) == "v2"
     assert sample_suite_path().name == "sample"
     assert (sample_suite_path() / "inputs").is_dir()
+
+
+def test_every_problem_of_every_file_in_one_pass(tmp_path: Path) -> None:
+    """Eight mistakes in five files: all eight are reported at once, each with file and field."""
+    _write_case(tmp_path, "a_ok", _truth())
+    bad_amounts = _truth()
+    bad_amounts["expected_facts"]["medical_line_items"][0]["billed_amount"] = "lots"
+    bad_amounts["expected_facts"]["medical_line_items"][2]["billed_amount"] = True
+    _write_case(tmp_path, "b_amounts", bad_amounts)
+    _write_case(tmp_path, "c_type", _truth(document_type="vet_bill", expected_savings="x"))
+    _write_case(tmp_path, "d_syntax", '{"document_type": "medical_bill",,}')
+    no_type = _truth(expected_issues=[{"description": "no type"}])
+    del no_type["document_type"]
+    _write_case(tmp_path, "e_missing", no_type)
+    _write_case(tmp_path, "f bad id", _truth())
+    _write_case(tmp_path, "g_skipped", None)
+    report = check_suite(tmp_path)
+    got = [(Path(p.path).name, p.line, p.detail.split(":")[0]) for p in report.errors]
+    assert got == [
+        ("b_amounts.json", None, "expected_facts.medical_line_items[0].billed_amount"),
+        ("b_amounts.json", None, "expected_facts.medical_line_items[2].billed_amount"),
+        ("c_type.json", None, "document_type"),
+        ("c_type.json", None, "expected_savings"),
+        ("d_syntax.json", 1, "invalid JSON"),
+        ("e_missing.json", None, "document_type"),
+        ("e_missing.json", None, "expected_issues[0].type"),
+        ("f bad id.txt", None, "case id 'f bad id' is not allowed"),
+    ]
+    assert [c.id for c in report.cases] == ["a_ok"]
+    assert report.skipped == ["g_skipped"]
+    assert report.summary() == f"{tmp_path}: 8 errors, 1 case, 1 skipped input, 1 warning"
+    with pytest.raises(SuiteError) as info:
+        load_suite(tmp_path)
+    lines = str(info.value).splitlines()
+    assert lines[0] == f"{tmp_path}: 8 problems"
+    assert len(lines) == 9
+    assert lines[5].endswith("d_syntax.json:1: invalid JSON: Expecting property name enclosed "
+                             "in double quotes (column 34)")  # fmt: skip
+
+
+def test_a_long_list_of_problems_is_cut_in_the_error_but_not_in_check(tmp_path: Path) -> None:
+    for k in range(30):
+        _write_case(tmp_path, f"bad_{k:02d}", _truth(document_type="vet_bill"))
+    assert len(check_suite(tmp_path).errors) == 30
+    with pytest.raises(SuiteError) as info:
+        load_suite(tmp_path)
+    lines = str(info.value).splitlines()
+    assert lines[0] == f"{tmp_path}: 30 problems"
+    assert len(lines) == 1 + MAX_LISTED + 1
+    assert lines[-1] == f"  ... and 10 more (`benchq cases check {tmp_path}` lists them all)"
+
+
+def test_check_command_lists_problems_and_counts(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from benchq.cli import main
+
+    _write_case(tmp_path, "a", _truth(extra_field=1))
+    _write_case(tmp_path, "b", None)
+    runner = CliRunner()
+    ok = runner.invoke(main, ["cases", "check", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout.splitlines() == [
+        f"{tmp_path / 'expected_outputs' / 'a.json'}: warning: fields benchq does not know, "
+        "kept as they are: extra_field",
+        f"{tmp_path / 'inputs' / 'b.txt'}: warning: no ground truth at "
+        f"{tmp_path / 'expected_outputs' / 'b.json'}: input skipped",
+        f"{tmp_path}: 1 case, 1 skipped input, 2 warnings",
+    ]
+    _write_case(tmp_path, "c", _truth(document_type="vet_bill", expected_savings=float("nan")))
+    bad = runner.invoke(main, ["cases", "check", str(tmp_path)])
+    assert bad.exit_code == 2
+    errors = [ln for ln in bad.stdout.splitlines() if ": error: " in ln]
+    c_json = tmp_path / "expected_outputs" / "c.json"
+    nan_line = c_json.read_text().splitlines().index('  "expected_savings": NaN') + 1
+    assert errors == [
+        f"{c_json}:{nan_line}: error: non-finite number NaN: JSON numbers must be finite"
+    ]
+    assert "1 error, 1 case, 1 skipped input, 2 warnings: the suite cannot be used" in bad.stderr

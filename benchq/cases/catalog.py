@@ -1,11 +1,11 @@
-"""The billing-code catalogue shared by the synthetic generator and the rule baseline.
+"""The synthetic generator's catalogue: codes, prices, uncoded lines, names.
 
 Codes, descriptions and reference prices are illustrative (roughly the size of
-US self-pay prices), not a fee schedule. They live in one data module so that
-the generator, which plants issues relative to these prices, and the baseline,
-which detects them by the same rules a human auditor would use, agree on what
-"well above reference" or "billed together" means without either reading the
-other's output.
+US self-pay prices), not a fee schedule. The generator plants issues relative
+to these prices and pairs. Nothing else reads this module: the rule baseline
+(`benchq.providers.baseline`) carries its own, separately compiled reference
+knowledge, so a synthetic suite is not an answer key for it. Each facility
+also prices at its own level (`PRICE_LEVELS`), as real ones do.
 """
 
 from __future__ import annotations
@@ -65,6 +65,15 @@ MEDICAL: dict[str, Code] = _table(
     Code("90686", "Influenza vaccine, quadrivalent, preservative free", 40.00),
     Code("96372", "Therapeutic injection, subcutaneous or intramuscular", 35.00),
     Code("J1100", "Injection, dexamethasone sodium phosphate, 1 mg", 6.00),
+    Code("99283", "Emergency department visit, moderate severity", 420.00),
+    Code("99284", "Emergency department visit, high severity", 680.00),
+    Code("73030", "X-ray, shoulder, minimum of two views", 110.00),
+    Code("73610", "X-ray, ankle, complete, minimum of three views", 105.00),
+    Code("72148", "MRI, lumbar spine, without contrast", 850.00),
+    Code("20610", "Arthrocentesis, aspiration or injection, major joint", 190.00),
+    Code("97110", "Therapeutic exercise, each 15 minutes", 55.00),
+    Code("12001", "Simple repair of superficial wound, 2.5 cm or less", 210.00),
+    Code("96374", "IV push, single or initial drug", 160.00),
 )
 
 DENTAL: dict[str, Code] = _table(
@@ -84,6 +93,9 @@ DENTAL: dict[str, Code] = _table(
     Code("D2740", "Crown, porcelain/ceramic", 1250.00, per_tooth=True),
     Code("D3330", "Endodontic therapy, molar tooth", 1100.00, per_tooth=True),
     Code("D7140", "Extraction, erupted tooth or exposed root", 210.00, per_tooth=True),
+    Code("D2950", "Core buildup, including any pins", 260.00, per_tooth=True),
+    Code("D1351", "Sealant, per tooth", 50.00, per_tooth=True),
+    Code("D0330", "Panoramic radiographic image", 120.00),
 )
 
 PHARMACY: dict[str, Code] = _table(
@@ -101,6 +113,29 @@ PHARMACY: dict[str, Code] = _table(
     Code("00006-0277-31", "Montelukast 10 mg tablet", 22.00, quantity=30),
 )
 
+#: Lines billed without any code, by document type: (description, typical price).
+UNCODED: dict[str, tuple[tuple[str, float], ...]] = {
+    "medical": (
+        ("Facility Fee", 20.00),
+        ("Facility fee - clinic visit", 45.00),
+        ("Medical supplies", 18.50),
+        ("Supplies (dressing, bandage)", 22.00),
+        ("Pharmacy - general", 35.75),
+    ),
+    "dental": (
+        ("Lab fee", 120.00),
+        ("Infection control fee", 15.00),
+    ),
+    "pharmacy": (
+        ("Acetaminophen 500 mg, 100 count", 8.99),
+        ("Ibuprofen 200 mg, 50 count", 6.49),
+        ("Adhesive bandages, 30 count", 4.49),
+        ("Saline nasal spray", 3.29),
+        ("Digital thermometer", 12.99),
+        ("Cough drops, 30 count", 3.79),
+    ),
+}
+
 #: Every code, by code string (the three tables do not overlap).
 ALL_CODES: dict[str, Code] = {**MEDICAL, **DENTAL, **PHARMACY}
 
@@ -109,6 +144,7 @@ ALL_CODES: dict[str, Code] = {**MEDICAL, **DENTAL, **PHARMACY}
 UNBUNDLED_PAIRS: tuple[tuple[str, str], ...] = (
     ("80053", "80048"),
     ("80053", "82947"),
+    ("80048", "82947"),  # glucose is part of the basic panel too
     ("85025", "85027"),
     ("80061", "82465"),
     ("81001", "81003"),
@@ -119,6 +155,7 @@ UNBUNDLED_PAIRS: tuple[tuple[str, str], ...] = (
     ("D0210", "D0272"),
     ("D0210", "D0220"),
     ("D0150", "D0120"),
+    ("D0150", "D0140"),  # two oral evaluations on one day
     ("D4341", "D1110"),
 )
 
@@ -136,12 +173,6 @@ EM_NEW: dict[str, tuple[int, int]] = {
     "99205": (60, 74),
 }
 
-#: Modifiers that mark a repeated service as distinct (not a duplicate).
-DISTINCT_MODIFIERS: frozenset[str] = frozenset({"59", "91", "76", "77", "XS", "XU"})
-
-#: A price above reference by more than this factor counts as overbilling.
-OVERBILLING_FACTOR = 1.5
-
 
 #: Name pools for synthetic documents (the baseline never uses them).
 FIRST = [
@@ -156,6 +187,19 @@ LAST = [
     "Moore", "Jackson", "Martin", "Lee", "Nguyen", "Patel", "Kim", "Okafor", "Kowalski",
     "Schmidt", "O'Brien", "Rossi", "Haddad",
 ]  # fmt: skip
+#: Insurers named on EOBs and on bills that list the patient's plan.
+INSURERS = (
+    "BlueHarbor Health Plan", "Evergreen Insurance", "Keystone Health", "Pioneer Health Plan",
+    "Unity Insurance", "Northstar Health",
+)  # fmt: skip
+#: Physician practices bill under the doctor's name, not a facility's.
+SPECIALTIES = (
+    "Internal Medicine", "Family Medicine", "Cardiology", "Orthopaedics", "Pediatrics",
+    "Dermatology",
+)  # fmt: skip
+#: A facility prices at this multiple of the reference (real price lists differ by place).
+PRICE_LEVELS = (0.85, 0.9, 1.0, 1.0, 1.1, 1.2)
+
 PLACES = [
     "Riverside", "Lakeview", "Summit", "Oak Park", "Maple Grove", "Harbor", "Cedar Valley",
     "Northside", "Westfield", "Pine Ridge", "Brookside", "Fairview", "Highland", "Sunset",

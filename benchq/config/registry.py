@@ -13,6 +13,7 @@ A model of a known provider is added by a table in a TOML file, never by code.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from importlib import resources
@@ -30,6 +31,18 @@ ProviderKind = Literal["baseline", "openai", "gemini", "medgemma"]
 ENV_PREFIX = "BENCHQ_MODEL__"
 
 
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def default_model_version(name: str, model_id: str) -> str:
+    """`<name>-<model id>` with characters outside `[A-Za-z0-9._-]` as `_`.
+
+    `openai` calling `gpt-4o-mini` is `openai-gpt-4o-mini`; `medgemma`
+    calling `google/medgemma-4b-it` is `medgemma-google_medgemma-4b-it`.
+    """
+    return f"{name}-{_LABEL_UNSAFE.sub('_', model_id).strip('_')}"[:128]
+
+
 class ModelSpec(BaseModel):
     """One model of the registry."""
 
@@ -39,10 +52,11 @@ class ModelSpec(BaseModel):
     """The name used on the command line (`--models openai,gemini`)."""
     provider: ProviderKind
     """Which backend code talks to it."""
-    model_id: str = Field(min_length=1)
+    model_id: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
     """The provider's own model id (`gpt-4o-mini`, `gemini-2.5-flash`, ...)."""
-    model_version: str = ""
-    """Label results are stored under; defaults to `<name>-v1.0`."""
+    model_version: str = Field(default="", pattern=r"^([A-Za-z0-9][A-Za-z0-9._-]{0,127})?$")
+    """Label results are stored under; defaults to `<name>-<model_id>`, so a
+    different model id starts a history (and a baseline) of its own."""
     price_input_per_mtok: float = Field(default=0.0, ge=0.0)
     """US dollars per million input tokens."""
     price_output_per_mtok: float = Field(default=0.0, ge=0.0)
@@ -69,7 +83,9 @@ class ModelSpec(BaseModel):
     def _default_version(self) -> ModelSpec:
         if not self.model_version:
             # frozen model: set through object.__setattr__ once, at validation
-            object.__setattr__(self, "model_version", f"{self.name}-v1.0")
+            object.__setattr__(
+                self, "model_version", default_model_version(self.name, self.model_id)
+            )
         return self
 
     def cost(self, input_tokens: int | None, output_tokens: int | None) -> float:

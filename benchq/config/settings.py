@@ -38,13 +38,14 @@ class Settings(BaseSettings):
         default=None, description="Celery result backend URL; defaults to the broker URL."
     )
     visibility_timeout: int = Field(
-        default=3600,
-        ge=1,
+        default=45,
+        ge=10,
         description="Seconds after which a job taken by a worker that vanished is "
-        "delivered again. Must exceed the longest job.",
+        "delivered again. A living worker renews the jobs it holds every quarter of this, "
+        "so a job may run far longer; only a dead worker's jobs wait out the timeout.",
     )
     restore_interval: int = Field(
-        default=10,
+        default=5,
         ge=1,
         description="Seconds between a worker's scans for jobs of vanished workers.",
     )
@@ -104,10 +105,34 @@ class Settings(BaseSettings):
         description="Where aggregated_metrics_<model>.json files are written, "
         "relative to the working directory.",
     )
-    dataset_version: str = Field(default="benchmark-set-v1", description="Dataset label.")
+    dataset_version: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,128}$",
+        description="Dataset label results are stored under. Unset: the suite's name and "
+        "a digest of its contents (`sample-3f2a9c1b7d4e`), so an edited suite starts a "
+        "history of its own. Set it to keep one history across edits on purpose.",
+    )
     prompt_version: str = Field(default="v1", description="Prompt version used for the run.")
     environment: Literal["github-actions", "local", "staging", "production"] = Field(
         default="local", description="Where results come from (push metadata)."
+    )
+
+    max_error_rate: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="Largest share of a model's cases that may fail (call or answer "
+        "errors) for its run to be published; above it the model's run is marked failed "
+        "and no snapshot is made.",
+    )
+
+    # --- suites ----------------------------------------------------------------
+    max_input_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        le=1 << 30,
+        description="Largest suite file read, in bytes: each input document and each "
+        "ground-truth file (in a JSONL suite, each line). Larger files are refused.",
     )
 
     # --- model providers -------------------------------------------------------
@@ -171,6 +196,20 @@ class Settings(BaseSettings):
         "document are unchanged; false makes every case call the model.",
     )
 
+    # --- notifications -------------------------------------------------------
+    notify_urls: str = Field(
+        default="",
+        description="Comma-separated webhook URLs that get a JSON summary of every finished "
+        "run (published, failed or regressed); the body has a Slack-compatible `text` field "
+        "beside the structured one. Empty: no notifications.",
+    )
+    notify_timeout: float = Field(
+        default=10.0,
+        gt=0.0,
+        le=120.0,
+        description="Seconds one webhook request may take before it is tried again.",
+    )
+
     # --- operations ----------------------------------------------------------
     flower_user: SecretStr | None = Field(
         default=None,
@@ -203,12 +242,6 @@ class Settings(BaseSettings):
         description="Seconds after its time within which a missed nightly run (scheduler "
         "down at that moment) is still enqueued when the scheduler starts; 0 never catches up.",
     )
-
-    def effective_store_url(self) -> str:
-        """The store URL in force: the configured one, or the SQLite default."""
-        if self.store_url:
-            return self.store_url
-        return f"sqlite:///{Path.cwd() / 'benchq.db'}"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchq.config.settings import Settings
+from benchq.jobs.celery_app import make_app
+from benchq.jobs.target import worker_environment
 from benchq.local.redis_server import PrivateRedis
 from benchq.local.worker_pool import WorkerPool
-from benchq.workers.celery_config import make_app
+from benchq.store.factory import StoreTarget
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Runtime:
 @contextlib.contextmanager
 def runtime(
     settings: Settings,
+    store: StoreTarget,
     *,
     queues: list[str],
     local_workers: int | None,
@@ -39,8 +42,9 @@ def runtime(
 
     With no broker, a private Redis and `settings.workers` worker processes are
     started. With a broker, local workers are started only when asked for
-    (`local_workers`); otherwise the run relies on workers elsewhere. All that
-    is started here is stopped on exit, Ctrl-C included.
+    (`local_workers`); otherwise the run relies on workers elsewhere. Local
+    workers write to `store`, the target the caller resolved, as it is. All
+    that is started here is stopped on exit, Ctrl-C included.
     """
     with contextlib.ExitStack() as stack:
         if settings.broker_url is None:
@@ -54,17 +58,9 @@ def runtime(
             if log_dir is None:
                 log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="benchq-w-")))
             log_dir.mkdir(parents=True, exist_ok=True)
-            env = {
-                "BENCHQ_BROKER_URL": settings.broker_url or "",
-                "BENCHQ_STORE_URL": settings.effective_store_url(),
-                "BENCHQ_VISIBILITY_TIMEOUT": str(settings.visibility_timeout),
-                "BENCHQ_RESTORE_INTERVAL": str(settings.restore_interval),
-            }
-            if settings.result_backend:
-                env["BENCHQ_RESULT_BACKEND"] = settings.result_backend
             pool = WorkerPool(
                 count=count,
-                env=env,
+                env=worker_environment(settings, store),
                 queues=queues,
                 pool=settings.worker_pool,
                 concurrency=settings.worker_concurrency,

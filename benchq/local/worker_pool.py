@@ -82,6 +82,7 @@ class WorkerPool:
         batch_size: int = 20,
         log_dir: Path | None = None,
         name_prefix: str = "local",
+        loglevel: str = "WARNING",
     ) -> None:
         self.count = count
         self.env = {**os.environ, **env, **worker_env(concurrency, batch_size)}
@@ -91,10 +92,13 @@ class WorkerPool:
         self.batch_size = batch_size
         self.log_dir = log_dir
         self.name_prefix = name_prefix
+        self.loglevel = loglevel
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
         """Start the worker processes (they connect to the broker on their own)."""
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
         for i in range(self.count):
             name = f"{self.name_prefix}{i + 1}@%h"
             argv = worker_argv(
@@ -103,8 +107,11 @@ class WorkerPool:
                 pool=self.pool,
                 concurrency=self.concurrency,
                 batch_size=self.batch_size,
+                loglevel=self.loglevel,
             )
-            log_path = str(self.log_dir / f"worker{i + 1}.log") if self.log_dir else None
+            log_path = (
+                str(self.log_dir / f"{self.name_prefix}{i + 1}.log") if self.log_dir else None
+            )
             self.procs.append(spawn(argv, env=self.env, log_path=log_path))
 
     def node_names(self) -> list[str]:

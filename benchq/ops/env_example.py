@@ -40,7 +40,9 @@ SECTIONS: dict[str, str] = {
     "workers": "Workers",
     "store_url": "Results store",
     "results_dir": "Results and push metadata",
+    "max_input_bytes": "Suites",
     "registry_path": "Model providers",
+    "notify_urls": "Notifications",
     "flower_user": "Operations: Flower and the nightly scheduler",
 }
 

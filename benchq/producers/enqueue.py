@@ -11,23 +11,38 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from celery import Celery, chord
+from celery import Celery, chain, chord
 
+from benchq.cases.schema import Case
+from benchq.jobs import names
+from benchq.jobs.messages import CaseBatch, ModelJob, describe_args
 from benchq.producers.plan import RunPlan
 from benchq.store.aggregates import CaseDocument
 from benchq.store.base import ResultsStore
-from benchq.store.schema import RunRecord
-from benchq.workers.celery_config import CONTROL_QUEUE, provider_queue
-from benchq.workers.pipeline import ModelMeta
+from benchq.store.schema import RunModel, RunRecord
 
 
-def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
+def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore, *, store_identity: str) -> str:
     """Record the run in the store, then send its jobs; returns the run id.
 
     The run is recorded first so a watcher can find it before the first job
     ends. Re-enqueueing a run id re-sends its jobs; the store keys results by
-    (run, model, case), so nothing is counted twice.
+    (run, model, case), so nothing is counted twice. `store_identity` names
+    the store the run is recorded in; the store writers refuse jobs of
+    another store's runs.
     """
+    record_run(plan, store)
+    send_jobs(
+        app,
+        plan,
+        {m.name: plan.suite.cases for m in plan.models},
+        store_identity=store_identity,
+    )
+    return plan.run_id
+
+
+def record_run(plan: RunPlan, store: ResultsStore) -> None:
+    """Store the run and the documents it shows its models (idempotent)."""
     store.create_run(
         RunRecord(
             run_id=plan.run_id,
@@ -41,6 +56,17 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
             commit_sha=plan.provenance.commit_sha,
             branch_name=plan.provenance.branch_name,
             triggered_by=plan.provenance.triggered_by,
+            dataset_digest=plan.dataset_digest,
+            suite_path=plan.suite_path,
+            model_info={
+                m.name: RunModel(
+                    model_version=m.model_version,
+                    model_id=m.model_id,
+                    provider=m.provider,
+                    prompt_digest=m.prompt_digest,
+                )
+                for m in plan.models
+            },
         )
     )
     # The documents and expected issues go with the run, so any two snapshots
@@ -57,48 +83,89 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore) -> str:
             for case in plan.suite.cases
         ],
     )
-    payloads = [case.model_dump(mode="json", exclude={"source"}) for case in plan.suite.cases]
+
+
+def send_jobs(
+    app: Celery,
+    plan: RunPlan,
+    cases_by_model: dict[str, list[Case]],
+    *,
+    store_identity: str,
+) -> None:
+    """Per model named in `cases_by_model`: its cases' jobs, then its chain.
+
+    A model with no case to run (`benchq resume` after every case was stored)
+    gets its chain alone; a model not named gets nothing.
+    """
     size = plan.batch_size
     # A run's duration is measured from here: planning (and, on the embedded
     # default, starting Redis and the workers) happened before.
     enqueued_at = datetime.now(UTC).isoformat()
-    batches = [payloads[i : i + size] for i in range(0, len(payloads), size)]
     for model in plan.models:
-        meta = ModelMeta(
+        if model.name not in cases_by_model:
+            continue
+        cases = cases_by_model[model.name]
+        job = ModelJob(
             run_id=plan.run_id,
             model_name=model.name,
             model_version=model.model_version,
             model_provider=model.provider,
+            model_id=model.model_id,
+            prompt_digest=model.prompt_digest,
             dataset_version=plan.dataset_version,
             prompt_version=plan.prompt_version,
-            expected_cases=len(payloads),
+            expected_cases=len(plan.suite.cases),
             enqueued_at=enqueued_at,
             environment=plan.environment,
             commit_sha=plan.provenance.commit_sha,
             branch_name=plan.provenance.branch_name,
             triggered_by=plan.provenance.triggered_by,
             ci_run_id=plan.provenance.ci_run_id,
+            max_error_rate=plan.max_error_rate,
+            regression_threshold=plan.regression_threshold,
+            store=store_identity,
         )
-        queue = provider_queue(model.provider)
-        header = [
-            app.signature(
-                "benchq.run_cases",
-                args=(plan.run_id, model.name, batch),
-                kwargs={"cache_mode": plan.cache_mode},
-                queue=queue,
-                # Flower and worker logs show these instead of the whole bills.
-                argsrepr=repr((plan.run_id, model.name, [p["id"] for p in batch])),
-                kwargsrepr=repr({"cache_mode": plan.cache_mode}),
+        header = []
+        for start in range(0, len(cases), size):
+            batch = CaseBatch(
+                run_id=plan.run_id,
+                model_name=model.name,
+                prompt_version=plan.prompt_version,
+                cache_mode=plan.cache_mode,
+                store=store_identity,
+                cases=cases[start : start + size],
+            ).model_dump(mode="json", exclude={"cases": {"__all__": {"source"}}})
+            header.append(
+                app.signature(
+                    names.RUN_CASES,
+                    args=(batch,),
+                    queue=names.provider_queue(model.provider),
+                    # Flower and worker logs show these instead of the whole bills.
+                    argsrepr=describe_args((batch,)),
+                    kwargsrepr="{}",
+                )
             )
-            for batch in batches
-        ]
-        body = app.signature(
-            "benchq.finalize_model",
-            kwargs={"meta": meta.model_dump(mode="json")},
-            queue=CONTROL_QUEUE,
+        if header:
+            chord(header, app=app)(_model_chain(app, job))
+        else:
+            _model_chain(app, job).apply_async()
+
+
+def _model_chain(app: Celery, job: ModelJob) -> chain:
+    """aggregate and convert -> publish -> verdict: separate tasks, each retried alone."""
+    payload = job.model_dump(mode="json")
+    shown = describe_args((payload,))
+    steps = [
+        app.signature(
+            task, args=(payload,), queue=names.PUBLISH_QUEUE, immutable=True, argsrepr=shown
         )
-        # A job that fails for good fails the chord: mark the run failed then,
-        # so nobody waits for a callback that will not come.
-        body.link_error(app.signature("benchq.run_failed", kwargs={"run_id": plan.run_id}))
-        chord(header, app=app)(body)
-    return plan.run_id
+        for task in (names.AGGREGATE, names.PUBLISH, names.VERDICT)
+    ]
+    model_chain = chain(*steps, app=app)
+    # A job of the chord, or a step of the chain, that fails for good fails the
+    # run: nobody waits for a verdict that will not come. Set on the chain, it
+    # reaches each step as it runs, and Celery calls it on a failed chord header.
+    model_chain.link_error(
+        app.signature(names.RUN_FAILED, kwargs={"run_id": job.run_id}, queue=names.PUBLISH_QUEUE)
+    )
+    return model_chain

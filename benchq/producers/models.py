@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from benchq.config.registry import load_registry
 from benchq.config.settings import Settings
+from benchq.jobs.names import PUBLISH_QUEUE, provider_queue
 from benchq.producers.plan import ModelPlan, RunPlan
-from benchq.providers.factory import check_credentials
+from benchq.providers.factory import check_credentials, prompt_digest
 
 
 def resolve_models(names: list[str], settings: Settings) -> list[ModelPlan]:
@@ -18,25 +19,28 @@ def resolve_models(names: list[str], settings: Settings) -> list[ModelPlan]:
     specs = registry.select(names)
     check_credentials(specs, settings)
     return [
-        ModelPlan(name=s.name, provider=s.provider, model_version=s.model_version) for s in specs
+        ModelPlan(
+            name=s.name,
+            provider=s.provider,
+            model_version=s.model_version,
+            model_id=s.model_id,
+            prompt_digest=prompt_digest(s, settings),
+        )
+        for s in specs
     ]
 
 
 def all_queues(settings: Settings) -> list[str]:
-    """Every queue a general-purpose worker should consume: control plus each provider kind."""
-    from benchq.workers.celery_config import CONTROL_QUEUE, provider_queue
-
+    """Every queue a general-purpose worker may consume: publish plus each provider kind."""
     kinds = sorted({spec.provider for spec in load_registry(settings).models.values()})
-    return [CONTROL_QUEUE, *(provider_queue(k) for k in kinds)]
+    return [PUBLISH_QUEUE, *(provider_queue(k) for k in kinds)]
 
 
 def run_queues(plan: RunPlan) -> list[str]:
-    """The queues a run's jobs go to: control plus the provider kinds of its models.
+    """The queues a run's jobs go to: publish plus the provider kinds of its models.
 
     Workers started for one run (`benchq run`) consume only these, so they
     load only the SDKs the run needs.
     """
-    from benchq.workers.celery_config import CONTROL_QUEUE, provider_queue
-
     kinds = sorted({m.provider for m in plan.models})
-    return [CONTROL_QUEUE, *(provider_queue(k) for k in kinds)]
+    return [PUBLISH_QUEUE, *(provider_queue(k) for k in kinds)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from benchq.cases.identity import default_dataset_version, suite_digest
 from benchq.cases.schema import Suite
 from benchq.errors import ConfigError
 from benchq.producers.provenance import Provenance
@@ -21,6 +23,10 @@ class ModelPlan(BaseModel):
     provider: str
     """Provider kind; selects the job's queue."""
     model_version: str
+    model_id: str = ""
+    """The provider's own model id the registry names (`gpt-4o-mini`)."""
+    prompt_digest: str | None = None
+    """Digest of the prompt text the model is sent; None for models without a prompt."""
 
 
 class RunPlan(BaseModel):
@@ -30,7 +36,12 @@ class RunPlan(BaseModel):
     suite: Suite
     models: list[ModelPlan]
     created_at: str
-    dataset_version: str = "benchmark-set-v1"
+    dataset_version: str
+    """The label results are stored under (default: suite name and content digest)."""
+    dataset_digest: str
+    """SHA-256 of the suite's cases and ground truth (`cases.identity.suite_digest`)."""
+    suite_path: str | None = None
+    """Where the suite was read (absolute), recorded so `benchq resume` can read it again."""
     prompt_version: str = "v1"
     environment: Environment = "local"
     provenance: Provenance
@@ -38,6 +49,10 @@ class RunPlan(BaseModel):
     """`refresh` (`--no-cache`) skips cached answers: every case calls its model."""
     batch_size: int = Field(default=20, ge=1)
     """Cases of one model per job message."""
+    max_error_rate: float = Field(default=0.2, ge=0.0, le=1.0)
+    """Above this share of failed cases a model's run fails and publishes nothing."""
+    regression_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
+    """What each model's verdict step checks its snapshot against the baseline with."""
 
     @property
     def case_count(self) -> int:
@@ -57,6 +72,24 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def check_run_id(run_id: str) -> str:
+    """`run_id` if it is a safe name; ConfigError otherwise.
+
+    Run ids name log folders and travel in job messages: only letters,
+    digits, `.`, `_` and `-`, at most 128, not starting with a dot or dash
+    (so never `..`, a path or an option).
+    """
+    if not _RUN_ID.match(run_id):
+        raise ConfigError(
+            f"--run-id: {run_id[:40]!r}{'...' if len(run_id) > 40 else ''} is not a valid run id "
+            "(1-128 of A-Z a-z 0-9 . _ -, starting with a letter or digit)"
+        )
+    return run_id
+
+
 def parse_models(value: str) -> list[str]:
     """Split a `--models a,b` flag, refusing empty and repeated names."""
     names = [n.strip() for n in value.split(",")]
@@ -73,27 +106,38 @@ def plan_run(
     models: list[ModelPlan],
     *,
     run_id: str | None = None,
-    dataset_version: str = "benchmark-set-v1",
+    dataset_version: str | None = None,
     prompt_version: str = "v1",
     environment: Environment = "local",
     provenance: Provenance | None = None,
     use_cache: bool = True,
     batch_size: int = 20,
+    max_error_rate: float = 0.2,
+    regression_threshold: float = 0.05,
+    suite_path: str | None = None,
 ) -> RunPlan:
-    """A plan for running every case of the suite on every model."""
+    """A plan for running every case of the suite on every model.
+
+    `dataset_version` None derives the label from the suite's name and digest.
+    """
     if not suite.cases:
         raise ConfigError(f"suite {suite.name!r} has no cases")
-    if run_id is not None and not run_id.strip():
-        raise ConfigError("--run-id: must not be empty")
+    if run_id is not None:
+        check_run_id(run_id)
+    digest = suite_digest(suite)
     return RunPlan(
         run_id=run_id or new_run_id(),
         suite=suite,
         models=models,
         created_at=datetime.now(UTC).isoformat(),
-        dataset_version=dataset_version,
+        dataset_version=dataset_version or default_dataset_version(suite, digest),
+        dataset_digest=digest,
+        suite_path=suite_path,
         prompt_version=prompt_version,
         environment=environment,
         provenance=provenance or Provenance(commit_sha="unknown"),
         cache_mode="use" if use_cache else "refresh",
         batch_size=batch_size,
+        max_error_rate=max_error_rate,
+        regression_threshold=regression_threshold,
     )

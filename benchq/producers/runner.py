@@ -1,29 +1,37 @@
-"""The producer's commands: `benchq run` (enqueue and wait) and `benchq enqueue`."""
+"""The producer's side of a run: plan it, enqueue it, wait for it, report it.
+
+`benchq run` composes these with the embedded runtime (`benchq.cli_run`);
+`benchq enqueue` and the scheduler use them on a shared broker. Nothing
+here imports the workers or the embedded runtime: what crosses the queue is
+`benchq.jobs`.
+"""
 
 from __future__ import annotations
 
-import signal
-import time
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from benchq.config.settings import Settings
-from benchq.errors import ConfigError
+from benchq.errors import ConfigError, RunFailed
+from benchq.jobs.broker import broker_client
+from benchq.jobs.celery_app import make_app
 from benchq.producers.enqueue import enqueue_run
-from benchq.producers.models import resolve_models, run_queues
+from benchq.producers.liveness import run_has_jobs
+from benchq.producers.models import resolve_models
 from benchq.producers.plan import RunPlan, parse_models, plan_run
+from benchq.producers.preflight import check_broker
 from benchq.producers.provenance import detect_provenance
-from benchq.producers.wait import RunFailed, wait_for_run
+from benchq.producers.wait import wait_for_run
 from benchq.scoring.schema import AggregatedMetrics
 from benchq.store.base import ResultsStore
-from benchq.store.factory import open_store
-from benchq.store.schema import RegressionVerdict, RunProgress, SnapshotConfig
+from benchq.store.factory import open_target, resolve_store_target
+from benchq.store.run_files import RunResults, run_results, write_run_files
+from benchq.store.schema import RegressionVerdict, RunProgress
 
 
 class RunOutcome(BaseModel):
@@ -31,13 +39,25 @@ class RunOutcome(BaseModel):
 
     run_id: str
     aggregates: list[AggregatedMetrics]
+    """The published models' aggregates, in the order the run named them."""
     verdicts: dict[str, RegressionVerdict]
-    """Regression verdict of each model's configuration after this run."""
+    """Regression verdict of each published model's configuration after this run."""
+    failures: dict[str, str] = Field(default_factory=dict)
+    """Models that failed (too many failed cases): model name -> why; nothing was published."""
+    files: list[Path] = Field(default_factory=list)
+    """The result files written for the run."""
 
     @property
     def regressed(self) -> bool:
         """True when any model regressed against its baseline."""
         return any(v.regressed for v in self.verdicts.values())
+
+    @property
+    def exit_code(self) -> int:
+        """What `benchq run` and `enqueue --wait` exit with: 1 failed, 3 regressed, else 0."""
+        if self.failures:
+            return 1
+        return 3 if self.regressed else 0
 
 
 def load_plan(
@@ -47,13 +67,20 @@ def load_plan(
     models: str,
     run_id: str | None,
     use_cache: bool = True,
+    regression_threshold: float = 0.05,
 ) -> RunPlan:
     """Load and validate everything a run needs; raises before anything is enqueued."""
     from benchq.cases.suite import load_suite, sample_suite_path
 
     names = parse_models(models)
     resolved = resolve_models(names, settings)
-    suite = load_suite(suite_path or sample_suite_path())
+    path = (suite_path or sample_suite_path()).resolve()
+    suite = load_suite(path, max_input_bytes=settings.max_input_bytes)
+    if suite.skipped:
+        # One line a run, not one per file: the loader has logged each of them.
+        print(
+            f"warning: {len(suite.skipped)} input(s) without ground truth skipped", file=sys.stderr
+        )
     return plan_run(
         suite,
         resolved,
@@ -64,7 +91,22 @@ def load_plan(
         provenance=detect_provenance(),
         use_cache=use_cache,
         batch_size=settings.batch_size,
+        max_error_rate=settings.max_error_rate,
+        regression_threshold=regression_threshold,
+        suite_path=str(path),
     )
+
+
+def open_checked_store(settings: Settings) -> tuple[ResultsStore, str]:
+    """The store and its identity, once it has answered; `StoreUnavailable` (exit 1) otherwise."""
+    target = resolve_store_target(settings)
+    store = open_target(target)
+    try:
+        store.ping()
+    except BaseException:
+        store.close()
+        raise
+    return store, target.identity
 
 
 def enqueue_only(
@@ -74,77 +116,30 @@ def enqueue_only(
     models: str,
     run_id: str | None,
     use_cache: bool = True,
+    regression_threshold: float = 0.05,
 ) -> RunPlan:
     """Enqueue a run on the configured broker; returns its plan without waiting."""
-    from benchq.workers.celery_config import make_app
-
     if not settings.broker_url:
         raise ConfigError(
             "BENCHQ_BROKER_URL is not set: `benchq enqueue` hands jobs to running workers; "
             "use `benchq run` to run on this machine alone"
         )
     plan = load_plan(
-        settings, suite_path=suite_path, models=models, run_id=run_id, use_cache=use_cache
+        settings,
+        suite_path=suite_path,
+        models=models,
+        run_id=run_id,
+        use_cache=use_cache,
+        regression_threshold=regression_threshold,
     )
-    store = open_store(settings)
+    # Both must answer before the run is recorded: nothing is left behind otherwise.
+    store, identity = open_checked_store(settings)
     try:
-        enqueue_run(make_app(settings), plan, store)
+        check_broker(settings.broker_url)
+        enqueue_run(make_app(settings), plan, store, store_identity=identity)
     finally:
         store.close()
     return plan
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-def run_benchmark(
-    settings: Settings,
-    *,
-    suite_path: Path | None,
-    models: str,
-    run_id: str | None,
-    workers: int | None,
-    timeout: float | None,
-    console: Console,
-    use_cache: bool = True,
-    regression_threshold: float = 0.05,
-) -> RunOutcome:
-    """Enqueue a run, wait for it with a progress bar, write its files, print a summary."""
-    from benchq.local.runtime import runtime
-    from benchq.workers.celery_config import make_app
-
-    if workers is not None:
-        settings = settings.model_copy(update={"workers": workers})
-    plan = load_plan(
-        settings, suite_path=suite_path, models=models, run_id=run_id, use_cache=use_cache
-    )
-    # SIGTERM (from CI or a supervisor) must clean up exactly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    store = open_store(settings)
-    started = time.monotonic()
-    log_dir = settings.results_dir / "logs" / plan.run_id
-    try:
-        with runtime(
-            settings, queues=run_queues(plan), local_workers=workers, log_dir=log_dir
-        ) as rt:
-            try:
-                enqueue_run(make_app(rt.settings), plan, store)
-                console.print(
-                    f"run [bold]{plan.run_id}[/]: {plan.case_count} cases enqueued"
-                    f" in {plan.job_count} jobs"
-                )
-                _wait_with_bar(store, plan, rt.workers_alive, timeout, console)
-            except (RunFailed, KeyboardInterrupt):
-                # The run is recorded before its first job is sent, so it exists here.
-                store.set_run_status(plan.run_id, "failed")
-                _print_worker_logs(rt.log_dir, console)
-                raise
-        outcome = collect_outcome(store, plan, settings.results_dir, regression_threshold)
-    finally:
-        store.close()
-    print_summary(outcome, time.monotonic() - started, console)
-    return outcome
 
 
 def wait_and_collect(
@@ -153,24 +148,46 @@ def wait_and_collect(
     *,
     timeout: float | None,
     console: Console,
-    regression_threshold: float = 0.05,
 ) -> RunOutcome:
-    """`benchq enqueue --wait`: wait for remote workers to publish the run, then collect."""
-    store = open_store(settings)
+    """`benchq enqueue --wait`: wait for remote workers to finish the run, then collect.
+
+    A run that is lost on the way (its jobs vanished from the broker) is
+    marked failed with that reason.
+    """
+    store = open_target(resolve_store_target(settings))
     try:
-        _wait_with_bar(store, plan, None, timeout, console)
-        return collect_outcome(store, plan, settings.results_dir, regression_threshold)
+        try:
+            wait_with_bar(store, plan, None, timeout, console, broker_url=settings.broker_url)
+        except RunFailed as exc:
+            store.set_run_status(plan.run_id, "failed", error=str(exc))
+            raise
+        return collect_outcome(store, plan.run_id, settings.results_dir)
     finally:
         store.close()
 
 
-def _wait_with_bar(
+def wait_with_bar(
     store: ResultsStore,
     plan: RunPlan,
     workers_alive: Callable[[], bool] | None,
     timeout: float | None,
     console: Console,
+    *,
+    broker_url: str | None = None,
 ) -> RunProgress:
+    """Wait for the run (`wait_for_run`) with a progress bar of stored cases.
+
+    With `broker_url`, a run that stops moving is checked for jobs left on
+    the broker, and reported lost when none is (`RunFailed`).
+    """
+    has_jobs = None
+    if broker_url:
+        client = broker_client(broker_url)
+        kinds = sorted({m.provider for m in plan.models})
+
+        def has_jobs() -> bool:
+            return run_has_jobs(client, plan.run_id, kinds)
+
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -190,34 +207,32 @@ def _wait_with_bar(
             on_progress=update,
             workers_alive=workers_alive,
             timeout=timeout,
+            has_jobs=has_jobs,
         )
 
 
-def collect_outcome(
-    store: ResultsStore, plan: RunPlan, results_dir: Path, regression_threshold: float
-) -> RunOutcome:
-    """Write the original result files and check each model against its baseline."""
-    from benchq.scoring.files import write_aggregated
+def collect_outcome(store: ResultsStore, run_id: str, results_dir: Path) -> RunOutcome:
+    """Write the run's result files from the store and gather its verdicts.
 
-    summaries = {s.model_name: s for s in store.run_summaries(plan.run_id)}
-    aggregates: list[AggregatedMetrics] = []
-    verdicts: dict[str, RegressionVerdict] = {}
-    for model in plan.models:
-        agg = AggregatedMetrics.model_validate(summaries[model.name].aggregated)
-        # The last model of the run is also the original's `aggregated_metrics.json`.
-        write_aggregated(agg, results_dir, latest=model is plan.models[-1])
-        aggregates.append(agg)
-        config = SnapshotConfig(
-            model_version=model.model_version,
-            dataset_version=plan.dataset_version,
-            prompt_version=plan.prompt_version,
-            environment=plan.environment,
-        )
-        verdicts[model.name] = store.regression_check(config, regression_threshold)
-    return RunOutcome(run_id=plan.run_id, aggregates=aggregates, verdicts=verdicts)
+    The verdicts are the ones the run's own verdict steps stored: the same a
+    producer that did not wait would find.
+    """
+    results = run_results(store, run_id)
+    return _outcome(results, write_run_files(results, results_dir))
 
 
-def _print_worker_logs(log_dir: Path | None, console: Console) -> None:
+def _outcome(results: RunResults, files: list[Path]) -> RunOutcome:
+    return RunOutcome(
+        run_id=results.run.run_id,
+        aggregates=[m.aggregated for m in results.published],
+        verdicts={m.model_name: m.verdict for m in results.published if m.verdict is not None},
+        failures=results.failures,
+        files=files,
+    )
+
+
+def print_worker_logs(log_dir: Path | None, console: Console) -> None:
+    """The last non-job lines of each worker log: what explains a failed run."""
     if log_dir is None or not log_dir.exists():
         return
     for log in sorted(log_dir.glob("*.log")):
@@ -227,42 +242,3 @@ def _print_worker_logs(log_dir: Path | None, console: Console) -> None:
         if tail:
             console.print(f"--- {log} (last lines) ---", markup=False)
             console.print("\n".join(tail), markup=False)
-
-
-def print_summary(outcome: RunOutcome, seconds: float, console: Console) -> None:
-    """The per-model summary table, and regression verdicts."""
-    table = Table(title=f"run {outcome.run_id} ({seconds:.1f}s)")
-    for col in (
-        "model", "cases", "precision", "recall", "F1", "JSON valid", "errors",
-        "latency", "tokens", "cost", "regression",
-    ):  # fmt: skip
-        table.add_column(col, justify="left" if col in ("model", "regression") else "right")
-    for agg in outcome.aggregates:
-        verdict = outcome.verdicts.get(agg.model_name)
-        table.add_row(
-            agg.model_name,
-            str(agg.total_documents),
-            f"{agg.issue_precision:.3f}",
-            f"{agg.issue_recall:.3f}",
-            f"{agg.issue_f1_score:.3f}",
-            f"{agg.json_validity_rate:.1f}%",
-            str(agg.error_count),
-            f"{agg.avg_extraction_latency_ms:.1f} ms",
-            "-"
-            if agg.avg_total_tokens is None
-            else str(agg.total_input_tokens + agg.total_output_tokens),
-            f"${agg.total_cost_usd:.4f}",
-            _verdict_text(verdict),
-        )
-    console.print(table)
-
-
-def _verdict_text(verdict: RegressionVerdict | None) -> str:
-    if verdict is None:
-        return "-"
-    if verdict.status == "regression":
-        worst = [c.metric for c in verdict.checks if c.regressed]
-        return f"REGRESSED ({', '.join(worst)}) vs v{verdict.baseline_version}"
-    if verdict.status == "no_baseline":
-        return "no baseline set"
-    return f"ok vs v{verdict.baseline_version}"

@@ -20,6 +20,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from benchq.errors import InternalError
+
 T = TypeVar("T")
 
 _lock = threading.Lock()
@@ -51,5 +53,5 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run `coro` on the process's loop and block this thread until it returns."""
     if in_loop_thread():
         coro.close()
-        raise RuntimeError("run_sync called from the model-call loop: await the coroutine instead")
+        raise InternalError("run_sync called from the model-call loop: await the coroutine instead")
     return asyncio.run_coroutine_threadsafe(coro, loop()).result()

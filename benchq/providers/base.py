@@ -92,6 +92,10 @@ class Provider:
 
     #: Registry name of the provider kind (`baseline`, `openai`, ...).
     kind: str = ""
+    #: The provider's own id of the model answering (recorded with every result).
+    model_id: str = ""
+    #: Digest of the prompt text sent with each document; None when there is none.
+    prompt_digest: str | None = None
 
     def analyze(self, document: str) -> ModelAnswer:
         """Analyse one billing document and return the issues and facts found.

@@ -7,23 +7,25 @@ cached answer keeps the tokens, latency and cost measured when it was made
 `cached=True`, `attempts=0`, so a reader can tell that no call, and no money,
 was spent this time. Errors are never cached: a failed case is tried again.
 
-Backends implement the two-method `ResponseCache` protocol; the results store
-can be one too.
+Backends implement the two-coroutine `ResponseCache` protocol. Both are
+awaited on the worker's event loop, never called blocking from it: Redis
+through redis.asyncio, the SQLite file in a thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import sqlite3
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import redis
+import redis.asyncio
 
 from benchq.providers.base import ModelAnswer, Provider
 
@@ -33,11 +35,11 @@ log = logging.getLogger(__name__)
 class ResponseCache(Protocol):
     """Where answers are kept, as opaque strings under opaque keys."""
 
-    def get(self, key: str) -> str | None:
+    async def get(self, key: str) -> str | None:
         """The value stored under `key`, or None."""
         ...
 
-    def put(self, key: str, value: str) -> None:
+    async def put(self, key: str, value: str) -> None:
         """Store `value` under `key`, replacing any older one."""
         ...
 
@@ -65,34 +67,6 @@ def cache_key(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-class MemoryCache:
-    """An in-process LRU cache (tests, single-process runs)."""
-
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self.max_entries = max_entries
-        self._data: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        """The value under `key`, marking it recently used."""
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: str) -> None:
-        """Store `value`, evicting the least recently used entry when full."""
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
 class RedisCache:
     """A cache shared by the fleet, in Redis, with an expiry.
 
@@ -102,7 +76,7 @@ class RedisCache:
 
     def __init__(
         self,
-        client: redis.Redis,  # type: ignore[type-arg]
+        client: redis.asyncio.Redis,  # type: ignore[type-arg]
         *,
         prefix: str = "benchq:cache:",
         ttl_seconds: int = 30 * 86400,
@@ -111,10 +85,10 @@ class RedisCache:
         self.prefix = prefix
         self.ttl = ttl_seconds
 
-    def get(self, key: str) -> str | None:
+    async def get(self, key: str) -> str | None:
         """The value under `key`, or None (also when Redis fails)."""
         try:
-            value = self.redis.get(self.prefix + key)
+            value = await self.redis.get(self.prefix + key)
         except redis.RedisError as exc:
             log.warning("response cache read failed: %s", exc)
             return None
@@ -122,10 +96,10 @@ class RedisCache:
             return None
         return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
-    def put(self, key: str, value: str) -> None:
+    async def put(self, key: str, value: str) -> None:
         """Store `value` with the cache's expiry (a failure is logged, not raised)."""
         try:
-            self.redis.set(self.prefix + key, value, ex=self.ttl)
+            await self.redis.set(self.prefix + key, value, ex=self.ttl)
         except redis.RedisError as exc:
             log.warning("response cache write failed: %s", exc)
 
@@ -154,8 +128,15 @@ class SQLiteCache:
             self._local.conn = conn
         return conn
 
-    def get(self, key: str) -> str | None:
+    async def get(self, key: str) -> str | None:
         """The value under `key`, or None (also when the file cannot be read)."""
+        return await asyncio.to_thread(self._get, key)
+
+    async def put(self, key: str, value: str) -> None:
+        """Store `value` (a failure is logged, not raised)."""
+        await asyncio.to_thread(self._put, key, value)
+
+    def _get(self, key: str) -> str | None:
         try:
             row = (
                 self._conn()
@@ -167,8 +148,7 @@ class SQLiteCache:
             return None
         return None if row is None else str(row[0])
 
-    def put(self, key: str, value: str) -> None:
-        """Store `value` (a failure is logged, not raised)."""
+    def _put(self, key: str, value: str) -> None:
         try:
             self._conn().execute(
                 "INSERT OR REPLACE INTO response_cache VALUES (?, ?)", (key, value)
@@ -194,6 +174,8 @@ class CachingProvider(Provider):
     ) -> None:
         self.inner = inner
         self.kind = inner.kind
+        self.model_id = inner.model_id
+        self.prompt_digest = inner.prompt_digest
         self.cache = cache
         self.identity = dict(identity)
         self.mode = mode
@@ -207,14 +189,10 @@ class CachingProvider(Provider):
         return cache_key(provider, model_id, prompt_version, ident, document)
 
     async def analyze_async(self, document: str) -> ModelAnswer:
-        """The cached answer (marked `cached=True`), or the inner provider's, then stored.
-
-        The cache is read and written synchronously on the loop: a local
-        SQLite file or Redis answers in well under a millisecond.
-        """
+        """The cached answer (marked `cached=True`), or the inner provider's, then stored."""
         key = self.key_for(document)
         if self.mode == "use":
-            hit = self.cache.get(key)
+            hit = await self.cache.get(key)
             if hit is not None:
                 try:
                     answer = ModelAnswer.model_validate_json(hit)
@@ -223,7 +201,7 @@ class CachingProvider(Provider):
                 else:
                     return answer.model_copy(update={"cached": True, "attempts": 0})
         answer = await self.inner.analyze_async(document)
-        self.cache.put(key, answer.model_dump_json())
+        await self.cache.put(key, answer.model_dump_json())
         return answer
 
     def close(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
-import redis
 import redis.asyncio
 from pydantic import SecretStr
 
@@ -65,6 +64,15 @@ def check_credentials(specs: Iterable[ModelSpec], settings: Settings) -> None:
         raise ConfigError("; ".join(problems))
 
 
+def prompt_digest(
+    spec: ModelSpec, settings: Settings, prompt_version: str | None = None
+) -> str | None:
+    """Digest of the prompt text `spec` is sent; None for the baseline, which takes none."""
+    if spec.provider == "baseline":
+        return None
+    return load_prompt(prompt_version or settings.prompt_version).digest
+
+
 def retry_policy(settings: Settings) -> RetryPolicy:
     """The retry policy the settings ask for."""
     return RetryPolicy(
@@ -78,7 +86,6 @@ def make_provider(
     spec: ModelSpec,
     settings: Settings,
     *,
-    redis: redis.Redis | None = None,  # type: ignore[type-arg]
     async_redis: redis.asyncio.Redis | None = None,  # type: ignore[type-arg]
     cache: ResponseCache | None = None,
     cache_mode: Literal["use", "refresh"] = "use",
@@ -86,16 +93,18 @@ def make_provider(
 ) -> Provider:
     """A ready provider for `spec`.
 
-    With `redis`, calls obey the fleet-wide limits of the registry entry
-    (`async_redis`, the same server through redis.asyncio, keeps the limiter
-    from blocking the event loop the calls run on); with
-    `cache` (and `settings.response_cache` on), answers go through the response
-    cache. Build one per worker process and reuse it: it holds a connection pool.
+    With `async_redis` (the broker's Redis, through redis.asyncio, so the
+    limiter never blocks the event loop the calls run on), calls obey the
+    fleet-wide limits of the registry entry; with `cache` (and
+    `settings.response_cache` on), answers go through the response cache.
+    Build one per worker process and reuse it: it holds a connection pool.
     """
     if spec.provider == "baseline":
         from benchq.providers.baseline import BaselineProvider
 
-        return BaselineProvider()
+        baseline = BaselineProvider()
+        baseline.model_id = spec.model_id
+        return baseline
 
     problem = missing_credentials(spec, settings)
     if problem:
@@ -103,11 +112,10 @@ def make_provider(
     key, base_url = _credentials(spec, settings)
     prompt = load_prompt(prompt_version or settings.prompt_version)
     limiter = None
-    if redis is not None:
+    if async_redis is not None:
         limiter = FleetLimiter(
-            redis,
+            async_redis,
             spec.name,
-            async_client=async_redis,
             requests_per_minute=spec.requests_per_minute,
             tokens_per_minute=spec.tokens_per_minute,
             max_concurrency=spec.concurrency,

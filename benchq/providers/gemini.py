@@ -17,9 +17,10 @@ from google.genai import types
 from pydantic import SecretStr
 
 from benchq.config.registry import ModelSpec
-from benchq.errors import ProviderError, ProviderRejected, ProviderRetryable
+from benchq.errors import ProviderError, ProviderRejected, ProviderRetryable, ProviderUnreachable
 from benchq.providers import aio
 from benchq.providers.answer import ANSWER_JSON_SCHEMA
+from benchq.providers.endpoint import unreachable_reason
 from benchq.providers.llm import Completion, LLMProvider
 from benchq.providers.prompts import Prompt
 from benchq.providers.ratelimit import Limiter
@@ -132,6 +133,9 @@ class GeminiProvider(LLMProvider):
             raise self._wrap_api(exc) from exc
         except _TRANSPORT_ERRORS as exc:
             where = f"gemini model {self.spec.model_id!r}"
+            reason = unreachable_reason(exc)
+            if reason is not None:
+                raise ProviderUnreachable(f"{where}: {reason}") from exc
             if "Timeout" in type(exc).__name__:
                 raise ProviderRetryable(
                     f"{where}: no answer within {self.spec.timeout_s:g}s"

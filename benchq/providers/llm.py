@@ -9,6 +9,7 @@ wraps each attempt in the fleet limiter, repeats retryable failures under the
 
 from __future__ import annotations
 
+import logging
 import time
 from abc import abstractmethod
 from collections.abc import Iterable
@@ -18,11 +19,15 @@ from typing import Any
 from pydantic import SecretStr
 
 from benchq.config.registry import ModelSpec
+from benchq.errors import InfraUnavailable, ProviderUnreachable
 from benchq.providers.answer import SCHEMA_VERSION, parse_answer
 from benchq.providers.base import ModelAnswer, Provider
+from benchq.providers.endpoint import EndpointCircuit
 from benchq.providers.prompts import Prompt
 from benchq.providers.ratelimit import Limiter, NullLimiter
 from benchq.providers.retry import ProviderThrottled, RetryPolicy, call_with_retry_async
+
+log = logging.getLogger(__name__)
 
 _ESTIMATED_OUTPUT_TOKENS = 512
 """Output tokens charged to the token limit before the real count is known."""
@@ -71,9 +76,12 @@ class LLMProvider(Provider):
     ) -> None:
         self.spec = spec
         self.prompt = prompt
+        self.model_id = spec.model_id
+        self.prompt_digest = prompt.digest
         self.retry = retry or RetryPolicy()
         self.limiter: Limiter = limiter or NullLimiter()
         self.redact = Redactor(secrets)
+        self.circuit = EndpointCircuit()
 
     @abstractmethod
     async def _complete(self, document: str) -> Completion:
@@ -108,18 +116,30 @@ class LLMProvider(Provider):
             throttled = True
             raise
         finally:
-            await self.limiter.release_async(
-                lease, estimated_tokens=estimated, actual_tokens=actual, throttled=throttled
-            )
+            try:
+                await self.limiter.release_async(
+                    lease, estimated_tokens=estimated, actual_tokens=actual, throttled=throttled
+                )
+            except InfraUnavailable as exc:
+                # The answer is in hand: keep it. The lease expires in Redis on
+                # its own (`lease_seconds`), so the fleet's slot is not lost.
+                log.warning("could not release a limiter lease of %s: %s", self.spec.name, exc)
 
     async def analyze_async(self, document: str) -> ModelAnswer:
         """Call the model (limited, retried), parse its answer and price it."""
         estimated = estimate_tokens(self.prompt.text + document) + min(
             self.spec.max_output_tokens, _ESTIMATED_OUTPUT_TOKENS
         )
-        (completion, latency_ms), attempts = await call_with_retry_async(
-            lambda: self._attempt(document, estimated), self.retry
-        )
+        # An endpoint that just refused us fails this call at once, with its reason.
+        self.circuit.check()
+        try:
+            (completion, latency_ms), attempts = await call_with_retry_async(
+                lambda: self._attempt(document, estimated), self.retry
+            )
+        except ProviderUnreachable as exc:
+            self.circuit.trip(str(exc))
+            raise
+        self.circuit.reset()
         parsed = parse_answer(completion.text, truncated=completion.truncated)
         return ModelAnswer(
             issues=parsed.issues,

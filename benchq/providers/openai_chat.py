@@ -13,9 +13,10 @@ from openai.types.chat import ChatCompletion
 from pydantic import SecretStr
 
 from benchq.config.registry import ModelSpec
-from benchq.errors import ProviderError, ProviderRejected, ProviderRetryable
+from benchq.errors import ProviderError, ProviderRejected, ProviderRetryable, ProviderUnreachable
 from benchq.providers import aio
 from benchq.providers.answer import ANSWER_JSON_SCHEMA
+from benchq.providers.endpoint import unreachable_reason
 from benchq.providers.llm import Completion, LLMProvider
 from benchq.providers.prompts import Prompt
 from benchq.providers.ratelimit import Limiter
@@ -116,6 +117,10 @@ class OpenAIChatProvider(LLMProvider):
     def _wrap(self, exc: openai.OpenAIError) -> ProviderError:
         """Map an SDK error to benchq's: retryable, throttled, or rejected."""
         where = f"{self.kind} model {self.spec.model_id!r}"
+        reason = unreachable_reason(exc)
+        if reason is not None:
+            # aiohttp under the SDK reports a refused connection as a timeout
+            return ProviderUnreachable(f"{where} at {self.client.base_url}: {reason}")
         if isinstance(exc, openai.APITimeoutError):
             return ProviderRetryable(f"{where}: no answer within {self.spec.timeout_s:g}s")
         if isinstance(exc, openai.APIConnectionError):

@@ -27,10 +27,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import redis
 import redis.asyncio
+import redis.exceptions
 
-from benchq.errors import ProviderBusy, ProviderError
+from benchq.errors import InfraUnavailable, ProviderBusy, ProviderError
 
 _RATE_LUA = """
 local t = redis.call('TIME')
@@ -150,19 +150,17 @@ class _Script:
 class FleetLimiter:
     """Requests/min, tokens/min and adaptive concurrency for one model, shared via Redis.
 
-    Calls wait for their limits on the process's event loop. With
-    `async_client` (the workers pass one) the scripts run through
-    redis.asyncio, so a round trip to Redis never stalls the loop's other
-    calls; without it each script is one blocking round trip. The blocking
-    `try_*`/`end_slot`/`settle` methods run one script each, for inspection.
+    Calls wait for their limits on the process's event loop, and the
+    scripts run through redis.asyncio, so a round trip to Redis never stalls
+    the loop's other calls. `try_*`, `end_slot` and `settle` run one script
+    each: the steps `acquire_async` and `release_async` are made of.
     """
 
     def __init__(
         self,
-        client: redis.Redis[Any] | redis.Redis,  # type: ignore[type-arg]
+        client: redis.asyncio.Redis,  # type: ignore[type-arg]
         model: str,
         *,
-        async_client: redis.asyncio.Redis | None = None,  # type: ignore[type-arg]
         requests_per_minute: int = 0,
         tokens_per_minute: int = 0,
         max_concurrency: int = 16,
@@ -202,20 +200,14 @@ class FleetLimiter:
         sources = {"rate": _RATE_LUA, "settle": _SETTLE_LUA, "acquire": _ACQUIRE_LUA}
         sources["release"] = _RELEASE_LUA
         self._scripts = {name: client.register_script(lua) for name, lua in sources.items()}
-        self._async_scripts = (
-            {name: async_client.register_script(lua) for name, lua in sources.items()}
-            if async_client is not None
-            else None
-        )
 
     # -- the scripts' calls ---------------------------------------------------------
-    def _run(self, call: _Script) -> Any:
-        return self._scripts[call.name](keys=call.keys, args=call.args)
-
-    async def _run_async(self, call: _Script) -> Any:
-        if self._async_scripts is None:  # no async client: one blocking round trip
-            return self._run(call)
-        return await self._async_scripts[call.name](keys=call.keys, args=call.args)
+    async def _run(self, call: _Script) -> Any:
+        try:
+            return await self._scripts[call.name](keys=call.keys, args=call.args)
+        except redis.exceptions.RedisError as exc:
+            # The limiter's Redis is the broker's: its outage is benchq's, not the model's.
+            raise InfraUnavailable(f"fleet limiter of {self.model!r}: {exc}") from exc
 
     def _rate_call(self, tokens: int) -> _Script | None:
         if not self.rpm and not self.tpm:
@@ -247,30 +239,33 @@ class FleetLimiter:
         return f"{self._lease_prefix}{next(self._lease_numbers)}"
 
     # -- rates ------------------------------------------------------------------
-    def try_rate(self, tokens: int) -> float:
+    async def try_rate(self, tokens: int) -> float:
         """Charge one request and `tokens` if both limits allow now; else seconds to wait."""
         call = self._rate_call(tokens)
-        return 0.0 if call is None else int(self._run(call)) / 1e6
+        return 0.0 if call is None else int(await self._run(call)) / 1e6
 
-    def settle(self, estimated_tokens: int, actual_tokens: int | None) -> None:
+    async def settle(self, estimated_tokens: int, actual_tokens: int | None) -> None:
         """Correct the token charge once the provider reported the real usage."""
         call = self._settle_call(estimated_tokens, actual_tokens)
         if call is not None:
-            self._run(call)
+            await self._run(call)
 
     # -- concurrency ---------------------------------------------------------------
-    def try_slot(self) -> str | None:
+    async def try_slot(self) -> str | None:
         """Take a concurrency slot if one is free now; return its lease id."""
         lease = self._new_lease()
-        return lease if int(self._run(self._slot_call(lease))) == 1 else None
+        return lease if int(await self._run(self._slot_call(lease))) == 1 else None
 
-    def end_slot(self, lease: str, outcome: str) -> float:
+    async def end_slot(self, lease: str, outcome: str) -> float:
         """Free `lease`; outcome `ok` grows the limit, `throttled` cuts it. Returns the limit."""
-        return float(self._run(self._end_call(lease, outcome)))
+        return float(await self._run(self._end_call(lease, outcome)))
 
-    def concurrency_limit(self) -> float:
+    async def concurrency_limit(self) -> float:
         """The fleet's current adaptive concurrency limit for this model."""
-        value = self.redis.hget(self.keys["state"], "limit")
+        try:
+            value = await self.redis.hget(self.keys["state"], "limit")
+        except redis.exceptions.RedisError as exc:
+            raise InfraUnavailable(f"fleet limiter of {self.model!r}: {exc}") from exc
         return float(value) if value is not None else float(self.max_concurrency)
 
     # -- the Limiter protocol ------------------------------------------------------
@@ -283,17 +278,16 @@ class FleetLimiter:
         started = time.monotonic()
         deadline = started + self.max_wait
         lease = self._new_lease()
-        while int(await self._run_async(self._slot_call(lease))) != 1:
+        while int(await self._run(self._slot_call(lease))) != 1:
             self._defer_if_long(started, random.uniform(0.5, 2.0), "concurrency")
             await asyncio.sleep(self._checked_wait(deadline, random.uniform(0.02, 0.2)))
         try:
-            rate = self._rate_call(estimated_tokens)
-            while rate is not None and (wait := int(await self._run_async(rate)) / 1e6) > 0:
+            while (wait := await self.try_rate(estimated_tokens)) > 0:
                 self._defer_if_long(started, wait, "rate", ahead=wait)
                 # jitter, so waiting workers do not all ask again at the same instant
                 await asyncio.sleep(self._checked_wait(deadline, wait + random.uniform(0, 0.05)))
         except BaseException:
-            await self._run_async(self._end_call(lease, "none"))
+            await self.end_slot(lease, "none")
             raise
         return lease
 
@@ -312,10 +306,8 @@ class FleetLimiter:
         self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
     ) -> None:
         """Free the slot, settle tokens and adapt the concurrency limit."""
-        await self._run_async(self._end_call(lease, "throttled" if throttled else "ok"))
-        settle = self._settle_call(estimated_tokens, actual_tokens)
-        if settle is not None:
-            await self._run_async(settle)
+        await self.end_slot(lease, "throttled" if throttled else "ok")
+        await self.settle(estimated_tokens, actual_tokens)
 
     def _checked_wait(self, deadline: float, seconds: float) -> float:
         if time.monotonic() + seconds > deadline:

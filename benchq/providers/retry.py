@@ -4,7 +4,9 @@ The SDKs' own retries are switched off (OpenAI `max_retries=0`, google-genai
 `HttpRetryOptions(attempts=1)`), so this module is the only place a call is
 repeated, and the number of attempts recorded in results is the real one.
 
-Only `ProviderRetryable` (429, 5xx, timeouts, connection errors) is retried;
+Only `ProviderRetryable` (429, 5xx, timeouts, connection resets) is retried
+under the full policy; `ProviderUnreachable` (refused, unknown host) gets
+`unreachable_attempts` quick tries, for a server that is just restarting;
 `ProviderRejected` (400, 401, 403, ...) fails at once.
 """
 
@@ -20,7 +22,7 @@ from typing import TypeVar
 
 import tenacity
 
-from benchq.errors import ProviderRetryable
+from benchq.errors import ProviderRetryable, ProviderUnreachable
 
 T = TypeVar("T")
 
@@ -41,8 +43,12 @@ class RetryPolicy:
     """Longest backoff between two attempts."""
     max_retry_after: float = 120.0
     """Longest server-requested wait we honour; a longer Retry-After ends the retries."""
-    sleep: Callable[[float], None] = time.sleep
-    """How to wait between attempts (tests record the waits instead of sleeping)."""
+    unreachable_attempts: int = 2
+    """Attempts, the first included, when nothing answers at the endpoint."""
+    unreachable_delay: float = 0.5
+    """Seconds between those attempts."""
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    """How to wait between attempts, on the event loop."""
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff before attempt `attempt + 1`."""
@@ -82,17 +88,22 @@ class _Wait(tenacity.wait.wait_base):
         self.policy = policy
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        delay = self.policy.backoff(retry_state.attempt_number)
         outcome = retry_state.outcome
         exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, ProviderUnreachable):
+            return self.policy.unreachable_delay
+        delay = self.policy.backoff(retry_state.attempt_number)
         if isinstance(exc, ProviderRetryable) and exc.retry_after is not None:
             # a little jitter on top, so a fleet told "wait 2s" does not return in step
             delay = max(delay, exc.retry_after + random.uniform(0, 0.1 * exc.retry_after + 0.05))
         return delay
 
 
-def _retryable(policy: RetryPolicy) -> Callable[[BaseException], bool]:
-    def check(exc: BaseException) -> bool:
+def _retryable(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], bool]:
+    def check(state: tenacity.RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, ProviderUnreachable):
+            return state.attempt_number < policy.unreachable_attempts
         if not isinstance(exc, ProviderRetryable):
             return False
         # a server asking for a very long pause: give up now, the job retries later
@@ -116,18 +127,12 @@ async def call_with_retry_async(
         attempts += 1
         return await fn()
 
-    async def sleep(seconds: float) -> None:
-        if policy.sleep is time.sleep:
-            await asyncio.sleep(seconds)
-        else:  # a test's recorder: note the wait, do not wait
-            policy.sleep(seconds)
-
     retrying = tenacity.AsyncRetrying(
         stop=tenacity.stop_after_attempt(policy.max_attempts),
         wait=_Wait(policy),
-        retry=tenacity.retry_if_exception(_retryable(policy)),
+        retry=_retryable(policy),
         reraise=True,
-        sleep=sleep,
+        sleep=policy.sleep,
     )
     result: T = await retrying(attempt)
     return result, attempts

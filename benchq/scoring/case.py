@@ -17,6 +17,7 @@ scored, not dropped: they keep their error message and whatever the call cost.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from datetime import datetime
@@ -149,42 +150,105 @@ def _count_scores(expected: list[str], detected: list[str]) -> tuple[int, int, i
 
 
 def score_facts(expected: ExpectedFacts, extracted: ExtractedFacts) -> tuple[int, int]:
-    """Count fact fields extracted correctly: `(correct, total)`.
+    """Count the facts the ground truth states that were extracted correctly: `(correct, total)`.
 
-    Fields: patient name (case, spacing, punctuation and word order ignored,
-    so "Doe, John" is "John Doe"), date of birth (only when the ground truth
-    has one), date of service, facility name (case, spacing and punctuation
-    ignored) and one per expected line item. Dates are compared as calendar
-    dates across formats. Line items match one to one on code and billed
-    amount (to the cent); other line-item fields are not scored.
+    Only stated facts count: a fact missing from the ground truth or set to
+    null is not asked for, so it is neither a hit nor a miss. The facts are
+    those the answer schema asks a model for:
+
+    - patient name (case, spacing, punctuation and word order ignored, so
+      "Doe, John" is "John Doe");
+    - date of birth and date of service, compared as calendar dates across
+      formats;
+    - who billed: `facility_name`, or `provider_name` when the truth names
+      a provider instead (an EOB, a physician's own bill); either stated
+      name matches the extracted `facility_name` (case, spacing and
+      punctuation ignored);
+    - each expected line item, of any kind (medical, dental, pharmacy,
+      claim), matched one to one against the extracted line items on the
+      code and the amount charged (to the cent), on whichever of the two
+      the truth states: an uncoded facility fee matches on its amount.
+      Coded items are matched first, so an uncoded one cannot take the
+      extracted line a coded one needs. Other line-item fields are not scored.
+
+    `insurance_company`, `receipt_number` and fields benchq does not know
+    are kept in the ground truth but not scored: the answer schema has no
+    place for them.
     """
-    correct = 0
-    if _found_equal(_name_key(extracted.patient_name), _name_key(expected.patient_name)):
-        correct += 1
-    if expected.patient_dob is not None and _same_date(extracted.patient_dob, expected.patient_dob):
-        correct += 1
-    if _same_date(extracted.date_of_service, expected.date_of_service):
-        correct += 1
-    if _found_equal(_text_key(extracted.facility_name), _text_key(expected.facility_name)):
-        correct += 1
+    correct = total = 0
+    name = _name_key(expected.patient_name)
+    if name is not None:
+        total += 1
+        correct += _found_equal(_name_key(extracted.patient_name), name)
+    for want, got in (
+        (expected.patient_dob, extracted.patient_dob),
+        (expected.date_of_service, extracted.date_of_service),
+    ):
+        if normalize_date(want) is not None:
+            total += 1
+            correct += _same_date(got, want)
+    billers = {
+        k for k in (_text_key(expected.facility_name), _text_key(expected.provider_name)) if k
+    }
+    if billers:
+        total += 1
+        correct += _text_key(extracted.facility_name) in billers
+    items_correct, items_total = _score_line_items(expected, extracted)
+    return correct + items_correct, total + items_total
 
-    available = Counter(
-        (_code_key(item.cpt_code), _cents(item.billed_amount))
-        for item in extracted.medical_line_items
-        if item.cpt_code is not None and item.billed_amount is not None
-    )
-    for item in expected.medical_line_items:
-        key = (_code_key(item.cpt_code), _cents(item.billed_amount))
-        if available[key] > 0:
-            available[key] -= 1
-            correct += 1
-    return correct, _facts_total(expected)
+
+def _score_line_items(expected: ExpectedFacts, extracted: ExtractedFacts) -> tuple[int, int]:
+    """One-to-one matches of expected line items (any kind) among the extracted ones."""
+    wanted = [
+        (_code_key(item.item_code()), _cents(item.item_amount())) for item in expected.line_items()
+    ]
+    wanted = [w for w in wanted if w != (None, None)]  # states nothing to compare
+    pool = [(_code_key(i.cpt_code), _cents(i.billed_amount)) for i in extracted.medical_line_items]
+    pool += _extra_items(extracted)
+    correct = 0
+    # Most specific first: a line with both code and amount, then code only, then amount only.
+    for code, cents in sorted(wanted, key=lambda w: (w[0] is None, w[1] is None)):
+        for k, (got_code, got_cents) in enumerate(pool):
+            if (code is None or code == got_code) and (cents is None or cents == got_cents):
+                del pool[k]
+                correct += 1
+                break
+    return correct, len(wanted)
+
+
+#: Line-item lists a model may return beside `medical_line_items` (extra fields of its answer).
+_EXTRA_ITEM_LISTS = ("dental_line_items", "pharmacy_line_items", "claim_line_items")
+_EXTRA_CODE_KEYS = ("cpt_code", "cdt_code", "ndc_code", "ndc", "code")
+_EXTRA_AMOUNT_KEYS = ("billed_amount", "amount")
+
+
+def _extra_items(extracted: ExtractedFacts) -> list[tuple[str | None, int | None]]:
+    """Line items a model put in lists of other kinds; read loosely, never trusted to be typed."""
+    out: list[tuple[str | None, int | None]] = []
+    extra = extracted.model_extra or {}
+    for kind in _EXTRA_ITEM_LISTS:
+        items = extra.get(kind)
+        if not isinstance(items, list):
+            continue
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            code = next((item[k] for k in _EXTRA_CODE_KEYS if isinstance(item.get(k), str)), None)
+            amount = next(
+                (
+                    item[k]
+                    for k in _EXTRA_AMOUNT_KEYS
+                    if isinstance(item.get(k), int | float) and not isinstance(item.get(k), bool)
+                ),
+                None,
+            )
+            out.append((_code_key(code), _cents(amount)))
+    return out
 
 
 def _facts_total(expected: ExpectedFacts) -> int:
-    """How many fact fields the ground truth asks for."""
-    scalar = 3 + (1 if expected.patient_dob is not None else 0)
-    return scalar + len(expected.medical_line_items)
+    """How many facts the ground truth states (what a failed case misses)."""
+    return score_facts(expected, ExtractedFacts())[1]
 
 
 _APOSTROPHES = re.compile(r"['\u2019`]")
@@ -212,12 +276,21 @@ def _name_key(value: str | None) -> tuple[str, ...] | None:
     return tuple(sorted(key.split())) if key is not None else None
 
 
-def _code_key(code: str) -> str:
-    return "".join(code.split()).upper()
+def _code_key(code: str | None) -> str | None:
+    """A code without spaces, upper case; None for no code or a placeholder ("N/A", "-")."""
+    if code is None:
+        return None
+    key = "".join(code.split()).upper()
+    return None if key in _NO_CODE else key
 
 
-def _cents(amount: float) -> int:
+_NO_CODE = frozenset({"", "-", "--", "N/A", "NA", "NONE", "NULL"})
+
+
+def _cents(amount: float | None) -> int | None:
     # Compare money in whole cents: 120.1 and 120.10000001 are the same charge.
+    if amount is None or not math.isfinite(amount):
+        return None
     return round(amount * 100)
 
 

@@ -7,51 +7,27 @@ branch), with the values it left at zero or got wrong filled in for real:
   so it was always 0; here it is the run's real cost per document.
 * `error_count` / `success_count` / issue totals: the original read keys the
   files never held (so 0 errors, all successes, 0 issues); here they are real.
-* `duration_seconds`: the original wrote the *average* pipeline latency in
-  seconds; here it is the given wall time, else the sum of case latencies.
-* `model_provider`: the original copied the model name; here it is inferred.
 
-Kept as the original did it: `model_version` `<model>-v1.0`, dataset
-`benchmark-set-v1`, prompt `v1`, `latency_ms` = the average *pipeline*
-latency (what the original published, so stored snapshots stay comparable),
-`timestamp` as `datetime.utcnow().isoformat() + "Z"`.
+Kept as the original did it, so a record converted by benchq says what the
+original's said: `model_version` `<model>-v1.0`, `model_provider` the model
+name (the original's "provider" label), dataset `benchmark-set-v1`, prompt `v1`,
+`latency_ms` = the average *pipeline* latency, `duration_seconds` = that
+average in seconds (the original's figure, a per-document average despite
+its name), `timestamp` as `datetime.utcnow().isoformat() + "Z"`.
+
+Beside the original: `total_latency_seconds`, the sum of every case's
+pipeline latency. A run that benchq publishes itself passes its wall time as
+`duration_seconds`, which is what the original's push stored in that column
+(from its `--duration` flag).
 """
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from benchq.scoring.schema import AggregatedMetrics, MonitoringMetrics, MonitoringRecord
 
-__all__ = ["format_timestamp", "infer_provider", "to_monitoring"]
-
-# Keyword in the model name -> provider. Checked in order; the first hit wins.
-# MedGemma is a Google model, served here behind an OpenAI-compatible API.
-_PROVIDER_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("medgemma", "google"),
-    ("gemma", "google"),
-    ("gemini", "google"),
-    ("openai", "openai"),
-    ("gpt", "openai"),
-    ("baseline", "local"),
-    ("heuristic", "local"),
-)
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def infer_provider(model: str) -> str:
-    """The provider behind a model name; the model name itself when unknown.
-
-    `openai` -> `openai`, `gemini` -> `google`, `medgemma` -> `google`,
-    `baseline` -> `local`; names such as `openai-gpt-4o` or `gemini_1.5_pro`
-    are recognised by their words.
-    """
-    words = _WORD.findall(model.lower())
-    for keyword, provider in _PROVIDER_KEYWORDS:
-        if any(word.startswith(keyword) for word in words):
-            return provider
-    return model
+__all__ = ["format_timestamp", "to_monitoring"]
 
 
 def to_monitoring(
@@ -67,17 +43,18 @@ def to_monitoring(
 ) -> MonitoringRecord:
     """Build the monitoring record of one aggregate (the original converter's output).
 
-    `model_version` defaults to `<model>-v1.0` and `model_provider` to the
-    provider inferred from `model`. `duration_seconds` defaults to the sum of
-    the cases' pipeline latencies. `timestamp` defaults to now; it is written
-    in UTC as ISO 8601 with a `Z` suffix.
+    `model_version` defaults to `<model>-v1.0` and `model_provider` to
+    `model`, as the original's converter wrote them. `duration_seconds`
+    defaults to the original's figure: the average pipeline latency in
+    seconds. `timestamp` defaults to now; it is written in UTC as ISO 8601
+    with a `Z` suffix.
     """
     total = agg.total_documents
     if duration_seconds is None:
-        duration_seconds = sum(r.pipeline_latency_ms for r in agg.individual_results) / 1000
+        duration_seconds = agg.avg_pipeline_latency_ms / 1000
     return MonitoringRecord(
         model_version=model_version or f"{model}-v1.0",
-        model_provider=model_provider or infer_provider(model),
+        model_provider=model_provider or model,
         dataset_version=dataset_version,
         dataset_size=total,
         prompt_version=prompt_version,
@@ -95,6 +72,7 @@ def to_monitoring(
         error_count=agg.error_count,
         success_count=agg.successful_extractions,
         timestamp=format_timestamp(timestamp),
+        total_latency_seconds=sum(r.pipeline_latency_ms for r in agg.individual_results) / 1000,
     )
 
 

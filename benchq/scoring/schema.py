@@ -6,9 +6,22 @@ original system's fields, in its order, so its JSON files stay comparable.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from benchq.scoring.limits import (
+    Count,
+    ExtraMetric,
+    Fraction,
+    Label,
+    Line,
+    Number,
+    check_text,
+)
+
+#: Metrics a record may carry beside the named ones.
+_MAX_EXTRA_METRICS = 64
 
 #: The fields of one `individual_results[]` entry in the original, in order.
 ORIGINAL_CASE_FIELDS: tuple[str, ...] = (
@@ -93,6 +106,10 @@ class CaseResult(BaseModel):
     worker: str | None = None
     finished_at: str | None = None
     """ISO 8601 UTC time the result was scored."""
+    model_id: str | None = None
+    """The provider's own id of the model that answered (`gpt-4o-mini`)."""
+    prompt_digest: str | None = None
+    """Digest of the prompt text the model was sent; None for models without one."""
 
     def original(self) -> dict[str, Any]:
         """The original system's fields only, in its order."""
@@ -148,30 +165,70 @@ class AggregatedMetrics(BaseModel):
 
 
 class MonitoringMetrics(BaseModel):
-    """The `metrics` object of a monitoring record (original field names)."""
+    """The `metrics` object of a monitoring record (original field names).
 
-    precision: float
-    recall: float
-    f1: float
-    latency_ms: float
-    analysis_cost: float
+    Every field is optional, as it was for the original's push script (which
+    only warned about a missing metric): what a record lacks is stored as
+    unknown (null), never as zero. Metrics no field names (the original's
+    sample record has `accuracy`, `true_positives`, ...) are kept as they are,
+    if each is a bounded number, a boolean, null or a short text.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, ExtraMetric] = Field(init=False)
+
+    precision: Fraction | None = None
+    recall: Fraction | None = None
+    f1: Fraction | None = None
+    latency_ms: Annotated[float, Number(0, 1e10)] | None = None
+    analysis_cost: Annotated[float, Number(0, 1e6)] | None = None
     """Average cost of analysing one document, USD."""
-    total_documents: int
-    total_issues_detected: int
-    total_issues_expected: int
+    total_documents: Count | None = None
+    total_issues_detected: Count | None = None
+    total_issues_expected: Count | None = None
+
+    @model_validator(mode="after")
+    def _bounded_extras(self) -> MonitoringMetrics:
+        extra = self.__pydantic_extra__ or {}
+        if len(extra) > _MAX_EXTRA_METRICS:
+            raise ValueError(f"at most {_MAX_EXTRA_METRICS} metrics beside the named ones")
+        for key in extra:
+            try:
+                check_text(key, 64, blank=False)
+            except ValueError as exc:
+                raise ValueError(f"metric name {key[:40]!r}: {exc}") from None
+        return self
 
 
 class MonitoringRecord(BaseModel):
-    """The converter's output: the unit that is published to the results store."""
+    """The converter's output: the unit that is published to the results store.
 
-    model_version: str
-    model_provider: str
-    dataset_version: str = "benchmark-set-v1"
-    dataset_size: int
-    prompt_version: str = "v1"
+    The original's push script required `model_version`, `dataset_version`,
+    `prompt_version` and `metrics`; everything else is optional here too
+    (`benchq push` checks the four are present), and a missing value is
+    stored as unknown (null).
+    """
+
+    model_version: Annotated[str, Label(128)]
+    model_provider: Annotated[str, Label(64)] | None = None
+    dataset_version: Annotated[str, Label(128)] = "benchmark-set-v1"
+    dataset_size: Count | None = None
+    prompt_version: Annotated[str, Label(128)] = "v1"
     metrics: MonitoringMetrics
-    duration_seconds: float
-    error_count: int
-    success_count: int
-    timestamp: str
+    duration_seconds: Annotated[float, Number(0, 1e9)] | None = None
+    """As the original's converter computed it: the average pipeline latency per
+    document, in seconds (see docs/migrating.md); a run's wall time when benchq
+    published the record itself."""
+    error_count: Count | None = None
+    success_count: Count | None = None
+    timestamp: Annotated[str, Line(64)] | None = None
     """ISO 8601, UTC."""
+
+    # --- beside the original ---------------------------------------------------
+    total_latency_seconds: Annotated[float, Number(0, 1e12)] | None = None
+    """Sum of every case's pipeline latency, failures included: what the run cost in
+    model time (the original's `duration_seconds` is a per-document average)."""
+    model_id: Annotated[str, Label(256)] | None = None
+    """The provider's own model id behind `model_version`."""
+    prompt_digest: Annotated[str, Label(128)] | None = None
+    """Digest of the prompt text behind `prompt_version`."""

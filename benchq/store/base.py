@@ -6,10 +6,12 @@ least once: a redelivered job re-writes the same row, never a second one.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable
 
 from benchq.errors import NotFound
+from benchq.regression.original import DEFAULT_RULE, DEFAULT_THRESHOLD, RegressionRule
 from benchq.scoring.schema import CaseResult, MonitoringRecord
 from benchq.store.aggregates import (
     CaseChange,
@@ -80,20 +82,38 @@ class ResultsStore(ABC):
         """The summaries stored so far for a run."""
 
     @abstractmethod
-    def set_run_status(self, run_id: str, status: str) -> None:
-        """Mark a run done or failed."""
+    def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Mark a run done or failed; `error` says why, and the first one given is kept."""
+
+    @abstractmethod
+    def reopen_run(self, run_id: str) -> None:
+        """Make a run queued again (`benchq resume`): its error and notification claim go.
+
+        Every stored result, summary and snapshot of the run stays as it is.
+        """
+
+    @abstractmethod
+    def claim_notification(self, run_id: str) -> bool:
+        """Claim the sending of a run's notification: True for exactly one caller per run."""
+
+    @abstractmethod
+    def release_notification(self, run_id: str) -> None:
+        """Undo a claim whose notification could not be delivered, so it is tried again."""
 
     def progress(self, run_id: str) -> RunProgress:
         """How many case results are stored per model, and which models finished."""
         run = self.get_run(run_id)
         done = {m: self.count_case_results(run_id, m) for m in run.models}
-        finished = [s.model_name for s in self.run_summaries(run_id)]
+        summaries = self.run_summaries(run_id)
+        finished = [s.model_name for s in summaries if s.final]
         return RunProgress(
             run_id=run_id,
             status=run.status,
             expected={m: run.cases_per_model for m in run.models},
             done=done,
             finished_models=finished,
+            failed_models=[s.model_name for s in summaries if s.status == "failed"],
+            error=run.error,
         )
 
     # --- versioned snapshots ---------------------------------------------------
@@ -142,12 +162,18 @@ class ResultsStore(ABC):
 
     @abstractmethod
     def regression_check(
-        self, config: SnapshotConfig, threshold: float = 0.05
+        self,
+        config: SnapshotConfig,
+        threshold: float = DEFAULT_THRESHOLD,
+        rule: RegressionRule = DEFAULT_RULE,
     ) -> RegressionVerdict:
-        """The current snapshot against the baseline on precision, recall and F1.
+        """The current snapshot against the baseline.
 
-        A metric regresses when it fell by more than `threshold` times its
-        baseline value (0.05: more than 5 % below the baseline).
+        The default rule is the original's: a regression when the baseline's
+        F1 minus the current F1 is more than `threshold` (0.05), on the scores
+        at four decimal places (exactly 0.05 is not more). `absolute` and
+        `relative` judge precision, recall and F1 alike
+        (`benchq.regression.original`). The verdict names its rule.
         """
 
     @abstractmethod
@@ -233,6 +259,11 @@ class ResultsStore(ABC):
     def case_diff(self, config: SnapshotConfig, a: int, b: int) -> list[CaseChange]:
         """Cases whose outcome changed from version `a` to `b` (issues newly missed or found)."""
         return diff_cases(self.snapshot_cases(config, a), self.snapshot_cases(config, b))
+
+    def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the store answers a trivial query now."""
+        with contextlib.suppress(NotFound):
+            self.get_run("-")
 
     def close(self) -> None:  # noqa: B027 - backends without connections need nothing
         """Release connections."""

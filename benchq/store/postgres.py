@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from benchq.errors import NotFound, StoreError, StoreUnavailable
+from benchq.regression.original import DEFAULT_RULE, DEFAULT_THRESHOLD, RegressionRule
 from benchq.scoring.schema import CaseResult, MonitoringRecord
 from benchq.store.aggregates import (
     CaseDocument,
@@ -46,14 +47,14 @@ from benchq.store.schema import (
     SnapshotFilter,
     TrendPoint,
 )
-from benchq.store.snapshots import check_threshold
+from benchq.store.snapshots import check_threshold, record_json
 
 Conn = psycopg.Connection[dict[str, Any]]
 
 #: Below this many rows a plain pipelined executemany beats setting up a COPY.
 _COPY_THRESHOLD = 200
 #: Seconds to wait for a server before calling it unavailable.
-_CONNECT_TIMEOUT = 10
+_CONNECT_TIMEOUT = 5
 _UNAVAILABLE_STATES = ("08", "53", "57P")  # connection, resources, shutdown/cannot connect
 
 _CASE_COLUMNS = (
@@ -243,16 +244,29 @@ class PostgresStore(ResultsStore):
     def run_summaries(self, run_id: str) -> list[RunModelSummary]:
         """The summaries stored so far for a run, by model name."""
         rows = self._rows(
-            "SELECT run_id, model_name, finished_at, snapshot_version, aggregated, monitoring "
-            "FROM benchmark_run_models WHERE run_id = %s ORDER BY model_name",
+            "SELECT run_id, model_name, finished_at, snapshot_version, aggregated, monitoring, "
+            "status, error, verdict FROM benchmark_run_models WHERE run_id = %s "
+            "ORDER BY model_name",
             (run_id,),
         )
         return [RunModelSummary.model_validate(r) for r in rows]
 
-    def set_run_status(self, run_id: str, status: str) -> None:
-        """Mark a run done or failed."""
+    def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Mark a run done or failed; the first error given is kept."""
         RunStatus(status)
-        self._rows("SELECT benchmark_set_run_status(%s, %s)", (run_id, status))
+        self._rows("SELECT benchmark_set_run_status(%s, %s, %s)", (run_id, status, error))
+
+    def reopen_run(self, run_id: str) -> None:
+        """Make a run queued again (`benchmark_reopen_run`)."""
+        self._rows("SELECT benchmark_reopen_run(%s)", (run_id,))
+
+    def claim_notification(self, run_id: str) -> bool:
+        """True for exactly one caller per run (`benchmark_claim_notification`)."""
+        return bool(self._value("SELECT benchmark_claim_notification(%s)", (run_id,)))
+
+    def release_notification(self, run_id: str) -> None:
+        """Let a later attempt claim the run's notification again."""
+        self._rows("SELECT benchmark_release_notification(%s)", (run_id,))
 
     # --- versioned snapshots ---------------------------------------------------
 
@@ -263,11 +277,7 @@ class PostgresStore(ResultsStore):
         return Snapshot.model_validate(
             self._value(
                 "SELECT benchmark_publish(%s, %s, %s)",
-                (
-                    Jsonb(record.model_dump(mode="json")),
-                    Jsonb(meta.model_dump(mode="json")),
-                    run_id,
-                ),
+                (Jsonb(record_json(record)), Jsonb(meta.model_dump(mode="json")), run_id),
             )
         )
 
@@ -325,14 +335,17 @@ class PostgresStore(ResultsStore):
         return [ComparisonRow.model_validate(r) for r in rows]
 
     def regression_check(
-        self, config: SnapshotConfig, threshold: float = 0.05
+        self,
+        config: SnapshotConfig,
+        threshold: float = DEFAULT_THRESHOLD,
+        rule: RegressionRule = DEFAULT_RULE,
     ) -> RegressionVerdict:
         """The current snapshot against the baseline (`benchmark_regression_check`)."""
-        check_threshold(threshold)
+        check_threshold(threshold, rule)
         return RegressionVerdict.model_validate(
             self._value(
-                "SELECT benchmark_regression_check(%s, %s, %s, %s, %s)",
-                (*_cfg(config), threshold),
+                "SELECT benchmark_regression_check(%s, %s, %s, %s, %s, %s)",
+                (*_cfg(config), threshold, rule),
             )
         )
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from benchq.regression.original import DEFAULT_RULE, RegressionRule, describe_rule
+from benchq.scoring.limits import Label, Line, Text
 
 
 class RunStatus(StrEnum):
@@ -15,6 +19,17 @@ class RunStatus(StrEnum):
     queued = "queued"
     done = "done"
     failed = "failed"
+
+
+class RunModel(BaseModel):
+    """What one model of a run is: the configuration its results belong to."""
+
+    model_version: str
+    model_id: str
+    """The provider's own model id (`gpt-4o-mini`)."""
+    provider: str
+    prompt_digest: str | None = None
+    """Digest of the prompt text; None for models that take no prompt (the baseline)."""
 
 
 class RunRecord(BaseModel):
@@ -34,6 +49,14 @@ class RunRecord(BaseModel):
     commit_sha: str | None = None
     branch_name: str | None = None
     triggered_by: str | None = None
+    dataset_digest: str | None = None
+    """SHA-256 of the suite's cases and ground truth, whatever its label says."""
+    suite_path: str | None = None
+    """Where the producer read the suite (`benchq resume` reads it there again)."""
+    model_info: dict[str, RunModel] = Field(default_factory=dict)
+    """Per model name: version, provider model id and prompt digest."""
+    error: str | None = None
+    """Why the run failed (the first error that decided it); None otherwise."""
 
 
 class RunModelSummary(BaseModel):
@@ -48,6 +71,18 @@ class RunModelSummary(BaseModel):
     finished_at: str
     snapshot_version: int | None = None
     """The snapshot this run became, once published (versioned store)."""
+    status: Literal["aggregated", "published", "failed"] = "published"
+    """Where the model's chain is: `aggregated` (not yet published), `published`,
+    or `failed` (too many of its cases failed; nothing is published)."""
+    error: str | None = None
+    """For a failed model: how many cases failed, and the first error."""
+    verdict: dict[str, Any] | None = None
+    """The regression verdict of the published snapshot (`RegressionVerdict` dump)."""
+
+    @property
+    def final(self) -> bool:
+        """True once the model's chain is over: failed, or published with its verdict."""
+        return self.status == "failed" or (self.status == "published" and self.verdict is not None)
 
 
 class RunProgress(BaseModel):
@@ -60,6 +95,11 @@ class RunProgress(BaseModel):
     done: dict[str, int] = Field(default_factory=dict)
     """Case results stored per model."""
     finished_models: list[str] = Field(default_factory=list)
+    """Models with a summary: published, or failed (see `error`)."""
+    failed_models: list[str] = Field(default_factory=list)
+    """Models whose summary says failed (too many failed cases): nothing published."""
+    error: str | None = None
+    """Why the run failed, once it has."""
 
 
 # --- versioned snapshots (the original Supabase schema) ---------------------------
@@ -70,19 +110,25 @@ ENVIRONMENTS: tuple[str, ...] = ("github-actions", "local", "staging", "producti
 
 
 class PushMetadata(BaseModel):
-    """Who and what produced a monitoring record: the push script's flags."""
+    """Who and what produced a monitoring record: the push script's flags.
+
+    Every text is bounded and free of control characters (`scoring.limits`):
+    these values land in the store and on the dashboard as they are.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     environment: Environment
-    commit_sha: str = Field(min_length=1)
+    commit_sha: Annotated[str, Label(64)]
     """The commit the benchmark ran on; required, so every figure traces to code."""
-    branch_name: str | None = None
-    run_id: str | None = None
+    branch_name: Annotated[str, Line(255)] | None = None
+    run_id: Annotated[str, Line(128)] | None = None
     """The CI run that pushed (e.g. the GitHub Actions run id), not benchq's run id."""
-    triggered_by: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    notes: str | None = None
+    triggered_by: Annotated[str, Line(128)] | None = None
+    tags: list[Annotated[str, Label(64)]] = Field(default_factory=list, max_length=32)
+    notes: Annotated[str, Text(4000)] | None = None
+    duration_seconds: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False)
+    """The benchmark's execution time (the original's `--duration`); wins over the record's."""
 
 
 class SnapshotConfig(BaseModel):
@@ -99,14 +145,15 @@ class SnapshotConfig(BaseModel):
 class Snapshot(BaseModel):
     """One row of `benchmark_snapshots`: a published, versioned result of a configuration."""
 
-    id: int
+    id: UUID
+    """A UUID on every backend, as in the original schema (see docs/architecture.md)."""
     snapshot_version: int
     created_at: datetime
     model_version: str
     dataset_version: str
     prompt_version: str
     environment: str
-    transaction_id: int
+    transaction_id: UUID
     commit_sha: str
     metrics: dict[str, Any]
     """The monitoring record's `metrics` object, as published."""
@@ -122,6 +169,10 @@ class Snapshot(BaseModel):
     is_active: bool = True
     benchq_run_id: str | None = None
     """The benchq run whose case results back this snapshot, when published by a run."""
+    model_id: str | None = None
+    """The provider's own model id behind `model_version`, when known."""
+    prompt_digest: str | None = None
+    """Digest of the prompt text behind `prompt_version`, when known."""
 
     @property
     def config(self) -> SnapshotConfig:
@@ -174,10 +225,17 @@ class RegressionVerdict(BaseModel):
     status: Literal["ok", "regression", "no_baseline", "no_current"]
     regressed: bool
     threshold: float
-    """Largest tolerated relative drop, as a fraction of the baseline (0.05 = 5 %)."""
+    """Largest tolerated drop: absolute (rules `original`, `absolute`) or a fraction
+    of the baseline value (rule `relative`)."""
+    rule: RegressionRule = DEFAULT_RULE
+    """The rule that judged (`benchq.regression.original`); `original` by default."""
     current_version: int | None = None
     baseline_version: int | None = None
     checks: list[RegressionCheck] = Field(default_factory=list)
+
+    def rule_text(self) -> str:
+        """The rule in words, e.g. `original rule: F1 drop > 0.05`."""
+        return describe_rule(self.rule, self.threshold)
 
 
 class SnapshotFilter(BaseModel):

@@ -2,7 +2,8 @@
 
 Postgres and Supabase do the same in SQL (`supabase/migrations`); the
 contract tests hold both to the same answers, so keep them in step: the
-metric order, `pct_change` = 100 * (b - a) / a, and the regression rule.
+metric order, `pct_change` = 100 * (b - a) / a, and the regression rules
+(`benchq.regression.original`, `benchmark_regression_check` in SQL).
 """
 
 from __future__ import annotations
@@ -11,6 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from benchq.errors import StoreError
+from benchq.regression.original import (
+    DEFAULT_RULE,
+    RULES,
+    RegressionRule,
+    dropped_beyond,
+    metric_regressed,
+)
 from benchq.scoring.schema import MonitoringRecord
 from benchq.store.schema import (
     ComparisonRow,
@@ -33,8 +41,9 @@ METRIC_ORDER: tuple[str, ...] = (
     "total_issues_expected",
 )
 
-#: Metrics a regression check gates on; all are higher-is-better, on a 0-1 scale.
-#: Latency and cost vary run to run with the network, so they inform, not gate.
+#: Metrics a regression check shows; all are higher-is-better, on a 0-1 scale.
+#: Which of them gate depends on the rule (the original's: F1 only). Latency and
+#: cost vary run to run with the network, so they inform, not gate.
 REGRESSION_METRICS: tuple[tuple[str, str], ...] = (
     ("precision", "precision_score"),
     ("recall", "recall_score"),
@@ -67,14 +76,18 @@ def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
 
 
 def fell_beyond(baseline: float | None, current: float | None, threshold: float) -> bool:
-    """The regression rule: `current` fell by more than `threshold` times `baseline`.
+    """The `relative` rule for one metric: `current` fell by more than `threshold` times
+    `baseline` (0.05: more than 5 % below it); a missing side never regresses."""
+    return dropped_beyond(baseline, current, threshold, relative=True)
 
-    `threshold` is a fraction of the baseline (0.05: more than 5 % below it);
-    a missing side never regresses.
+
+def record_json(record: MonitoringRecord) -> dict[str, Any]:
+    """A record as every backend stores it: what it lacks is absent (unknown), not zero.
+
+    The original stored a pushed `metrics` object as it was given; leaving out
+    the None of unset fields keeps it so (`benchq push --verify` compares).
     """
-    return (
-        baseline is not None and current is not None and baseline - current > threshold * baseline
-    )
+    return record.model_dump(mode="json", exclude_none=True)
 
 
 def compare_metrics(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[ComparisonRow]:
@@ -91,17 +104,22 @@ def compare_metrics(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Comparis
 
 
 def regression_verdict(
-    current: Snapshot | None, baseline: Snapshot | None, threshold: float
+    current: Snapshot | None,
+    baseline: Snapshot | None,
+    threshold: float,
+    rule: RegressionRule = DEFAULT_RULE,
 ) -> RegressionVerdict:
-    """Current against baseline: a metric regresses when it fell by more than
-    `threshold` times its baseline value."""
+    """Current against baseline under `rule` (default: the original's, F1 drop > threshold)."""
     if current is None:
-        return RegressionVerdict(status="no_current", regressed=False, threshold=threshold)
+        return RegressionVerdict(
+            status="no_current", regressed=False, threshold=threshold, rule=rule
+        )
     if baseline is None:
         return RegressionVerdict(
             status="no_baseline",
             regressed=False,
             threshold=threshold,
+            rule=rule,
             current_version=current.snapshot_version,
         )
     checks = []
@@ -109,7 +127,7 @@ def regression_verdict(
         bv: float | None = getattr(baseline, column)
         cv: float | None = getattr(current, column)
         delta = cv - bv if bv is not None and cv is not None else None
-        regressed = fell_beyond(bv, cv, threshold)
+        regressed = metric_regressed(rule, metric, bv, cv, threshold)
         checks.append(
             RegressionCheck(
                 metric=metric,
@@ -125,6 +143,7 @@ def regression_verdict(
         status="regression" if regressed else "ok",
         regressed=regressed,
         threshold=threshold,
+        rule=rule,
         current_version=current.snapshot_version,
         baseline_version=baseline.snapshot_version,
         checks=checks,
@@ -141,7 +160,10 @@ def config_of(record: MonitoringRecord, meta: PushMetadata) -> SnapshotConfig:
     )
 
 
-def check_threshold(threshold: float) -> None:
-    """Refuse a threshold outside [0, 1]: it is a fraction of the baseline."""
+def check_threshold(threshold: float, rule: str = DEFAULT_RULE) -> None:
+    """Refuse a threshold outside [0, 1] (a drop of a 0-1 score, or a fraction) or an
+    unknown rule."""
     if not 0.0 <= threshold <= 1.0:
-        raise StoreError(f"threshold must be a fraction between 0 and 1, got {threshold}")
+        raise StoreError(f"threshold must be between 0 and 1, got {threshold}")
+    if rule not in RULES:
+        raise StoreError(f"unknown regression rule {rule!r}; the rules are {', '.join(RULES)}")

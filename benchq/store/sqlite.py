@@ -2,6 +2,11 @@
 
 One file in the working directory (like MLflow's `mlflow.db`), opened in WAL
 mode so several local worker processes can write while a dashboard reads.
+
+Snapshot and transaction ids are UUIDs (text), as in the original schema and
+the Postgres store; a file written when they were integers is converted when
+it is opened (`sqlite_ids`), each old id N becoming a fixed UUID that ends in
+N in hexadecimal.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchq.errors import NotFound, StoreError, StoreUnavailable
+from benchq.regression.original import DEFAULT_RULE, DEFAULT_THRESHOLD, RegressionRule
 from benchq.scoring.schema import CaseResult, MonitoringRecord
 from benchq.store.base import ResultsStore
 from benchq.store.schema import (
@@ -35,11 +42,13 @@ from benchq.store.snapshots import (
     check_threshold,
     compare_metrics,
     config_of,
+    record_json,
     regression_verdict,
 )
 from benchq.store.sqlite_dashboard import DASHBOARD_SCHEMA, SQLiteDashboardQueries
+from benchq.store.sqlite_ids import convert_integer_ids, has_integer_ids
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS benchmark_runs (
     run_id TEXT PRIMARY KEY,
     suite TEXT NOT NULL,
@@ -47,7 +56,8 @@ CREATE TABLE IF NOT EXISTS benchmark_runs (
     cases_per_model INTEGER NOT NULL,
     created_at TEXT NOT NULL,
     status TEXT NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    notified_at TEXT
 );
 CREATE TABLE IF NOT EXISTS benchmark_case_results (
     run_id TEXT NOT NULL,
@@ -71,10 +81,15 @@ CREATE TABLE IF NOT EXISTS benchmark_run_models (
     snapshot_version INTEGER,
     aggregated TEXT NOT NULL,
     monitoring TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'published',
+    error TEXT,
+    verdict TEXT,
     PRIMARY KEY (run_id, model_name)
 );
+"""
+_TRANSACTIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS benchmark_transactions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT PRIMARY KEY,
     created_at TEXT NOT NULL,
     commit_sha TEXT NOT NULL CHECK (commit_sha <> ''),
     branch_name TEXT,
@@ -94,17 +109,21 @@ CREATE TABLE IF NOT EXISTS benchmark_transactions (
     tags TEXT NOT NULL DEFAULT '[]',
     notes TEXT,
     recorded_at TEXT,
-    benchq_run_id TEXT
-);
+    benchq_run_id TEXT,
+    model_id TEXT,
+    prompt_digest TEXT
+)
+"""
+_SNAPSHOTS_TABLE = """
 CREATE TABLE IF NOT EXISTS benchmark_snapshots (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT PRIMARY KEY,
     snapshot_version INTEGER NOT NULL CHECK (snapshot_version >= 1),
     created_at TEXT NOT NULL,
     model_version TEXT NOT NULL,
     dataset_version TEXT NOT NULL,
     prompt_version TEXT NOT NULL,
     environment TEXT NOT NULL,
-    transaction_id INTEGER NOT NULL REFERENCES benchmark_transactions (id),
+    transaction_id TEXT NOT NULL REFERENCES benchmark_transactions (id),
     commit_sha TEXT NOT NULL,
     metrics TEXT NOT NULL,
     precision_score REAL,
@@ -116,8 +135,12 @@ CREATE TABLE IF NOT EXISTS benchmark_snapshots (
     is_baseline INTEGER NOT NULL DEFAULT 0,
     is_active INTEGER NOT NULL DEFAULT 1,
     benchq_run_id TEXT,
+    model_id TEXT,
+    prompt_digest TEXT,
     UNIQUE (model_version, dataset_version, prompt_version, environment, snapshot_version)
-);
+)
+"""
+_INDEXES = """
 CREATE UNIQUE INDEX IF NOT EXISTS benchmark_snapshots_one_current
     ON benchmark_snapshots (model_version, dataset_version, prompt_version, environment)
     WHERE is_current;
@@ -125,6 +148,27 @@ CREATE UNIQUE INDEX IF NOT EXISTS benchmark_snapshots_one_baseline
     ON benchmark_snapshots (model_version, dataset_version, prompt_version, environment)
     WHERE is_baseline;
 """
+
+#: Columns added after files were first written: (table, column, declaration).
+#: `CREATE TABLE IF NOT EXISTS` leaves an older file's tables as they were.
+_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("benchmark_run_models", "status", "TEXT NOT NULL DEFAULT 'published'"),
+    ("benchmark_run_models", "error", "TEXT"),
+    ("benchmark_run_models", "verdict", "TEXT"),
+    ("benchmark_runs", "notified_at", "TEXT"),
+    ("benchmark_transactions", "model_id", "TEXT"),
+    ("benchmark_transactions", "prompt_digest", "TEXT"),
+    ("benchmark_snapshots", "model_id", "TEXT"),
+    ("benchmark_snapshots", "prompt_digest", "TEXT"),
+)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, column, decl in _ADDED_COLUMNS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
 
 _CONFIG_WHERE = "model_version=? AND dataset_version=? AND prompt_version=? AND environment=?"
 
@@ -145,9 +189,17 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
         # SQLite's busy handler backs off in sleeps of up to 100 ms; threads of
         # one process queue on this lock instead, and only processes contend.
         self._write_lock = threading.Lock()
-        with self._conn() as conn:
-            conn.executescript(_SCHEMA)
-            conn.executescript(DASHBOARD_SCHEMA)
+        conn = self._conn()
+        # Tables first (an old file keeps its own, and gains the columns added
+        # since), then the conversion of an old file's integer ids, then the
+        # indexes over the converted tables.
+        conn.executescript(";".join((_TABLES, _TRANSACTIONS_TABLE, _SNAPSHOTS_TABLE)))
+        _add_missing_columns(conn)
+        if has_integer_ids(conn):
+            with self._write() as tx:
+                convert_integer_ids(tx, (_TRANSACTIONS_TABLE, _SNAPSHOTS_TABLE))
+        conn.executescript(_INDEXES)
+        conn.executescript(DASHBOARD_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
         # sqlite3 connections must not cross threads; worker pools use threads.
@@ -169,7 +221,9 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
     def create_run(self, run: RunRecord) -> None:
         """Record a new run; the same run id again is a no-op."""
         self._conn().execute(
-            "INSERT OR IGNORE INTO benchmark_runs VALUES (?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO benchmark_runs "
+            "(run_id, suite, models, cases_per_model, created_at, status, record) "
+            "VALUES (?,?,?,?,?,?,?)",
             (
                 run.run_id,
                 run.suite,
@@ -264,7 +318,9 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
     def save_run_summary(self, summary: RunModelSummary) -> None:
         """Store the aggregate of one (run, model), replacing an earlier one."""
         self._conn().execute(
-            "INSERT OR REPLACE INTO benchmark_run_models VALUES (?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO benchmark_run_models (run_id, model_name, finished_at, "
+            "snapshot_version, aggregated, monitoring, status, error, verdict) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 summary.run_id,
                 summary.model_name,
@@ -272,6 +328,9 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 summary.snapshot_version,
                 json.dumps(summary.aggregated),
                 json.dumps(summary.monitoring),
+                summary.status,
+                summary.error,
+                None if summary.verdict is None else json.dumps(summary.verdict),
             ),
         )
 
@@ -280,8 +339,9 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
         rows = (
             self._conn()
             .execute(
-                "SELECT run_id, model_name, finished_at, snapshot_version, aggregated, monitoring "
-                "FROM benchmark_run_models WHERE run_id=? ORDER BY model_name",
+                "SELECT run_id, model_name, finished_at, snapshot_version, aggregated, monitoring, "
+                "status, error, verdict FROM benchmark_run_models WHERE run_id=? "
+                "ORDER BY model_name",
                 (run_id,),
             )
             .fetchall()
@@ -294,14 +354,42 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 snapshot_version=r[3],
                 aggregated=json.loads(r[4]),
                 monitoring=json.loads(r[5]),
+                status=r[6],
+                error=r[7],
+                verdict=None if r[8] is None else json.loads(r[8]),
             )
             for r in rows
         ]
 
-    def set_run_status(self, run_id: str, status: str) -> None:
-        """Mark a run done or failed."""
+    def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Mark a run done or failed; the first error given is kept."""
         RunStatus(status)
-        self._conn().execute("UPDATE benchmark_runs SET status=? WHERE run_id=?", (status, run_id))
+        self._conn().execute(
+            "UPDATE benchmark_runs SET status=?, record=CASE "
+            "WHEN ? IS NOT NULL AND json_extract(record, '$.error') IS NULL "
+            "THEN json_set(record, '$.error', ?) ELSE record END WHERE run_id=?",
+            (status, error, error, run_id),
+        )
+
+    def reopen_run(self, run_id: str) -> None:
+        """Make a run queued again; its error and notification claim go."""
+        self._conn().execute(
+            "UPDATE benchmark_runs SET status='queued', notified_at=NULL, "
+            "record=json_remove(record, '$.error') WHERE run_id=?",
+            (run_id,),
+        )
+
+    def claim_notification(self, run_id: str) -> bool:
+        """True for exactly one caller per run: the one that sends its notification."""
+        cur = self._conn().execute(
+            "UPDATE benchmark_runs SET notified_at=? WHERE run_id=? AND notified_at IS NULL",
+            (datetime.now(UTC).isoformat(), run_id),
+        )
+        return cur.rowcount == 1
+
+    def release_notification(self, run_id: str) -> None:
+        """Let a later attempt claim the run's notification again."""
+        self._conn().execute("UPDATE benchmark_runs SET notified_at=NULL WHERE run_id=?", (run_id,))
 
     # --- versioned snapshots ---------------------------------------------------
 
@@ -351,7 +439,9 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
         config = config_of(record, meta)
         params = _config_params(config)
         now = datetime.now(UTC).isoformat()
-        metrics = record.metrics.model_dump(mode="json")
+        stored = record_json(record)
+        metrics = stored["metrics"]
+        tx_id, snapshot_id = str(uuid.uuid4()), str(uuid.uuid4())
         with self._write() as conn:
             if run_id is not None:
                 # A run publishes each configuration once: a chord callback
@@ -363,13 +453,14 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 ).fetchone()
                 if found is not None:
                     return self._one(config, int(found[0]))
-            tx = conn.execute(
-                "INSERT INTO benchmark_transactions (created_at, commit_sha, branch_name, "
+            conn.execute(
+                "INSERT INTO benchmark_transactions (id, created_at, commit_sha, branch_name, "
                 "model_version, model_provider, dataset_version, dataset_size, prompt_version, "
                 "environment, run_id, triggered_by, metrics, duration_seconds, error_count, "
-                "success_count, tags, notes, recorded_at, benchq_run_id) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "success_count, tags, notes, recorded_at, benchq_run_id, model_id, prompt_digest) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
+                    tx_id,
                     now,
                     meta.commit_sha,
                     meta.branch_name,
@@ -389,6 +480,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                     meta.notes,
                     record.timestamp,
                     run_id,
+                    record.model_id,
+                    record.prompt_digest,
                 ),
             )
             (latest,) = conn.execute(
@@ -401,16 +494,17 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                 params,
             )
             conn.execute(
-                "INSERT INTO benchmark_snapshots (snapshot_version, created_at, model_version, "
-                "dataset_version, prompt_version, environment, transaction_id, commit_sha, "
-                "metrics, precision_score, recall_score, f1_score, latency_ms, "
-                "cost_per_analysis, is_current, benchq_run_id) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?)",
+                "INSERT INTO benchmark_snapshots (id, snapshot_version, created_at, "
+                "model_version, dataset_version, prompt_version, environment, transaction_id, "
+                "commit_sha, metrics, precision_score, recall_score, f1_score, latency_ms, "
+                "cost_per_analysis, is_current, benchq_run_id, model_id, prompt_digest) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?)",
                 (
+                    snapshot_id,
                     latest + 1,
                     now,
                     *params,
-                    tx.lastrowid,
+                    tx_id,
                     meta.commit_sha,
                     json.dumps(metrics),
                     record.metrics.precision,
@@ -419,6 +513,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
                     record.metrics.latency_ms,
                     record.metrics.analysis_cost,
                     run_id,
+                    record.model_id,
+                    record.prompt_digest,
                 ),
             )
             return self._one(config, latest + 1)
@@ -481,9 +577,9 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             conn.execute(
                 f"UPDATE benchmark_snapshots SET {column}=0 WHERE {_CONFIG_WHERE} AND {column} "
                 "AND id<>?",
-                (*params, target.id),
+                (*params, str(target.id)),
             )
-            conn.execute(f"UPDATE benchmark_snapshots SET {column}=1 WHERE id=?", (target.id,))
+            conn.execute(f"UPDATE benchmark_snapshots SET {column}=1 WHERE id=?", (str(target.id),))
             return self._one(config, version)
 
     def compare(self, config: SnapshotConfig, a: int, b: int) -> list[ComparisonRow]:
@@ -491,10 +587,13 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
         return compare_metrics(self._one(config, a).metrics, self._one(config, b).metrics)
 
     def regression_check(
-        self, config: SnapshotConfig, threshold: float = 0.05
+        self,
+        config: SnapshotConfig,
+        threshold: float = DEFAULT_THRESHOLD,
+        rule: RegressionRule = DEFAULT_RULE,
     ) -> RegressionVerdict:
         """The current snapshot against the baseline on precision, recall and F1."""
-        check_threshold(threshold)
+        check_threshold(threshold, rule)
         params = _config_params(config)
         current = self._snapshots(
             f"SELECT * FROM benchmark_snapshots WHERE {_CONFIG_WHERE} AND is_current", params
@@ -506,6 +605,7 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             Snapshot.model_validate(current[0]) if current else None,
             Snapshot.model_validate(baseline[0]) if baseline else None,
             threshold,
+            rule,
         )
 
     def list_snapshots(self, filters: SnapshotFilter | None = None) -> list[Snapshot]:
@@ -523,7 +623,8 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             where.append("is_active")
         rows = self._snapshots(
             f"SELECT * FROM benchmark_snapshots WHERE {' AND '.join(where)} "
-            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            # rowid: the order rows were written in, where ids (UUIDs) have none.
+            "ORDER BY created_at DESC, rowid DESC LIMIT ?",
             (*params, f.limit),
         )
         return [Snapshot.model_validate(r) for r in rows]

@@ -22,6 +22,7 @@ from postgrest.exceptions import APIError
 from postgrest.types import CountMethod
 
 from benchq.errors import NotFound, StoreError, StoreUnavailable
+from benchq.regression.original import DEFAULT_RULE, DEFAULT_THRESHOLD, RegressionRule
 from benchq.scoring.schema import CaseResult, MonitoringRecord
 from benchq.store.aggregates import (
     CaseDocument,
@@ -45,7 +46,7 @@ from benchq.store.schema import (
     SnapshotFilter,
     TrendPoint,
 )
-from benchq.store.snapshots import check_threshold
+from benchq.store.snapshots import check_threshold, record_json
 from supabase import Client, ClientOptions, create_client
 
 T = TypeVar("T")
@@ -234,10 +235,24 @@ class SupabaseStore(ResultsStore):
         )
         return [RunModelSummary.model_validate(r) for r in rows]
 
-    def set_run_status(self, run_id: str, status: str) -> None:
-        """Mark a run done or failed."""
+    def set_run_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Mark a run done or failed; the first error given is kept."""
         RunStatus(status)
-        self._rpc("benchmark_set_run_status", {"p_run_id": run_id, "p_status": status})
+        self._rpc(
+            "benchmark_set_run_status", {"p_run_id": run_id, "p_status": status, "p_error": error}
+        )
+
+    def reopen_run(self, run_id: str) -> None:
+        """Make a run queued again (`benchmark_reopen_run`)."""
+        self._rpc("benchmark_reopen_run", {"p_run_id": run_id})
+
+    def claim_notification(self, run_id: str) -> bool:
+        """True for exactly one caller per run (`benchmark_claim_notification`)."""
+        return bool(self._rpc("benchmark_claim_notification", {"p_run_id": run_id}))
+
+    def release_notification(self, run_id: str) -> None:
+        """Let a later attempt claim the run's notification again."""
+        self._rpc("benchmark_release_notification", {"p_run_id": run_id})
 
     # --- versioned snapshots -------------------------------------------------------
 
@@ -248,7 +263,7 @@ class SupabaseStore(ResultsStore):
         data = self._rpc(
             "benchmark_publish",
             {
-                "p_record": record.model_dump(mode="json"),
+                "p_record": record_json(record),
                 "p_meta": meta.model_dump(mode="json"),
                 "p_benchq_run_id": run_id,
             },
@@ -310,12 +325,17 @@ class SupabaseStore(ResultsStore):
         return [ComparisonRow.model_validate(r) for r in rows]
 
     def regression_check(
-        self, config: SnapshotConfig, threshold: float = 0.05
+        self,
+        config: SnapshotConfig,
+        threshold: float = DEFAULT_THRESHOLD,
+        rule: RegressionRule = DEFAULT_RULE,
     ) -> RegressionVerdict:
         """The current snapshot against the baseline (`benchmark_regression_check`)."""
-        check_threshold(threshold)
+        check_threshold(threshold, rule)
         data = self._rpc(
-            "benchmark_regression_check", {**_params(config), "p_threshold": threshold}, write=False
+            "benchmark_regression_check",
+            {**_params(config), "p_threshold": threshold, "p_rule": rule},
+            write=False,
         )
         return RegressionVerdict.model_validate(data)
 

@@ -1,8 +1,10 @@
 """Per-process resources of a worker: settings, store, Redis and providers, made once.
 
 Tasks run in threads of one worker process; these are shared by them and
-created lazily, so importing the tasks module opens nothing. Model calls of
-every task run on the process's one event loop (`benchq.providers.aio`).
+created lazily, so importing the tasks module opens nothing, and a worker of
+the provider queues never opens the store (it may not have its credentials).
+Model calls of every task run on the process's one event loop
+(`benchq.providers.aio`).
 """
 
 from __future__ import annotations
@@ -12,25 +14,26 @@ import logging
 import socket
 import threading
 from functools import cache
-from pathlib import Path
-from typing import Literal
 
 import redis
 import redis.asyncio
 
 from benchq.config.registry import load_registry
 from benchq.config.settings import Settings, load_settings
+from benchq.errors import ConfigError
+from benchq.jobs.broker import broker_client, broker_client_async
+from benchq.jobs.messages import CacheMode
+from benchq.jobs.target import cache_path
 from benchq.providers.base import Provider
 from benchq.providers.cache import RedisCache, ResponseCache, SQLiteCache
 from benchq.providers.factory import make_provider
 from benchq.store.base import ResultsStore
-from benchq.store.factory import open_store
+from benchq.store.factory import StoreTarget, open_target, resolve_store_target
+from benchq.workers.leases import LeaseKeeper
 
 _lock = threading.Lock()
 _provider_lock = threading.Lock()
-_providers: dict[tuple[str, str], Provider] = {}
-
-CacheMode = Literal["use", "refresh"]
+_providers: dict[tuple[str, str, str], Provider] = {}
 
 
 @cache
@@ -40,61 +43,61 @@ def settings() -> Settings:
 
 
 @cache
+def store_target() -> StoreTarget:
+    """The store this worker's settings name (resolved by the same rule as the producer's)."""
+    return resolve_store_target(settings())
+
+
+@cache
 def store() -> ResultsStore:
-    """The worker's results store (thread-safe backends)."""
+    """The worker's results store (thread-safe backends); opened on first use only."""
     with _lock:
-        return open_store(settings())
+        return open_target(store_target())
 
 
-def redis_client(url: str) -> redis.Redis:  # type: ignore[type-arg]
-    """A redis-py client for a Celery broker URL (`redis://...` or `redis+socket:///path`)."""
-    path = _socket_path(url)
-    return redis.Redis(unix_socket_path=path) if path else redis.Redis.from_url(url)
-
-
-def async_redis_client(url: str) -> redis.asyncio.Redis:  # type: ignore[type-arg]
-    """`redis_client`, for redis.asyncio (its connections bind to the loop that first uses them)."""
-    path = _socket_path(url)
-    return redis.asyncio.Redis(unix_socket_path=path) if path else redis.asyncio.Redis.from_url(url)
-
-
-def _socket_path(url: str) -> str | None:
-    # Celery spells a unix socket `redis+socket://`, which redis-py's from_url does not know.
-    return url.removeprefix("redis+socket://") if url.startswith("redis+socket://") else None
+def _broker_url() -> str:
+    url = settings().broker_url
+    if not url:
+        raise ConfigError("worker started without BENCHQ_BROKER_URL")
+    return url
 
 
 @cache
 def broker_redis() -> redis.Redis:  # type: ignore[type-arg]
-    """The broker's Redis: home of the fleet-wide rate limits and the shared cache."""
-    url = settings().broker_url
-    if not url:
-        raise RuntimeError("worker started without BENCHQ_BROKER_URL")
-    return redis_client(url)
+    """The broker's Redis: the ledger of handed-over cases, and the scheduler's claims."""
+    return broker_client(_broker_url())
 
 
 @cache
 def broker_redis_async() -> redis.asyncio.Redis:  # type: ignore[type-arg]
-    """`broker_redis` through redis.asyncio; used only on the process's model-call loop."""
-    return async_redis_client(settings().broker_url or "")
+    """The broker's Redis through redis.asyncio: fleet limits and the shared cache.
+
+    Used only on the process's model-call loop, so nothing a call waits for
+    blocks the other calls in flight.
+    """
+    return broker_client_async(_broker_url())
+
+
+@cache
+def leases() -> LeaseKeeper:
+    """This process's lease keeper: renews the jobs it holds, every quarter of the timeout."""
+    keeper = LeaseKeeper(broker_redis(), interval=max(1.0, settings().visibility_timeout / 4))
+    keeper.start()
+    return keeper
 
 
 @cache
 def response_cache() -> ResponseCache:
-    """The response cache: beside a SQLite store (one machine), else in the shared Redis.
-
-    A SQLite store means one machine and, usually, the embedded Redis that
-    dies with the run; a file beside the store keeps answers across runs. A
-    shared store means a shared, persistent broker, which all workers reach.
-    """
-    url = settings().effective_store_url()
-    if url.startswith("sqlite:///"):
-        return SQLiteCache(Path(url.removeprefix("sqlite:///")).parent / "benchq-cache.db")
-    return RedisCache(broker_redis())
+    """The response cache: in the broker's Redis, or beside the store of the embedded default."""
+    path = cache_path(store_target(), _broker_url())
+    return SQLiteCache(path) if path is not None else RedisCache(broker_redis_async())
 
 
-def provider(model_name: str, cache_mode: CacheMode = "use") -> Provider:
-    """The provider serving a registry model, made once per process and cache mode."""
-    key = (model_name, cache_mode)
+def provider(
+    model_name: str, cache_mode: CacheMode = "use", prompt_version: str = "v1"
+) -> Provider:
+    """The provider serving a registry model, made once per process, cache mode and prompt."""
+    key = (model_name, cache_mode, prompt_version)
     found = _providers.get(key)
     if found is not None:
         return found
@@ -108,10 +111,10 @@ def provider(model_name: str, cache_mode: CacheMode = "use") -> Provider:
             found = make_provider(
                 spec,
                 cfg,
-                redis=broker_redis(),
                 async_redis=broker_redis_async(),
                 cache=response_cache() if spec.provider != "baseline" else None,
                 cache_mode=cache_mode,
+                prompt_version=prompt_version,
             )
             _providers[key] = found
         return found

@@ -1,9 +1,19 @@
-"""The work of a job, as plain functions: tasks only wrap these.
+"""The work of the jobs, as plain functions: tasks only wrap these.
 
-`score_batch` runs the cases of one job on the process's event loop;
-`execute_case` runs one (run, model, case) for synchronous callers;
-`finalize_model` runs once per (run, model) when its cases are in. All are
-called directly by tests.
+A run's story, per model:
+
+- `score_batch` (provider queue): call the model on each case of a job on
+  the process's event loop and score the answers; stores nothing (the
+  results go to the publish queue as a `SaveCases` message);
+- `aggregate_model` (publish queue): once the store holds every case,
+  aggregate and convert; a model whose run failed (`failure_of`) is
+  recorded as failed here and goes no further;
+- `publish_model`: the aggregate becomes the configuration's next snapshot;
+- `verdict_model`: the regression check of that snapshot; then
+  `finish_run` decides the run's status once every model is over.
+
+Each step reads what the one before stored and writes its own outcome, so
+each can run twice (Celery delivers at least once) or be retried alone.
 """
 
 from __future__ import annotations
@@ -14,54 +24,33 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
-
 from benchq.cases.schema import Case
-from benchq.errors import BenchqError, ProviderBusy
-from benchq.providers import aio
+from benchq.errors import BenchqError, InfraUnavailable, NotFound, ProviderBusy
+from benchq.jobs.messages import ModelJob
 from benchq.providers.base import ModelAnswer, Provider
 from benchq.scoring.aggregate import aggregate
 from benchq.scoring.case import score_case
 from benchq.scoring.monitoring import to_monitoring
 from benchq.scoring.schema import AggregatedMetrics, CaseResult, MonitoringRecord
 from benchq.store.base import ResultsStore
-from benchq.store.schema import Environment, PushMetadata, RunModelSummary, RunStatus, Snapshot
+from benchq.store.schema import (
+    PushMetadata,
+    RunModelSummary,
+    RunStatus,
+    SnapshotConfig,
+)
 
 log = logging.getLogger("benchq.jobs")
-
-
-class ModelMeta(BaseModel):
-    """What the chord callback needs to know of one (run, model)."""
-
-    run_id: str
-    model_name: str
-    model_version: str
-    model_provider: str
-    dataset_version: str = "benchmark-set-v1"
-    prompt_version: str = "v1"
-    expected_cases: int
-    enqueued_at: str
-    """ISO 8601 UTC time the run was enqueued (duration is measured from it)."""
-    environment: Environment = "local"
-    commit_sha: str = "unknown"
-    branch_name: str | None = None
-    triggered_by: str | None = None
-    ci_run_id: str | None = None
-
-
-class FinalizeOutcome(BaseModel):
-    """What `finalize_model` produced."""
-
-    aggregated: AggregatedMetrics
-    monitoring: MonitoringRecord
-    snapshot: Snapshot
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-async def score_job_async(
+# --- a job's cases (provider queues) -----------------------------------------------
+
+
+async def score_case_async(
     *,
     run_id: str,
     model_name: str,
@@ -73,23 +62,25 @@ async def score_job_async(
 
     A failing model call is not an exception here: it becomes a case result
     carrying the error, so the run completes and the aggregate counts it.
-    Only `ProviderBusy` (the fleet's limit is reached) propagates: the case
-    is requeued, not failed.
+    Two things propagate, because they say nothing about the model: the
+    fleet's limit is reached (`ProviderBusy`) and a part benchq runs on
+    failed (`InfraUnavailable`, e.g. the broker's Redis under the limiter);
+    the case runs again later instead of being stored as the model's error.
     """
     started = time.perf_counter()
     answer: ModelAnswer | None = None
     error: str | None = None
     try:
         answer = await provider.analyze_async(case.text)
-    except ProviderBusy:
-        raise  # not an outcome of the case: the task requeues it
+    except (ProviderBusy, InfraUnavailable):
+        raise  # not an outcome of the case: the task runs it again
     except BenchqError as exc:
         error = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # a bug in a provider must not lose the case
         log.exception("provider %s crashed on case %s", model_name, case.id)
         error = f"unexpected {type(exc).__name__}: {exc}"
     pipeline_ms = (time.perf_counter() - started) * 1000.0
-    return score_case(
+    result = score_case(
         case_id=case.id,
         truth=case.truth,
         answer=answer,
@@ -100,22 +91,9 @@ async def score_job_async(
         worker=worker,
         finished_at=_now(),
     )
-
-
-def score_job(
-    *,
-    run_id: str,
-    model_name: str,
-    case: Case,
-    provider: Provider,
-    worker: str | None = None,
-) -> CaseResult:
-    """`score_job_async` for synchronous callers (it runs on the process's model-call loop)."""
-    return aio.run_sync(
-        score_job_async(
-            run_id=run_id, model_name=model_name, case=case, provider=provider, worker=worker
-        )
-    )
+    result.model_id = provider.model_id or None
+    result.prompt_digest = provider.prompt_digest
+    return result
 
 
 @dataclass
@@ -128,6 +106,10 @@ class BatchOutcome:
     """Cases not run because the model's fleet-wide limit was reached: send them again."""
     retry_after: float = 0.0
     """Seconds after which the deferred cases should have a slot."""
+    interrupted: list[Case] = field(default_factory=list)
+    """Cases not run because a part benchq runs on failed: run them again once it is back."""
+    infra_error: str | None = None
+    """What failed, for the log."""
 
 
 async def score_batch(
@@ -147,7 +129,7 @@ async def score_batch(
 
     async def one(case: Case) -> CaseResult:
         async with slots:
-            return await score_job_async(
+            return await score_case_async(
                 run_id=run_id, model_name=model_name, case=case, provider=provider, worker=worker
             )
 
@@ -157,10 +139,13 @@ async def score_batch(
         if isinstance(item, ProviderBusy):
             outcome.deferred.append(case)
             outcome.retry_after = max(outcome.retry_after, item.retry_after or 0.0)
+        elif isinstance(item, InfraUnavailable):
+            outcome.interrupted.append(case)
+            outcome.infra_error = str(item)
         elif isinstance(item, KeyboardInterrupt | SystemExit):
             raise item
         elif isinstance(item, BaseException):
-            # score_job_async turns model failures into results; anything else
+            # score_case_async turns model failures into results; anything else
             # (a scoring bug, a stray cancellation) must not lose the case either.
             log.error(
                 "case %s of %s crashed", case.id, model_name, exc_info=(type(item), item, None)
@@ -183,76 +168,158 @@ async def score_batch(
     return outcome
 
 
-def execute_case(
-    *,
-    run_id: str,
-    model_name: str,
-    case: Case,
-    provider: Provider,
-    store: ResultsStore,
-    worker: str | None = None,
-) -> CaseResult:
-    """Score one case (`score_job`) and persist the result.
+# --- a model's chain (publish queue) -----------------------------------------------
 
-    Store errors propagate; the task keeps the scored result and retries
-    only the write (see `tasks.run_cases`).
+
+def failure_of(results: list[CaseResult], job: ModelJob) -> str | None:
+    """Why this (run, model) must not be published, or None when it may be.
+
+    Too many failed cases (above `job.max_error_rate`): a score made of
+    failures is not the model's score. Answers from another model or prompt
+    than the producer named (workers with a different registry or benchq):
+    the figure would be filed under the wrong label.
     """
-    result = score_job(
-        run_id=run_id, model_name=model_name, case=case, provider=provider, worker=worker
-    )
-    store.save_case_result(result)
-    return result
+    errors = [r for r in results if r.error_message]
+    total = len(results)
+    if total and len(errors) / total > job.max_error_rate:
+        first = errors[0]
+        return (
+            f"{job.model_name}: {len(errors)} of {total} cases failed "
+            f"({100 * len(errors) / total:.0f}% > {100 * job.max_error_rate:.0f}%); "
+            f"first error, case {first.document_name}: {first.error_message}"
+        )
+    ids = {r.model_id for r in results if r.model_id} - {job.model_id}
+    if job.model_id and ids:
+        return (
+            f"{job.model_name}: the run asked for model {job.model_id!r} but workers "
+            f"answered with {', '.join(sorted(ids))}: their model registry differs"
+        )
+    digests = {r.prompt_digest for r in results if r.prompt_digest} - {job.prompt_digest}
+    if job.prompt_digest and digests:
+        return (
+            f"{job.model_name}: workers sent a different prompt (digest "
+            f"{', '.join(sorted(digests))}, expected {job.prompt_digest}): "
+            "their benchq versions differ"
+        )
+    return None
 
 
-def finalize_model(
-    *,
-    meta: ModelMeta,
-    store: ResultsStore,
-    now: datetime | None = None,
-) -> FinalizeOutcome:
-    """Aggregate, convert and publish one (run, model); record the run summary.
+def _summary(store: ResultsStore, job: ModelJob) -> RunModelSummary | None:
+    for summary in store.run_summaries(job.run_id):
+        if summary.model_name == job.model_name:
+            return summary
+    return None
 
-    Publishing makes the next versioned snapshot of the configuration (model
-    version, dataset, prompt, environment) and makes it current.
+
+def aggregate_model(
+    job: ModelJob, store: ResultsStore, *, now: datetime | None = None
+) -> RunModelSummary | None:
+    """Aggregate and convert one (run, model) once its cases are in; record the outcome.
+
+    Returns None while the store holds fewer than `job.expected_cases`
+    results (a redelivered job is still running: the caller waits and asks
+    again). A (run, model) already aggregated is returned as stored.
 
     Reads the results from the store, not from the chord: the store holds
     exactly one row per case even when a job was delivered twice.
     """
+    found = _summary(store, job)
+    if found is not None:
+        return found
+    if store.count_case_results(job.run_id, job.model_name) < job.expected_cases:
+        return None
     now = now or datetime.now(UTC)
-    results = store.case_results(meta.run_id, meta.model_name)
-    agg = aggregate(meta.model_name, results, generated_at=now)
-    started = datetime.fromisoformat(meta.enqueued_at)
+    results = store.case_results(job.run_id, job.model_name)
+    agg = aggregate(job.model_name, results, generated_at=now)
     record = to_monitoring(
         agg,
-        model=meta.model_name,
-        model_version=meta.model_version,
-        model_provider=meta.model_provider,
-        dataset_version=meta.dataset_version,
-        prompt_version=meta.prompt_version,
-        duration_seconds=max(0.0, (now - started).total_seconds()),
+        model=job.model_name,
+        model_version=job.model_version,
+        model_provider=job.model_provider,
+        dataset_version=job.dataset_version,
+        prompt_version=job.prompt_version,
+        duration_seconds=max(0.0, (now - datetime.fromisoformat(job.enqueued_at)).total_seconds()),
         timestamp=now,
+    ).model_copy(update={"model_id": job.model_id or None, "prompt_digest": job.prompt_digest})
+    error = failure_of(results, job)
+    summary = RunModelSummary(
+        run_id=job.run_id,
+        model_name=job.model_name,
+        aggregated=agg.model_dump(mode="json"),
+        monitoring=record.model_dump(mode="json"),
+        finished_at=now.isoformat(),
+        status="failed" if error else "aggregated",
+        error=error,
     )
+    store.save_run_summary(summary)
+    return summary
+
+
+def publish_model(job: ModelJob, store: ResultsStore) -> RunModelSummary:
+    """Publish an aggregated (run, model) as its configuration's next snapshot.
+
+    Idempotent: publishing is keyed by (run, configuration) in the store, and
+    a model already published or failed is returned as it is.
+    """
+    summary = _summary(store, job)
+    if summary is None:
+        raise NotFound(f"run {job.run_id}: {job.model_name} has not been aggregated")
+    if summary.status != "aggregated":
+        return summary
+    record = MonitoringRecord.model_validate(summary.monitoring)
     push = PushMetadata(
-        environment=meta.environment,
-        commit_sha=meta.commit_sha,
-        branch_name=meta.branch_name,
-        run_id=meta.ci_run_id,
-        triggered_by=meta.triggered_by,
+        environment=job.environment,
+        commit_sha=job.commit_sha,
+        branch_name=job.branch_name,
+        run_id=job.ci_run_id,
+        triggered_by=job.triggered_by,
     )
-    # Idempotent per (run, configuration): a redelivered callback gets the same snapshot.
-    snapshot = store.publish(record, push, run_id=meta.run_id)
-    store.save_run_summary(
-        RunModelSummary(
-            run_id=meta.run_id,
-            model_name=meta.model_name,
-            aggregated=agg.model_dump(mode="json"),
-            monitoring=record.model_dump(mode="json"),
-            finished_at=now.isoformat(),
-            snapshot_version=snapshot.snapshot_version,
-        )
+    snapshot = store.publish(record, push, run_id=job.run_id)
+    published = summary.model_copy(
+        update={"status": "published", "snapshot_version": snapshot.snapshot_version}
     )
-    run = store.get_run(meta.run_id)
-    finished = {s.model_name for s in store.run_summaries(meta.run_id)}
-    if finished >= set(run.models):
-        store.set_run_status(meta.run_id, RunStatus.done.value)
-    return FinalizeOutcome(aggregated=agg, monitoring=record, snapshot=snapshot)
+    store.save_run_summary(published)
+    return published
+
+
+def verdict_model(job: ModelJob, store: ResultsStore) -> RunModelSummary:
+    """The regression check of a published (run, model), stored with its summary."""
+    summary = _summary(store, job)
+    if summary is None:
+        raise NotFound(f"run {job.run_id}: {job.model_name} has not been aggregated")
+    if summary.status != "published" or summary.verdict is not None:
+        return summary
+    config = SnapshotConfig(
+        model_version=job.model_version,
+        dataset_version=job.dataset_version,
+        prompt_version=job.prompt_version,
+        environment=job.environment,
+    )
+    verdict = store.regression_check(config, job.regression_threshold)
+    judged = summary.model_copy(update={"verdict": verdict.model_dump(mode="json")})
+    store.save_run_summary(judged)
+    return judged
+
+
+def finish_run(store: ResultsStore, run_id: str) -> RunStatus | None:
+    """Set the run's final status once every model's chain is over; returns it, or None.
+
+    Failed when any model failed (with the first model's error), done
+    otherwise. Decided from the summaries, which each chain writes before
+    calling this, so whichever model ends last sees all of them.
+    """
+    run = store.get_run(run_id)
+    summaries = {s.model_name: s for s in store.run_summaries(run_id)}
+    if not all(m in summaries and summaries[m].final for m in run.models):
+        return None
+    failed = [summaries[m] for m in run.models if summaries[m].status == "failed"]
+    if failed:
+        store.set_run_status(run_id, RunStatus.failed.value, error=failed[0].error)
+        return RunStatus.failed
+    store.set_run_status(run_id, RunStatus.done.value)
+    return RunStatus.done
+
+
+def aggregated_of(summary: RunModelSummary) -> AggregatedMetrics:
+    """The aggregate a summary holds."""
+    return AggregatedMetrics.model_validate(summary.aggregated)

@@ -1,7 +1,14 @@
 """Thin Celery tasks: (de)serialisation, retries and routing around `pipeline`.
 
-Message payloads are plain JSON (pydantic dumps), so any worker on any
-machine can take any job without access to the producer's files.
+Message payloads are plain JSON (`benchq.jobs.messages`), so any worker on
+any machine can take any job without access to the producer's files. Each
+task is idempotent (Celery delivers at least once) and retries on its own:
+
+    provider queue   run_cases ──► save_cases      (publish queue, one per job)
+    publish queue    chord of a model's run_cases ──► aggregate ──► publish ──► verdict
+
+A store outage during `publish` retries `publish` alone: the aggregate it
+needs is already stored, and the model is never called again.
 """
 
 from __future__ import annotations
@@ -9,22 +16,34 @@ from __future__ import annotations
 import gc
 import logging
 import random
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from celery import Task, signals
 
-from benchq.cases.schema import Case
-from benchq.errors import StoreUnavailable
+from benchq.errors import RunFailed, StoreUnavailable
+from benchq.jobs import ledger, names
+from benchq.jobs.messages import CaseBatch, ModelJob, SaveCases, describe_args
+from benchq.jobs.target import check_store
 from benchq.providers import aio
 from benchq.providers.factory import provider_class
 from benchq.scoring.schema import CaseResult
 from benchq.workers import context
 from benchq.workers.app import app
-from benchq.workers.celery_config import provider_queue
 from benchq.workers.joblog import log_job
-from benchq.workers.pipeline import ModelMeta, finalize_model, score_batch
+from benchq.workers.notify import notify_run, parse_urls
+from benchq.workers.patience import Patience
+from benchq.workers.pipeline import (
+    BatchOutcome,
+    aggregate_model,
+    finish_run,
+    publish_model,
+    score_batch,
+    verdict_model,
+)
 
 log = logging.getLogger("benchq.jobs")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @signals.worker_init.connect  # type: ignore[untyped-decorator]
@@ -46,27 +65,69 @@ def _close_providers(**_: Any) -> None:
     context.close_providers()
 
 
+@signals.task_received.connect  # type: ignore[untyped-decorator]
+def _hold_lease(request: Any = None, **_: Any) -> None:
+    # Every job this process takes, countdowns included, is renewed until it
+    # ends: only a dead worker's jobs wait out the visibility timeout.
+    tag = getattr(getattr(request, "message", None), "delivery_tag", None)
+    task_id = getattr(request, "id", None)
+    if tag and task_id:
+        context.leases().hold(str(task_id), str(tag))
+
+
+@signals.task_postrun.connect  # type: ignore[untyped-decorator]
+def _end_lease(task_id: str | None = None, **_: Any) -> None:
+    if task_id:
+        context.leases().release(str(task_id))
+
+
 @signals.worker_init.connect  # type: ignore[untyped-decorator]
 def _import_sdks(sender: Any = None, **_: Any) -> None:
     # Before the worker takes jobs: import the SDKs of the providers whose
     # queues it serves, so its first jobs do not wait for them.
     amqp = getattr(getattr(sender, "app", None), "amqp", None)
-    names = list(amqp.queues.consume_from) if amqp is not None else []
-    for name in names:
-        provider_class(name.removeprefix(provider_queue("")))
+    for queue in list(amqp.queues.consume_from) if amqp is not None else []:
+        kind = names.provider_of_queue(queue)
+        if kind is not None:
+            provider_class(kind)
     # Everything imported so far lives as long as the worker: keep it out of
     # the garbage collector's full passes, which otherwise walk it again and
     # again while jobs allocate.
     gc.freeze()
 
 
-#: How long a chord callback waits for stragglers (redelivered jobs) before failing the run.
-FINALIZE_MAX_WAIT_RETRIES = 600
+class JobTask(Task):  # type: ignore[misc]
+    """A task whose retries show what its first delivery showed: ids, never a bill.
+
+    Celery does not carry `argsrepr` over to a retry's message, so without
+    this a retried job would show Flower the whole document it carries.
+    """
+
+    def retry(self, args: Any = None, kwargs: Any = None, *posargs: Any, **options: Any) -> Any:
+        """`Task.retry`, with `argsrepr`/`kwargsrepr` made from the retry's arguments."""
+        shown = args if args is not None else self.request.args
+        options.setdefault("argsrepr", describe_args(shown))
+        options.setdefault("kwargsrepr", "{}")
+        return super().retry(args, kwargs, *posargs, **options)
 
 
-def _payloads(cases: list[Case]) -> list[dict[str, Any]]:
-    """Cases as a job message carries them (as the producer sent them)."""
-    return [c.model_dump(mode="json", exclude={"source"}) for c in cases]
+def _job_task(name: str) -> Callable[[F], F]:
+    """The decorator of a job: acknowledged after it ran, delivered again if its worker died."""
+    return cast(
+        "Callable[[F], F]",
+        app.task(
+            bind=True,
+            base=JobTask,
+            name=name,
+            acks_late=True,
+            reject_on_worker_lost=True,
+            max_retries=None,
+        ),
+    )
+
+
+#: How long `aggregate` waits (in 1 s retries) for stragglers before failing the run.
+AGGREGATE_MAX_WAIT_RETRIES = 600
 
 
 def _backoff(retries: int) -> float:
@@ -74,135 +135,192 @@ def _backoff(retries: int) -> float:
     return min(60.0, 2.0 ** min(retries, 6)) * random.uniform(0.5, 1.0)
 
 
-@app.task(  # type: ignore[untyped-decorator]
-    bind=True,
-    name="benchq.run_cases",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=None,
-)
-def run_cases(
-    self: Task,
-    run_id: str,
-    model_name: str,
-    cases: list[dict[str, Any]],
-    cache_mode: context.CacheMode = "use",
-    scored: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """Run, score and persist a batch of (run, model, case); returns a small summary.
+# --- provider queues ------------------------------------------------------------
+
+
+@_job_task(names.RUN_CASES)
+def run_cases(self: Task, batch: dict[str, Any]) -> dict[str, Any]:
+    """Run and score a batch of (run, model, case); hand the results to the store writers.
 
     The cases run concurrently on the worker's event loop. A batch delivered
-    again (its worker died) skips the cases already stored. When the store is
-    unreachable the scored results are not lost and the model is not asked
-    again: the retry message carries them (`scored`), so they wait in Redis
-    until the store is back and only the write is repeated. Cases deferred by
-    the model's fleet-wide limit are sent again, alone, once it should have room.
+    again (its worker died) skips the cases already handed over. Cases
+    deferred by the model's fleet-wide limit are sent again, alone, once it
+    should have room.
     """
-    store = context.store()
-    results = [CaseResult.model_validate(r) for r in scored or []]
-    # Cases still to run: all of them until the batch has run, then the deferred ones.
-    pending = [Case.model_validate(c) for c in cases]
-    retry_after = 0.0
-    try:
-        if pending:
-            stored = store.stored_case_ids(run_id, model_name, [c.id for c in pending])
-            todo = [c for c in pending if c.id not in stored]
-            outcome = aio.run_sync(
-                score_batch(
-                    run_id=run_id,
-                    model_name=model_name,
-                    cases=todo,
-                    provider=context.provider(model_name, cache_mode),
-                    slots=context.call_slots(model_name),
-                    worker=self.request.hostname or context.worker_name(),
-                )
+    job = CaseBatch.model_validate(batch)
+    patience = Patience(f"run {job.run_id}/{job.model_name}")
+    redis_client = context.broker_redis()
+    done = patience.call(
+        lambda: ledger.handed_over(
+            redis_client, job.run_id, job.model_name, [c.id for c in job.cases]
+        )
+    )
+    pending = [c for c in job.cases if c.id not in done]
+    outcome = BatchOutcome()
+    while pending:
+        step = aio.run_sync(
+            score_batch(
+                run_id=job.run_id,
+                model_name=job.model_name,
+                cases=pending,
+                provider=context.provider(job.model_name, job.cache_mode, job.prompt_version),
+                slots=context.call_slots(job.model_name),
+                worker=self.request.hostname or context.worker_name(),
             )
-            results.extend(outcome.results)
-            pending, retry_after = outcome.deferred, outcome.retry_after
-        if results:
-            store.save_case_results(results)
-    except StoreUnavailable as exc:
-        log.warning(
-            "store unavailable, keeping %d results of %s/%s for retry %d: %s",
-            len(results), run_id, model_name, self.request.retries + 1, exc,
-        )  # fmt: skip
-        raise self.retry(
-            args=(run_id, model_name, _payloads(pending)),
-            kwargs={
-                "cache_mode": cache_mode,
-                "scored": [r.model_dump(mode="json") for r in results],
-            },
-            countdown=_backoff(self.request.retries),
-            exc=exc,
-        ) from exc
-    for result in results:
+        )
+        outcome.results.extend(step.results)
+        outcome.deferred.extend(step.deferred)
+        outcome.retry_after = max(outcome.retry_after, step.retry_after)
+        # Cases cut off by an outage of the broker (the limiter's Redis) run
+        # again here once it is back: an outage is never the model's error.
+        pending = step.interrupted
+        if pending:
+            patience.wait(step.infra_error or "the fleet limiter failed")
+    if outcome.results:
+        patience.call(lambda: _hand_over(job, outcome.results))
+    for result in outcome.results:
         log_job(result, task_retries=self.request.retries or 0)
-    if pending:
+    if outcome.deferred:
         # The model's fleet-wide limit is reached: give this worker back to
         # other models' jobs and come again when a slot should be free.
+        rest = job.model_copy(update={"cases": outcome.deferred})
         raise self.retry(
-            args=(run_id, model_name, _payloads(pending)),
-            kwargs={"cache_mode": cache_mode, "scored": None},
-            countdown=retry_after + random.uniform(0, 0.5),
+            args=(rest.model_dump(mode="json"),),
+            countdown=outcome.retry_after + random.uniform(0, 0.5),
             max_retries=None,
         )
     return {
-        "cases": [r.document_name for r in results],
-        "errors": sum(1 for r in results if r.error_message),
+        "cases": [r.document_name for r in outcome.results],
+        "errors": sum(1 for r in outcome.results if r.error_message),
     }
 
 
-@app.task(  # type: ignore[untyped-decorator]
-    bind=True,
-    name="benchq.finalize_model",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=None,
-)
-def finalize(self: Task, _header: Any, meta: dict[str, Any]) -> dict[str, Any]:
-    """Chord callback: aggregate, convert and record one (run, model).
+# --- the publish queue: every store write ---------------------------------------------
+
+
+@_job_task(names.SAVE_CASES)
+def save_cases(self: Task, message: dict[str, Any]) -> int:
+    """Write a job's scored results; a store outage retries the write, the message keeps them."""
+    msg = SaveCases.model_validate(message)
+    check_store(msg.store, context.store_target())
+    try:
+        context.store().save_case_results(msg.results)
+    except StoreUnavailable as exc:
+        log.warning(
+            "store unavailable, keeping %d results of %s/%s for retry %d: %s",
+            len(msg.results), msg.run_id, msg.model_name, self.request.retries + 1, exc,
+        )  # fmt: skip
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    return len(msg.results)
+
+
+def _hand_over(job: CaseBatch, results: list[CaseResult]) -> None:
+    """Send a job's results to the store writers, then note them in the ledger.
+
+    In this order: a worker that dies between the two runs the cases again on
+    redelivery (the store keeps one row each), never loses them.
+    """
+    message = SaveCases(
+        run_id=job.run_id, model_name=job.model_name, store=job.store, results=results
+    )
+    payload = message.model_dump(mode="json")
+    app.send_task(
+        names.SAVE_CASES,
+        args=(payload,),
+        queue=names.PUBLISH_QUEUE,
+        argsrepr=describe_args((payload,)),
+        kwargsrepr="{}",
+    )
+    ledger.mark_handed_over(
+        context.broker_redis(), job.run_id, job.model_name, [r.document_name for r in results]
+    )
+
+
+def _job(payload: dict[str, Any]) -> ModelJob:
+    job = ModelJob.model_validate(payload)
+    check_store(job.store, context.store_target())
+    return job
+
+
+@_job_task(names.AGGREGATE)
+def aggregate(self: Task, job: dict[str, Any]) -> dict[str, Any]:
+    """First link of a model's chain: aggregate and convert once every case is stored.
 
     The chord fires when its counter reaches the number of jobs; a job that
     ran twice (its worker died after finishing, before acknowledging) bumps
-    the counter twice, so the callback may fire while one job is still being
-    redelivered. It therefore waits until the store holds every case.
+    the counter twice, and results travel to the store on their own
+    messages, so this waits until the store holds every case.
     """
-    parsed = ModelMeta.model_validate(meta)
+    parsed = _job(job)
     store = context.store()
     try:
-        have = store.count_case_results(parsed.run_id, parsed.model_name)
-        if have < parsed.expected_cases:
-            if self.request.retries >= FINALIZE_MAX_WAIT_RETRIES:
-                store.set_run_status(parsed.run_id, "failed")
-                raise RuntimeError(
-                    f"run {parsed.run_id}: {parsed.model_name} has {have} of "
-                    f"{parsed.expected_cases} case results after waiting"
+        summary = aggregate_model(parsed, store)
+        if summary is None:
+            if self.request.retries >= AGGREGATE_MAX_WAIT_RETRIES:
+                have = store.count_case_results(parsed.run_id, parsed.model_name)
+                error = (
+                    f"{parsed.model_name}: {have} of {parsed.expected_cases} case results "
+                    "stored after waiting 10 minutes for the rest"
                 )
+                store.set_run_status(parsed.run_id, "failed", error=error)
+                raise RunFailed(f"run {parsed.run_id}: {error}")
             raise self.retry(countdown=1.0)
-        outcome = finalize_model(meta=parsed, store=store)
     except StoreUnavailable as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
-    return {
-        "run_id": parsed.run_id,
-        "model_name": parsed.model_name,
-        "f1": outcome.aggregated.issue_f1_score,
-        "snapshot_version": outcome.snapshot.snapshot_version,
-    }
+    return {"run_id": parsed.run_id, "model": parsed.model_name, "status": summary.status}
 
 
-@app.task(name="benchq.run_failed")  # type: ignore[untyped-decorator]
+@_job_task(names.PUBLISH)
+def publish(self: Task, job: dict[str, Any]) -> dict[str, Any]:
+    """Second link: the aggregate becomes the configuration's next snapshot (once per run)."""
+    parsed = _job(job)
+    try:
+        summary = publish_model(parsed, context.store())
+    except StoreUnavailable as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    return {"model": parsed.model_name, "snapshot_version": summary.snapshot_version}
+
+
+@_job_task(names.VERDICT)
+def verdict(self: Task, job: dict[str, Any]) -> dict[str, Any]:
+    """Last link: the regression verdict; the run's end and its notification follow from it."""
+    parsed = _job(job)
+    store = context.store()
+    try:
+        summary = verdict_model(parsed, store)
+        _finish(parsed.run_id)
+    except StoreUnavailable as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    return {"model": parsed.model_name, "verdict": (summary.verdict or {}).get("status")}
+
+
+def _finish(run_id: str) -> None:
+    """Close the run if every model is over, and tell the webhooks (once per run)."""
+    if finish_run(context.store(), run_id) is not None:
+        _notify(run_id)
+
+
+def _notify(run_id: str) -> None:
+    cfg = context.settings()
+    notify_run(context.store(), run_id, parse_urls(cfg.notify_urls), timeout=cfg.notify_timeout)
+
+
+@app.task(name=names.RUN_FAILED)  # type: ignore[untyped-decorator]
 def run_failed(request: Any, exc: BaseException, traceback: Any, *, run_id: str) -> None:
-    """Errback of a run's chords: a job failed for good, so the run cannot complete.
+    """Errback of a run's jobs: a job failed for good, so the run cannot complete.
 
-    Celery calls it in the worker where the chord noticed the failure. The run
-    is marked failed, so `benchq run` and `benchq enqueue --wait` stop
-    waiting and say so, instead of waiting for a callback that never comes.
+    Celery calls it in the worker where the failure was noticed. The run is
+    marked failed, so `benchq run` and `benchq enqueue --wait` stop waiting
+    and say so, and the webhooks hear about it.
     """
     log.error("run %s failed: job %s raised %r", run_id, getattr(request, "id", "?"), exc)
-    context.store().set_run_status(run_id, "failed")
+    context.store().set_run_status(
+        run_id, "failed", error=f"a job failed for good: {type(exc).__name__}: {exc}"
+    )
+    _notify(run_id)
 
 
-@app.task(name="benchq.ping")  # type: ignore[untyped-decorator]
+@app.task(name=names.PING)  # type: ignore[untyped-decorator]
 def ping() -> str:
     """A no-op job: health checks, and the floor `bench/pipeline.py` measures against."""
     return "pong"

@@ -34,4 +34,4 @@ def backend_url(url: str) -> str:
     # Celery splits the scheme at its first '+': for unix sockets the backend
     # itself expects `socket://path`, as `redis+socket://` would give it.
     url = url.removeprefix("redis+")
-    return f"benchq.workers.backend.QuietRedisBackend+{url}"
+    return f"benchq.jobs.backend.QuietRedisBackend+{url}"

@@ -1,7 +1,8 @@
-"""Celery configuration: queue names and the app factory, built from settings.
+"""The Celery app both sides of the queue build from their settings.
 
-Producers import this module (never `benchq.workers.app`, which reads the
-environment at import time to build the workers' app).
+Producers call `make_app(settings)`; the workers' `benchq.workers.app`
+calls it with the settings of their environment. Routing, serialisation and
+acknowledgement rules therefore cannot differ between the two sides.
 """
 
 from __future__ import annotations
@@ -10,15 +11,8 @@ from celery import Celery
 
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError
-from benchq.workers.backend import backend_url
-
-#: Queue of the chord callbacks (aggregate, convert, publish): never behind model calls.
-CONTROL_QUEUE = "benchq.control"
-
-
-def provider_queue(kind: str) -> str:
-    """The queue of one provider kind, so a throttled provider never starves the others."""
-    return f"benchq.provider.{kind}"
+from benchq.jobs.backend import backend_url
+from benchq.jobs.names import PUBLISH_QUEUE
 
 
 def make_app(settings: Settings) -> Celery:
@@ -28,7 +22,8 @@ def make_app(settings: Settings) -> Celery:
             "BENCHQ_BROKER_URL is not set: workers need a broker "
             "(`benchq run` starts a private one for you)"
         )
-    app = Celery("benchq", include=["benchq.workers.tasks"])
+    # The task modules are the workers' business: a producer only sends by name.
+    app = Celery("benchq")
     backend = settings.result_backend or settings.broker_url
     if backend.startswith(("redis://", "rediss://", "redis+socket://")):
         backend = backend_url(backend)
@@ -48,7 +43,7 @@ def make_app(settings: Settings) -> Celery:
         # Model calls take seconds: a worker should not hoard jobs another
         # worker could start now.
         worker_prefetch_multiplier=1,
-        task_default_queue=CONTROL_QUEUE,
+        task_default_queue=PUBLISH_QUEUE,
         task_track_started=False,
         result_expires=86400,
         result_extended=False,
@@ -60,6 +55,11 @@ def make_app(settings: Settings) -> Celery:
             "unacked_restore_throttle": 1,
         },
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
+        # A Redis that restarts under a running job: the job's result and its
+        # chord count wait for it to come back, instead of failing the job.
+        result_backend_always_retry=True,
+        result_backend_max_retries=120,
+        result_backend_max_sleep_between_retries_ms=5000,
         worker_hijack_root_logger=False,
         # Task events cost three extra Redis publishes per job. They stay off
         # until a monitor asks for them: Flower enables them on the workers

@@ -1,0 +1,140 @@
+"""Reading a suite's files without trusting them.
+
+A suite is data a user hands over, maybe from someone else. Before a file is
+opened it must be a regular file that lies inside the suite folder (a symlink
+may point elsewhere inside it, never out), and no larger than the size limit.
+Anything else is refused with a one-line reason, and never opened: opening a
+FIFO for reading blocks until a writer appears, and reading a device or a
+50 MB file would hang or exhaust the loader.
+
+The check is made twice: `lstat`/`stat` on the path (for a clear reason),
+then `fstat` on the descriptor actually opened (non-blocking, so even a FIFO
+swapped in between cannot block), which must be the same regular file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+#: Default of `BENCHQ_MAX_INPUT_BYTES`: the largest document or ground-truth file read.
+DEFAULT_MAX_INPUT_BYTES = 1_048_576
+
+
+class Refused(Exception):
+    """A suite file that must not be read; `detail` says why, in one line."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def too_large(size: int, limit: int) -> str:
+    """The reason given for content above the size limit."""
+    return f"is {size:,} bytes, above the limit of {limit:,} (BENCHQ_MAX_INPUT_BYTES)"
+
+
+def over_limit(limit: int) -> str:
+    """The reason given for content whose exact size is not known, above the limit."""
+    return f"is larger than the limit of {limit:,} bytes (BENCHQ_MAX_INPUT_BYTES)"
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether `path`, every symlink resolved, lies inside the resolved `root`."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
+def check_regular(path: Path, root: Path, limit: int) -> os.stat_result:
+    """The `stat` of `path` if it may be read; raise `Refused` naming why not.
+
+    Does not open the file.
+    """
+    try:
+        link = os.lstat(path)
+    except OSError as exc:
+        raise Refused(f"cannot be read: {exc.strerror or exc}") from exc
+    if stat.S_ISLNK(link.st_mode):
+        if not inside(path, root):
+            try:
+                target = str(path.resolve())
+            except (OSError, RuntimeError):
+                target = "a loop"
+            raise Refused(f"is a symlink leading outside the suite folder (to {target})")
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise Refused(f"is a broken symlink ({exc.strerror or exc})") from exc
+    else:
+        if not inside(path, root):
+            raise Refused("lies outside the suite folder (through a symlinked directory)")
+        st = link
+    if not stat.S_ISREG(st.st_mode):
+        raise Refused(f"is {_kind(st.st_mode)}, not a regular file")
+    if st.st_size > limit:
+        raise Refused(too_large(st.st_size, limit))
+    return st
+
+
+def read_bytes(path: Path, root: Path, limit: int) -> bytes:
+    """The bytes of a suite file that passed `check_regular`; raise `Refused` otherwise."""
+    expected = check_regular(path, root, limit)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise Refused(f"cannot be read: {exc.strerror or exc}") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (
+            expected.st_dev,
+            expected.st_ino,
+        ):
+            raise Refused("was replaced while being read")
+        # Read at most one byte past the limit: a file that grew is refused, not swallowed.
+        chunks: list[bytes] = []
+        remaining = limit + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    except OSError as exc:
+        raise Refused(f"cannot be read: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise Refused(over_limit(limit))
+    return data
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 text (a leading byte-order mark dropped); raise `Refused` when it is not."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Refused(f"not valid UTF-8 text (byte {exc.start}: {exc.reason})") from exc
+
+
+def read_text(path: Path, root: Path, limit: int) -> str:
+    """`read_bytes` then `decode`."""
+    return decode(read_bytes(path, root, limit))

@@ -1,0 +1,159 @@
+"""`benchq run`: the producer and the embedded runtime, composed.
+
+The producer (`benchq.producers`) and the embedded runtime (`benchq.local`)
+never import each other; this module, on the command's side, starts the
+runtime the settings call for and drives the producer through it.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from celery import Celery
+from rich.console import Console
+
+from benchq.cli_summary import print_summary
+from benchq.config.settings import Settings
+from benchq.errors import RunFailed
+from benchq.jobs.broker import broker_client
+from benchq.jobs.celery_app import make_app
+from benchq.jobs.ledger import forget
+from benchq.local.runtime import runtime
+from benchq.producers.enqueue import enqueue_run, send_jobs
+from benchq.producers.models import run_queues
+from benchq.producers.plan import RunPlan
+from benchq.producers.preflight import check_broker
+from benchq.producers.resume import plan_resume
+from benchq.producers.runner import (
+    RunOutcome,
+    collect_outcome,
+    load_plan,
+    open_checked_store,
+    print_worker_logs,
+    wait_with_bar,
+)
+from benchq.store.base import ResultsStore
+from benchq.store.factory import resolve_store_target
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_benchmark(
+    settings: Settings,
+    *,
+    suite_path: Path | None,
+    models: str,
+    run_id: str | None,
+    workers: int | None,
+    timeout: float | None,
+    console: Console,
+    use_cache: bool = True,
+    regression_threshold: float = 0.05,
+) -> RunOutcome:
+    """Enqueue a run, wait for it with a progress bar, write its files, print a summary.
+
+    With no broker configured, a private Redis and worker processes are
+    started for the run and stopped afterwards; they get the store the
+    producer resolved, as it is.
+    """
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
+    plan = load_plan(
+        settings,
+        suite_path=suite_path,
+        models=models,
+        run_id=run_id,
+        use_cache=use_cache,
+        regression_threshold=regression_threshold,
+    )
+
+    def send(app: Celery, store: ResultsStore, identity: str, broker_url: str) -> None:
+        enqueue_run(app, plan, store, store_identity=identity)
+        console.print(
+            f"run [bold]{plan.run_id}[/]: {plan.case_count} cases enqueued in {plan.job_count} jobs"
+        )
+
+    return _drive(settings, plan, send, workers=workers, timeout=timeout, console=console)
+
+
+def resume_benchmark(
+    settings: Settings,
+    *,
+    run_id: str,
+    suite_path: Path | None,
+    workers: int | None,
+    timeout: float | None,
+    console: Console,
+) -> RunOutcome:
+    """`benchq resume`: enqueue exactly what a run lacks, wait for it, finish it."""
+    if workers is not None:
+        settings = settings.model_copy(update={"workers": workers})
+    store, _ = open_checked_store(settings)
+    try:
+        resume = plan_resume(store, settings, run_id, suite_path)
+    finally:
+        store.close()
+
+    def send(app: Celery, store: ResultsStore, identity: str, broker_url: str) -> None:
+        store.reopen_run(run_id)
+        # Cases the lost jobs handed over may never have reached the store.
+        forget(broker_client(broker_url), run_id, list(resume.missing))
+        send_jobs(app, resume.plan, resume.missing, store_identity=identity)
+        console.print(
+            f"run [bold]{run_id}[/] resumed: {resume.case_count} missing cases of "
+            f"{len(resume.missing)} model(s) enqueued"
+        )
+
+    return _drive(settings, resume.plan, send, workers=workers, timeout=timeout, console=console)
+
+
+Send = Callable[[Celery, ResultsStore, str, str], None]
+
+
+def _drive(
+    settings: Settings,
+    plan: RunPlan,
+    send: Send,
+    *,
+    workers: int | None,
+    timeout: float | None,
+    console: Console,
+) -> RunOutcome:
+    """Start what the run needs, send its jobs, wait for it, write its files and summary."""
+    # SIGTERM (from CI or a supervisor) must clean up exactly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    target = resolve_store_target(settings)
+    store, identity = open_checked_store(settings)
+    started = time.monotonic()
+    log_dir = settings.results_dir / "logs" / plan.run_id
+    try:
+        if settings.broker_url:
+            check_broker(settings.broker_url)
+        with runtime(
+            settings, target, queues=run_queues(plan), local_workers=workers, log_dir=log_dir
+        ) as rt:
+            broker_url = rt.settings.broker_url or ""
+            try:
+                send(make_app(rt.settings), store, identity, broker_url)
+                wait_with_bar(
+                    store, plan, rt.workers_alive, timeout, console, broker_url=broker_url
+                )
+            except RunFailed as exc:
+                # The run is recorded before its first job is sent, so it exists here.
+                store.set_run_status(plan.run_id, "failed", error=str(exc))
+                print_worker_logs(rt.log_dir, console)
+                raise
+            except KeyboardInterrupt:
+                store.set_run_status(plan.run_id, "failed", error="interrupted (Ctrl-C or SIGTERM)")
+                raise
+        outcome = collect_outcome(store, plan.run_id, settings.results_dir)
+    finally:
+        store.close()
+    print_summary(outcome, time.monotonic() - started, console)
+    return outcome

@@ -1,0 +1,100 @@
+"""The messages jobs carry: plain JSON (pydantic dumps), so any worker can take any job.
+
+A job carries ids, labels and the cases it runs, never a credential or a
+setting a worker must not take from the producer: the store a worker writes
+to comes from its own environment (`benchq.jobs.target`), and a message only
+names which store it expects (`store`), so a worker pointed elsewhere refuses
+the job instead of filing results where nobody will look.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from benchq.cases.schema import Case
+from benchq.scoring.schema import CaseResult
+from benchq.store.schema import Environment
+
+CacheMode = Literal["use", "refresh"]
+
+
+class CaseBatch(BaseModel):
+    """One job of a provider queue: some cases of one model in one run."""
+
+    run_id: str
+    model_name: str
+    """The registry name of the model (`openai`); the worker's registry resolves it."""
+    prompt_version: str = "v1"
+    """The prompt the run asked for; the worker sends exactly this one."""
+    cache_mode: CacheMode = "use"
+    """`refresh` (`--no-cache`): call the model even where a cached answer exists."""
+    store: str
+    """Identity of the store the run is recorded in (`StoreTarget.identity`)."""
+    cases: list[Case]
+
+
+class SaveCases(BaseModel):
+    """Scored case results on their way from a model worker to the store (publish queue)."""
+
+    run_id: str
+    model_name: str
+    store: str
+    results: list[CaseResult]
+
+
+class ModelJob(BaseModel):
+    """What a model's chain (aggregate -> publish -> verdict) needs to know of (run, model)."""
+
+    run_id: str
+    model_name: str
+    model_version: str
+    model_provider: str
+    """The provider kind (`openai`, `gemini`, `medgemma`, `baseline`)."""
+    model_id: str = ""
+    """The provider's model id the producer's registry named."""
+    prompt_digest: str | None = None
+    dataset_version: str
+    prompt_version: str = "v1"
+    expected_cases: int = Field(ge=0)
+    enqueued_at: str
+    """ISO 8601 UTC time the run was enqueued (duration is measured from it)."""
+    environment: Environment = "local"
+    commit_sha: str = "unknown"
+    branch_name: str | None = None
+    triggered_by: str | None = None
+    ci_run_id: str | None = None
+    max_error_rate: float = Field(default=0.2, ge=0.0, le=1.0)
+    """Above this share of failed cases the model's run fails and nothing is published."""
+    regression_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
+    """What the verdict step passes to the regression check."""
+    store: str = ""
+    """Identity of the store the run is recorded in; empty: not checked."""
+
+
+def describe_args(args: object) -> str:
+    """A job's positional arguments as Flower and logs may show them: ids, never a bill.
+
+    Works on the JSON payloads above (and on anything else, by keeping only
+    strings and numbers at the top level), so a message whose schema is not
+    known here still shows nothing private.
+    """
+    shown: list[object] = []
+    for arg in args if isinstance(args, list | tuple) else [args]:
+        if isinstance(arg, dict):
+            part: dict[str, object] = {
+                k: arg[k] for k in ("run_id", "model_name") if isinstance(arg.get(k), str)
+            }
+            if isinstance(arg.get("cases"), list):
+                part["cases"] = [c.get("id") for c in arg["cases"] if isinstance(c, dict)]
+            if isinstance(arg.get("results"), list):
+                part["cases"] = [
+                    r.get("document_name") for r in arg["results"] if isinstance(r, dict)
+                ]
+            shown.append(part)
+        elif isinstance(arg, str | int | float | bool) or arg is None:
+            shown.append(arg)
+        else:
+            shown.append(type(arg).__name__)
+    return repr(tuple(shown))
