@@ -63,13 +63,14 @@ from scipy.special import expit, logit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
+from benchq.regression.original import f1_regressed  # noqa: E402
 from benchq.regression.stats import (  # noqa: E402
     CaseCounts,
     CaseOutcome,
     case_rates,
     score_intervals,
 )
-from benchq.regression.verdict import VerdictRule, exceeds, paired_verdict  # noqa: E402
+from benchq.regression.verdict import VerdictRule, paired_verdict  # noqa: E402
 
 RIGHT = CaseOutcome(true_positives=1, false_positives=0, false_negatives=0)
 WRONG = CaseOutcome(true_positives=0, false_positives=1, false_negatives=1)
@@ -149,7 +150,11 @@ def observe(
 
 
 def mcnemar_regressed(
-    base_right: NDArray[np.int64], cur_right: NDArray[np.int64], repeats: int, delta: float
+    base_right: NDArray[np.int64],
+    cur_right: NDArray[np.int64],
+    repeats: int,
+    baseline_f1: float,
+    current_f1: float,
 ) -> bool:
     """McNemar's mid-p test (one-sided) on majority right/wrong, with the same threshold."""
     b = base_right * 2 > repeats
@@ -159,7 +164,7 @@ def mcnemar_regressed(
     if m == 0:
         return False
     p = float(sps.binom.cdf(better, m, 0.5) - 0.5 * sps.binom.pmf(better, m, 0.5))
-    return exceeds(-delta, 0.05) and p <= 0.01
+    return f1_regressed(baseline_f1, current_f1, 0.05) and p <= 0.01
 
 
 def run_cell(cell: Cell) -> dict[str, tuple[int, int]]:
@@ -180,7 +185,7 @@ def run_cell(cell: Cell) -> dict[str, tuple[int, int]]:
                 exact = paired_verdict(base, cur, _EXACT_RULE.model_copy(update={"seed": trial}))
                 found["exact"][kind] += exact.regressed
                 found["mcnemar"][kind] += mcnemar_regressed(
-                    base_right, cur_right, cell.repeats, default.delta
+                    base_right, cur_right, cell.repeats, default.baseline_f1, default.current_f1
                 )
     return {rule: (a, b) for rule, (a, b) in found.items()}
 
@@ -300,7 +305,7 @@ def exact_false_alarms(n: int, discordance: float, mid_p: bool, alpha: float = 0
         if mid_p:
             p = p - 0.5 * sps.binom.pmf(better, m, 0.5)
         drop = (m - 2 * better) / n
-        flagged = (p <= alpha) & np.array([exceeds(d, 0.05) for d in drop])
+        flagged = (p <= alpha) & np.array([f1_regressed(d, 0.0, 0.05) for d in drop])
         total += weight * float(sps.binom.pmf(better[flagged], m, 0.5).sum())
     return total
 

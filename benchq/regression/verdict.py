@@ -14,9 +14,13 @@ against the same ground truth. It compares them case by case
 
 When the case sets differ, or the caller says the ground truth differs, no
 case-by-case comparison means anything, and the verdict falls back to the
-original's rule (`original`): a regression when baseline F1 - current F1 is
-more than `threshold`, exactly `threshold` not being one; the verdict says
-that it fell back and why.
+original's rule (`original`, `benchq.regression.original.f1_regressed`): a
+regression when baseline F1 - current F1 is more than `threshold`, exactly
+`threshold` not being one; the verdict says that it fell back and why.
+
+"More than `threshold`" is decided as the original did, on both F1 values
+at four decimal places in exact decimals, under both rules: 0.75 - 0.70 is
+0.05000000000000004 in floats, and not a regression.
 """
 
 from __future__ import annotations
@@ -26,18 +30,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchq.regression.original import f1_regressed
 from benchq.regression.paired import PairedComparison, compare_paired
 from benchq.regression.stats import CaseCounts, Interval, case_rates, micro_scores
 
-__all__ = ["Verdict", "VerdictRule", "VerdictStatus", "exceeds", "paired_verdict"]
+__all__ = ["Verdict", "VerdictRule", "VerdictStatus", "paired_verdict"]
 
 VerdictStatus = Literal["regression", "inconclusive", "ok", "improved"]
-
-# F1 values are floats: 0.75 - 0.70 is 0.05000000000000004 in binary, and the
-# original compared exact decimals (Postgres NUMERIC), where exactly the
-# threshold is not a regression. Differences this close to the threshold
-# count as equal to it.
-_THRESHOLD_TOLERANCE = 1e-9
 
 
 class VerdictRule(BaseModel):
@@ -149,16 +148,13 @@ def paired_verdict(
     )
 
 
-def exceeds(change: float, threshold: float) -> bool:
-    """True when `change` is more than `threshold`; within 1e-9 of it counts as equal."""
-    return change - threshold > _THRESHOLD_TOLERANCE
-
-
 def _paired_status(c: PairedComparison, rule: VerdictRule) -> VerdictStatus:
     significant = c.p_value <= rule.alpha
-    if exceeds(-c.delta, rule.threshold):
+    # "More than the threshold" is the original's comparison (four decimal
+    # places, exact), so both rules agree on what a large drop is.
+    if f1_regressed(c.baseline_f1, c.current_f1, rule.threshold):
         return "regression" if significant else "inconclusive"
-    if exceeds(c.delta, rule.threshold) and significant:
+    if f1_regressed(c.current_f1, c.baseline_f1, rule.threshold) and significant:
         return "improved"
     return "ok"
 
@@ -186,8 +182,9 @@ def _original_verdict(
     baseline_f1 = _f1(baseline)
     current_f1 = _f1(current)
     delta = current_f1 - baseline_f1
-    # The original's rule (its detect_regression SQL): baseline - current > threshold.
-    status: VerdictStatus = "regression" if exceeds(-delta, rule.threshold) else "ok"
+    status: VerdictStatus = (
+        "regression" if f1_regressed(baseline_f1, current_f1, rule.threshold) else "ok"
+    )
     compared = "more" if status == "regression" else "not more"
     text = (
         f"{status} (original rule; {reason}): F1 {baseline_f1:.3f} -> {current_f1:.3f} "
