@@ -393,13 +393,21 @@ def snapshots_compare(
 )
 @click.option(
     "--rule",
-    type=click.Choice(RULES),
-    default="original",
+    type=click.Choice(["paired", *RULES]),
+    default="paired",
     show_default=True,
-    help="original: F1 drop > threshold; absolute: the same on precision, recall or F1; "
-    "relative: a drop > threshold x baseline on any of them.",
+    help="paired: an F1 drop > threshold that the cases show is not chance (docs/verdicts.md), "
+    "the original rule where cases cannot be paired; original: F1 drop > threshold; "
+    "absolute: the same on precision, recall or F1; relative: a drop > threshold x baseline.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--alpha",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=0.01,
+    show_default=True,
+    help="Significance level of the paired rule's test.",
+)
+@_json_option
 @handle_errors
 def snapshots_check(
     model_version: str,
@@ -408,6 +416,7 @@ def snapshots_check(
     environment: str,
     threshold: float,
     rule: str,
+    alpha: float,
     as_json: bool,
 ) -> None:
     """Check the current version against the baseline; exit 3 when it regressed."""
@@ -415,14 +424,32 @@ def snapshots_check(
 
     with _open_store() as store:
         config = _config(store, model_version, dataset_version, prompt_version, environment)
+        if not commands.history(store, config):
+            raise commands.missing_versions(store, config, [])
+        if rule == "paired":
+            from benchq.regression.verdict import VerdictRule
+            from benchq.store.verdicts import snapshot_verdict
+
+            paired = snapshot_verdict(
+                store, config, rule=VerdictRule(threshold=threshold, alpha=alpha)
+            )
+            if as_json:
+                click.echo(json.dumps(paired.model_dump(mode="json"), indent=2))
+            else:
+                click.echo(f"{paired.status}: {paired.text}")
+                if paired.verdict and paired.verdict.worse:
+                    click.echo(f"worse: {', '.join(paired.verdict.worse)}")
+                if paired.verdict and paired.verdict.better:
+                    click.echo(f"better: {', '.join(paired.verdict.better)}")
+            if paired.regressed:
+                sys.exit(3)
+            return
         verdict = commands.regression(
             store,
             config,
             threshold,
             rule,  # type: ignore[arg-type]  # click.Choice(RULES) admits only the rules
         )
-        if verdict.status == "no_current" and not commands.history(store, config):
-            raise commands.missing_versions(store, config, [])
     if as_json:
         click.echo(json.dumps(verdict.model_dump(mode="json"), indent=2))
     else:

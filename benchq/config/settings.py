@@ -126,6 +126,15 @@ class Settings(BaseSettings):
         "and no snapshot is made.",
     )
 
+    verdict_alpha: float = Field(
+        default=0.01,
+        gt=0.0,
+        lt=1.0,
+        description="Significance level of the regression verdict's paired test: a drop "
+        "larger than the threshold is a regression only when chance would give it less "
+        "often than this (docs/verdicts.md), else it is inconclusive.",
+    )
+
     # --- suites ----------------------------------------------------------------
     max_input_bytes: int = Field(
         default=1_048_576,

@@ -68,7 +68,9 @@ class ModelJob(BaseModel):
     max_error_rate: float = Field(default=0.2, ge=0.0, le=1.0)
     """Above this share of failed cases the model's run fails and nothing is published."""
     regression_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
-    """What the verdict step passes to the regression check."""
+    """The verdict's threshold: the largest tolerated F1 drop (absolute, the original's)."""
+    alpha: float = Field(default=0.01, gt=0.0, lt=1.0)
+    """The verdict's significance level (one-sided paired test)."""
     store: str = ""
     """Identity of the store the run is recorded in; empty: not checked."""
 

@@ -123,6 +123,7 @@ def send_jobs(
             ci_run_id=plan.provenance.ci_run_id,
             max_error_rate=plan.max_error_rate,
             regression_threshold=plan.regression_threshold,
+            alpha=plan.alpha,
             store=store_identity,
         )
         header = []

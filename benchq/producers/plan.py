@@ -53,6 +53,8 @@ class RunPlan(BaseModel):
     """Above this share of failed cases a model's run fails and publishes nothing."""
     regression_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
     """What each model's verdict step checks its snapshot against the baseline with."""
+    alpha: float = Field(default=0.01, gt=0.0, lt=1.0)
+    """The verdict's significance level."""
 
     @property
     def case_count(self) -> int:
@@ -115,6 +117,7 @@ def plan_run(
     max_error_rate: float = 0.2,
     regression_threshold: float = 0.05,
     suite_path: str | None = None,
+    alpha: float = 0.01,
 ) -> RunPlan:
     """A plan for running every case of the suite on every model.
 
@@ -140,4 +143,5 @@ def plan_run(
         batch_size=batch_size,
         max_error_rate=max_error_rate,
         regression_threshold=regression_threshold,
+        alpha=alpha,
     )

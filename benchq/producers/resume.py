@@ -84,6 +84,7 @@ def plan_resume(
         ),
         batch_size=settings.batch_size,
         max_error_rate=settings.max_error_rate,
+        alpha=settings.verdict_alpha,
     )
     return ResumePlan(plan=plan, missing=missing)
 

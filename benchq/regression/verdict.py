@@ -34,7 +34,7 @@ from benchq.regression.original import f1_regressed
 from benchq.regression.paired import PairedComparison, compare_paired
 from benchq.regression.stats import CaseCounts, Interval, case_rates, micro_scores
 
-__all__ = ["Verdict", "VerdictRule", "VerdictStatus", "paired_verdict"]
+__all__ = ["Verdict", "VerdictRule", "VerdictStatus", "original_verdict", "paired_verdict"]
 
 VerdictStatus = Literal["regression", "inconclusive", "ok", "improved"]
 
@@ -179,8 +179,30 @@ def _original_verdict(
     rule: VerdictRule,
     reason: str,
 ) -> Verdict:
-    baseline_f1 = _f1(baseline)
-    current_f1 = _f1(current)
+    return original_verdict(
+        _f1(baseline),
+        _f1(current),
+        rule,
+        reason,
+        baseline_cases=len(baseline),
+        current_cases=len(current),
+    )
+
+
+def original_verdict(
+    baseline_f1: float,
+    current_f1: float,
+    rule: VerdictRule,
+    reason: str,
+    *,
+    baseline_cases: int = 0,
+    current_cases: int = 0,
+) -> Verdict:
+    """The original's rule on two F1 values, saying why the paired rule was not used.
+
+    For snapshots without case results (pushed records), whose F1 is all
+    there is to compare.
+    """
     delta = current_f1 - baseline_f1
     status: VerdictStatus = (
         "regression" if f1_regressed(baseline_f1, current_f1, rule.threshold) else "ok"
@@ -205,9 +227,9 @@ def _original_verdict(
         interval=None,
         confidence=None,
         p_value=None,
-        n_cases=len(current),
-        baseline_cases=len(baseline),
-        current_cases=len(current),
+        n_cases=current_cases,
+        baseline_cases=baseline_cases,
+        current_cases=current_cases,
         text=text,
     )
 

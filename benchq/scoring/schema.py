@@ -155,6 +155,15 @@ class AggregatedMetrics(BaseModel):
     facts_accuracy: float = 0.0
     """Share of fact fields extracted correctly, 0-100."""
     cached_count: int = 0
+    issue_precision_ci: tuple[float, float] | None = None
+    """95 % bootstrap interval over cases of `issue_precision` ([low, high])."""
+    issue_recall_ci: tuple[float, float] | None = None
+    issue_f1_ci: tuple[float, float] | None = None
+    repeats: int = 1
+    """Times each case ran (`--repeat`); the scores pool every repeat."""
+    unstable_cases: list[str] = Field(default_factory=list)
+    """Cases whose outcome (TP/FP/FN) differed between repeats: a model that answers
+    differently each time on them."""
 
     def original(self) -> dict[str, Any]:
         """The original file's content: its fields only, in its order."""
@@ -186,6 +195,10 @@ class MonitoringMetrics(BaseModel):
     total_documents: Count | None = None
     total_issues_detected: Count | None = None
     total_issues_expected: Count | None = None
+    precision_ci: tuple[Fraction, Fraction] | None = None
+    """Beside the original: 95 % bootstrap interval of `precision` over cases."""
+    recall_ci: tuple[Fraction, Fraction] | None = None
+    f1_ci: tuple[Fraction, Fraction] | None = None
 
     @model_validator(mode="after")
     def _bounded_extras(self) -> MonitoringMetrics:

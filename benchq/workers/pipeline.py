@@ -28,6 +28,8 @@ from benchq.cases.schema import Case
 from benchq.errors import BenchqError, InfraUnavailable, NotFound, ProviderBusy
 from benchq.jobs.messages import ModelJob
 from benchq.providers.base import ModelAnswer, Provider
+from benchq.regression.stats import case_rates, group_outcomes, score_intervals
+from benchq.regression.verdict import VerdictRule
 from benchq.scoring.aggregate import aggregate
 from benchq.scoring.case import score_case
 from benchq.scoring.monitoring import to_monitoring
@@ -39,6 +41,7 @@ from benchq.store.schema import (
     RunStatus,
     SnapshotConfig,
 )
+from benchq.store.verdicts import snapshot_verdict
 
 log = logging.getLogger("benchq.jobs")
 
@@ -204,6 +207,33 @@ def failure_of(results: list[CaseResult], job: ModelJob) -> str | None:
     return None
 
 
+def with_intervals(agg: AggregatedMetrics, results: list[CaseResult]) -> AggregatedMetrics:
+    """The aggregate with 95 % bootstrap intervals over cases (seeded: re-aggregating agrees).
+
+    Repeats of a case (`--repeat`) pool into the case's rates, so the
+    interval is over cases, not over case-repeats; the cases whose outcome
+    differed between repeats are named.
+    """
+    if not results:
+        return agg
+    grouped = group_outcomes((r.document_name, r) for r in results)
+    ci = score_intervals(case_rates(grouped))
+    unstable = sorted(
+        case_id
+        for case_id, outcomes in grouped.items()
+        if len({(o.true_positives, o.false_positives, o.false_negatives) for o in outcomes}) > 1
+    )
+    return agg.model_copy(
+        update={
+            "issue_precision_ci": ci.precision_ci,
+            "issue_recall_ci": ci.recall_ci,
+            "issue_f1_ci": ci.f1_ci,
+            "repeats": max(len(v) for v in grouped.values()),
+            "unstable_cases": unstable,
+        }
+    )
+
+
 def _summary(store: ResultsStore, job: ModelJob) -> RunModelSummary | None:
     for summary in store.run_summaries(job.run_id):
         if summary.model_name == job.model_name:
@@ -230,7 +260,7 @@ def aggregate_model(
         return None
     now = now or datetime.now(UTC)
     results = store.case_results(job.run_id, job.model_name)
-    agg = aggregate(job.model_name, results, generated_at=now)
+    agg = with_intervals(aggregate(job.model_name, results, generated_at=now), results)
     record = to_monitoring(
         agg,
         model=job.model_name,
@@ -283,7 +313,11 @@ def publish_model(job: ModelJob, store: ResultsStore) -> RunModelSummary:
 
 
 def verdict_model(job: ModelJob, store: ResultsStore) -> RunModelSummary:
-    """The regression check of a published (run, model), stored with its summary."""
+    """The regression verdict of a published (run, model), stored with its summary.
+
+    Case by case against the configuration's baseline (`store.verdicts`),
+    falling back to the original's rule where the cases cannot be paired.
+    """
     summary = _summary(store, job)
     if summary is None:
         raise NotFound(f"run {job.run_id}: {job.model_name} has not been aggregated")
@@ -295,7 +329,12 @@ def verdict_model(job: ModelJob, store: ResultsStore) -> RunModelSummary:
         prompt_version=job.prompt_version,
         environment=job.environment,
     )
-    verdict = store.regression_check(config, job.regression_threshold)
+    verdict = snapshot_verdict(
+        store,
+        config,
+        version=summary.snapshot_version,
+        rule=VerdictRule(threshold=job.regression_threshold, alpha=job.alpha),
+    )
     judged = summary.model_copy(update={"verdict": verdict.model_dump(mode="json")})
     store.save_run_summary(judged)
     return judged
