@@ -323,9 +323,11 @@ def test_the_reader_store_is_opened_with_the_reader_credentials(
         store.close()
 
 
-def test_a_reader_store_url_must_be_postgres() -> None:
+def test_a_reader_store_url_is_postgres_or_sqlite() -> None:
     with pytest.raises(ConfigError, match="BENCHQ_READER_STORE_URL"):
-        resolve_reader_target(_settings(reader_store_url="sqlite:///x.db"))
+        resolve_reader_target(_settings(reader_store_url="mysql://x/y"))
+    one_host = resolve_reader_target(_settings(reader_store_url="sqlite:////data/benchq.db"))
+    assert (one_host.kind, one_host.url) == ("sqlite", "sqlite:////data/benchq.db")
     only_reader = _settings(SUPABASE_URL="http://127.0.0.1:9", SUPABASE_READER_KEY="k")
     target = resolve_store_target(only_reader)
     assert target.reader_key == SecretStr("k") and target.service_role_key is None

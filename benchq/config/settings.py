@@ -107,9 +107,9 @@ class Settings(BaseSettings):
     )
     reader_store_url: str | None = Field(
         default=None,
-        description="postgresql:// URL of a login in the benchq_reader role (see "
-        "docs/operations.md). The dashboard reads with it instead of BENCHQ_STORE_URL, so "
-        "it holds no writer's password.",
+        description="The store the dashboard reads, in place of BENCHQ_STORE_URL, so it "
+        "holds no writer's password: postgresql:// URL of a login in the benchq_reader role "
+        "(see docs/operations.md), or sqlite:///path of a one-host stack's file.",
     )
 
     # --- results ---------------------------------------------------------------

@@ -132,21 +132,25 @@ def open_store(settings: Settings) -> ResultsStore:
 def resolve_reader_target(settings: Settings) -> StoreTarget:
     """The store the dashboard reads: the settings' store, with reader credentials if given.
 
-    `BENCHQ_READER_STORE_URL` (a Postgres login in the `benchq_reader` role)
-    takes the place of `BENCHQ_STORE_URL`, so the dashboard needs no writer's
-    password; on Supabase, `SUPABASE_READER_KEY` reads runs, case results and
-    documents, the anon key the aggregates. Without reader credentials this is
+    `BENCHQ_READER_STORE_URL` (a Postgres login in the `benchq_reader` role,
+    or the SQLite file of a one-host stack) takes the place of
+    `BENCHQ_STORE_URL`, so the dashboard needs no writer's password; on
+    Supabase, `SUPABASE_READER_KEY` reads runs, case results and documents,
+    the anon key the aggregates. Without reader credentials this is
     `resolve_store_target`: a dashboard given only the anon key shows
     aggregates, and the case views say which key is missing.
     """
     if settings.reader_store_url:
         url = settings.reader_store_url
-        if not url.startswith(_POSTGRES_SCHEMES):
-            raise ConfigError(
-                "BENCHQ_READER_STORE_URL: expected a postgresql:// URL (a login in the "
-                f"benchq_reader role), got scheme {url.split(':')[0]!r}"
-            )
-        return StoreTarget(kind="postgres", url=url)
+        if url.startswith(_POSTGRES_SCHEMES):
+            return StoreTarget(kind="postgres", url=url)
+        if url.startswith("sqlite:///"):  # one host, no roles: the file itself
+            path = Path(url.removeprefix("sqlite:///")).expanduser().resolve()
+            return StoreTarget(kind="sqlite", url=f"sqlite:///{path}")
+        raise ConfigError(
+            "BENCHQ_READER_STORE_URL: expected postgresql:// (a login in the benchq_reader "
+            f"role) or sqlite:///path, got scheme {url.split(':')[0]!r}"
+        )
     return resolve_store_target(settings)
 
 
