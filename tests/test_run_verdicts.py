@@ -13,7 +13,7 @@ import pytest
 from benchq.cases.generate import generate_suite
 from benchq.store.sqlite import SQLiteStore
 from tests.pipeline_helpers import cli
-from tests.standin.server import StandinServer
+from tests.standin.server import Fault, StandinServer
 
 NOTHING_FOUND = json.dumps({"issues": [], "facts": {}})
 
@@ -100,3 +100,36 @@ def test_no_drop_is_ok_and_an_edited_ground_truth_falls_back_and_says_so(
     verdict = json.loads(edited.stdout)["models"][0]["verdict"]
     assert verdict["verdict"]["rule"] == "original"
     assert verdict["verdict"]["fallback_reason"] == "the ground truth differs"
+
+
+def test_repeats_make_rates_and_name_the_unstable_cases(
+    clean_env: Path, standin: StandinServer
+) -> None:
+    """`--repeat 3`: every case runs three times; cases that answered differently are named."""
+    suite = clean_env / "suite"
+    generate_suite(10, 33, suite)
+    # The first five calls find nothing, every later one answers as usual: the
+    # cases those calls hit answered differently from one repeat to the next.
+    standin.script(*(Fault(text=NOTHING_FOUND) for _ in range(5)))
+    env = {"BENCHQ_MEDGEMMA_BASE_URL": standin.openai_base_url}
+    proc = _run("run", "--suite", str(suite), "--models", "medgemma", "--workers", "1",
+                "--repeat", "3", "--json", env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    outcome = json.loads(proc.stdout)
+    (model,) = outcome["models"]
+    assert model["repeats"] == 3
+    assert 1 <= len(model["unstable_cases"]) <= 5
+    assert standin.count() == 30  # the cache served no repeat
+    store = SQLiteStore(clean_env / "benchq.db")
+    results = store.case_results(outcome["run_id"], "medgemma")
+    assert sorted((r.document_name, r.repeat) for r in results) == sorted(
+        (f"doc_{i:03d}", r) for i in range(1, 11) for r in range(3)
+    )
+    (snap,) = store.latest_benchmarks()
+    assert snap.metrics["total_documents"] == 30 and snap.metrics["f1_ci"] is not None
+    assert (
+        json.loads((clean_env / "benchmarks/results/medgemma_benchmark_results.json").read_text())[
+            "dataset_size"
+        ]
+        == 10
+    )

@@ -29,9 +29,12 @@ class CaseBatch(BaseModel):
     prompt_version: str = "v1"
     """The prompt the run asked for; the worker sends exactly this one."""
     cache_mode: CacheMode = "use"
-    """`refresh` (`--no-cache`): call the model even where a cached answer exists."""
+    """`refresh` (`--no-cache`, and every repeat after the first): call the model even
+    where a cached answer exists."""
     store: str
     """Identity of the store the run is recorded in (`StoreTarget.identity`)."""
+    repeat: int = Field(default=0, ge=0)
+    """Which run of these cases this job is (`--repeat`)."""
     cases: list[Case]
 
 

@@ -69,6 +69,7 @@ def load_plan(
     run_id: str | None,
     use_cache: bool = True,
     regression_threshold: float = 0.05,
+    repeats: int = 1,
 ) -> RunPlan:
     """Load and validate everything a run needs; raises before anything is enqueued."""
     from benchq.cases.suite import load_suite, sample_suite_path
@@ -96,6 +97,7 @@ def load_plan(
         regression_threshold=regression_threshold,
         suite_path=str(path),
         alpha=settings.verdict_alpha,
+        repeats=repeats,
     )
 
 
@@ -119,6 +121,7 @@ def enqueue_only(
     run_id: str | None,
     use_cache: bool = True,
     regression_threshold: float = 0.05,
+    repeats: int = 1,
 ) -> RunPlan:
     """Enqueue a run on the configured broker; returns its plan without waiting."""
     if not settings.broker_url:
@@ -133,6 +136,7 @@ def enqueue_only(
         run_id=run_id,
         use_cache=use_cache,
         regression_threshold=regression_threshold,
+        repeats=repeats,
     )
     # Both must answer before the run is recorded: nothing is left behind otherwise.
     store, identity = open_checked_store(settings)

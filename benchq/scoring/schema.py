@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from benchq.scoring.limits import (
     Count,
@@ -62,6 +62,11 @@ ORIGINAL_AGGREGATE_FIELDS: tuple[str, ...] = (
 )
 
 
+def result_key(case_id: str, repeat: int) -> str:
+    """A case result's key in the store: the case id, or `id~repeat` after the first run."""
+    return case_id if repeat == 0 else f"{case_id}~{repeat}"
+
+
 class CaseResult(BaseModel):
     """The outcome of one (run, model, case): a scored answer or a stored failure."""
 
@@ -110,6 +115,17 @@ class CaseResult(BaseModel):
     """The provider's own id of the model that answered (`gpt-4o-mini`)."""
     prompt_digest: str | None = None
     """Digest of the prompt text the model was sent; None for models without one."""
+    repeat: int = Field(default=0, ge=0)
+    """Which run of the case this is (`--repeat N`: 0 to N-1)."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def result_key(self) -> str:
+        """The case's key in the store: its id, or `id~repeat` for repeats after the first.
+
+        `~` cannot be in a case id, so no repeat's key is another case's.
+        """
+        return result_key(self.document_name, self.repeat)
 
     def original(self) -> dict[str, Any]:
         """The original system's fields only, in its order."""

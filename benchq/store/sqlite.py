@@ -254,7 +254,7 @@ class SQLiteStore(SQLiteDashboardQueries, ResultsStore):
             (
                 r.run_id,
                 r.model_name,
-                r.document_name,
+                r.result_key,
                 r.document_type,
                 int(r.extraction_success),
                 int(r.json_valid),

@@ -60,6 +60,7 @@ async def score_case_async(
     case: Case,
     provider: Provider,
     worker: str | None = None,
+    repeat: int = 0,
 ) -> CaseResult:
     """Call the model on one case and score its answer; stores nothing.
 
@@ -96,6 +97,7 @@ async def score_case_async(
     )
     result.model_id = provider.model_id or None
     result.prompt_digest = provider.prompt_digest
+    result.repeat = repeat
     return result
 
 
@@ -123,6 +125,7 @@ async def score_batch(
     provider: Provider,
     slots: asyncio.Semaphore,
     worker: str | None = None,
+    repeat: int = 0,
 ) -> BatchOutcome:
     """Score the cases of one job concurrently, at most `slots` model calls at a time.
 
@@ -133,7 +136,12 @@ async def score_batch(
     async def one(case: Case) -> CaseResult:
         async with slots:
             return await score_case_async(
-                run_id=run_id, model_name=model_name, case=case, provider=provider, worker=worker
+                run_id=run_id,
+                model_name=model_name,
+                case=case,
+                provider=provider,
+                worker=worker,
+                repeat=repeat,
             )
 
     done = await asyncio.gather(*(one(c) for c in cases), return_exceptions=True)
@@ -153,19 +161,19 @@ async def score_batch(
             log.error(
                 "case %s of %s crashed", case.id, model_name, exc_info=(type(item), item, None)
             )
-            outcome.results.append(
-                score_case(
-                    case_id=case.id,
-                    truth=case.truth,
-                    answer=None,
-                    error=f"unexpected {type(item).__name__}: {item}",
-                    run_id=run_id,
-                    model_name=model_name,
-                    pipeline_latency_ms=0.0,
-                    worker=worker,
-                    finished_at=_now(),
-                )
+            crashed = score_case(
+                case_id=case.id,
+                truth=case.truth,
+                answer=None,
+                error=f"unexpected {type(item).__name__}: {item}",
+                run_id=run_id,
+                model_name=model_name,
+                pipeline_latency_ms=0.0,
+                worker=worker,
+                finished_at=_now(),
             )
+            crashed.repeat = repeat
+            outcome.results.append(crashed)
         else:
             outcome.results.append(item)
     return outcome
@@ -270,7 +278,14 @@ def aggregate_model(
         prompt_version=job.prompt_version,
         duration_seconds=max(0.0, (now - datetime.fromisoformat(job.enqueued_at)).total_seconds()),
         timestamp=now,
-    ).model_copy(update={"model_id": job.model_id or None, "prompt_digest": job.prompt_digest})
+    ).model_copy(
+        update={
+            "model_id": job.model_id or None,
+            "prompt_digest": job.prompt_digest,
+            # the suite's size: with `--repeat`, the results are cases x repeats
+            "dataset_size": len({r.document_name for r in results}),
+        }
+    )
     error = failure_of(results, job)
     summary = RunModelSummary(
         run_id=job.run_id,
