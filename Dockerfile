@@ -1,6 +1,6 @@
-# One image for every Python service of the stack: worker, flower, dashboard,
-# scheduler and one-off `benchq enqueue` runs. The command picks the role:
-#   docker run --env-file .env benchq worker
+# One image for every Python service of the stack: worker, publisher, flower,
+# dashboard, scheduler and one-off `benchq enqueue` runs. The command picks the role:
+#   docker run --env-file .env --env-file env/models.env benchq worker --role models
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -28,9 +28,11 @@ ARG BENCHQ_COMMIT_SHA=unknown
 ENV BENCHQ_COMMIT_SHA=${BENCHQ_COMMIT_SHA}
 
 # Not root: a worker runs model output through parsers, nothing it needs root for.
-RUN useradd --system --uid 10001 --create-home --home-dir /home/benchq benchq \
+# Fixed ids (10001:10001), which docker-compose.yml names as the services' user.
+RUN groupadd --system --gid 10001 benchq \
+    && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/benchq benchq \
     && mkdir /data && chown benchq:benchq /data
-USER benchq
+USER 10001:10001
 # The working directory holds the default SQLite store (benchq.db) and
 # benchmarks/results/; compose mounts a volume here.
 WORKDIR /data

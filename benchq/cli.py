@@ -75,6 +75,16 @@ _dataset_option = click.option(
     "Default: the suite's name and a digest of its contents, so an edited suite "
     "starts a history of its own.",
 )
+_repeat_option = click.option(
+    "--repeat",
+    "repeats",
+    type=click.IntRange(min=1, max=100),
+    default=1,
+    show_default=True,
+    help="Run each (model, case) this many times (the cache is skipped after the first): "
+    "each case's outcome becomes a rate, intervals and verdicts use it, unstable cases "
+    "are named.",
+)
 _threshold_option = click.option(
     "--regression-threshold",
     type=click.FloatRange(min=0, max=1),
@@ -95,6 +105,7 @@ _threshold_option = click.option(
 )
 @_cache_option
 @_dataset_option
+@_repeat_option
 @_threshold_option
 @_json_option
 @handle_errors
@@ -107,6 +118,7 @@ def run(
     timeout: float | None,
     no_cache: bool,
     dataset_version: str | None,
+    repeats: int,
     regression_threshold: float,
     as_json: bool,
 ) -> None:
@@ -132,6 +144,7 @@ def run(
         console=_console(as_json),
         use_cache=not no_cache,
         regression_threshold=regression_threshold,
+        repeats=repeats,
     )
     _finish(outcome, as_json)
 
@@ -161,6 +174,7 @@ def _exit_for(code: int) -> None:
 @click.option("--results-dir", type=click.Path(path_type=Path), default=None)
 @_cache_option
 @_dataset_option
+@_repeat_option
 @_threshold_option
 @_json_option
 @handle_errors
@@ -173,6 +187,7 @@ def enqueue(
     results_dir: Path | None,
     no_cache: bool,
     dataset_version: str | None,
+    repeats: int,
     regression_threshold: float,
     as_json: bool,
 ) -> None:
@@ -193,6 +208,7 @@ def enqueue(
         run_id=run_id,
         use_cache=not no_cache,
         regression_threshold=regression_threshold,
+        repeats=repeats,
     )
     if not wait:
         click.echo(json.dumps({"run_id": plan.run_id}) if as_json else plan.run_id)

@@ -55,6 +55,7 @@ def run_benchmark(
     console: Console,
     use_cache: bool = True,
     regression_threshold: float = 0.05,
+    repeats: int = 1,
 ) -> RunOutcome:
     """Enqueue a run, wait for it with a progress bar, write its files, print a summary.
 
@@ -71,6 +72,7 @@ def run_benchmark(
         run_id=run_id,
         use_cache=use_cache,
         regression_threshold=regression_threshold,
+        repeats=repeats,
     )
 
     def send(app: Celery, store: ResultsStore, identity: str, broker_url: str) -> None:

@@ -382,6 +382,91 @@ def snapshots_compare(
         )
 
 
+_SERIES = {
+    "f1": ("f1_score", "F1"),
+    "latency": ("latency_ms", "latency ms"),
+    "cost": ("cost_per_analysis", "cost per document"),
+}
+
+
+@snapshots.command("changes")
+@_config_options
+@click.option(
+    "--metric",
+    "metrics",
+    type=click.Choice(sorted(_SERIES)),
+    multiple=True,
+    help="Series to look at (repeatable; default: f1, latency and cost).",
+)
+@click.option(
+    "--max-p",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=0.01,
+    show_default=True,
+    help="Largest permutation p-value of an accepted change point.",
+)
+@_json_option
+@handle_errors
+def snapshots_changes(
+    model_version: str,
+    dataset_version: str | None,
+    prompt_version: str,
+    environment: str,
+    metrics: tuple[str, ...],
+    max_p: float,
+    as_json: bool,
+) -> None:
+    """Where the level of F1, latency or cost shifted over a configuration's history.
+
+    E-divisive means with a permutation test over the active snapshots, oldest
+    first (docs/verdicts.md): a change point is the first version of a new
+    level, with the levels before and after it.
+    """
+    from benchq.regression.changepoints import detect_changes
+    from benchq.store import commands
+
+    with _open_store() as store:
+        config = _config(store, model_version, dataset_version, prompt_version, environment)
+        history = [s for s in commands.history(store, config) if s.is_active]
+    found = {}
+    for name in metrics or ("f1", "latency", "cost"):
+        field, _ = _SERIES[name]
+        points = [(s.snapshot_version, getattr(s, field)) for s in history]
+        found[name] = detect_changes(points, max_p_value=max_p)
+    if as_json:
+        payload = {k: [c.model_dump(mode="json") for c in v] for k, v in found.items()}
+        click.echo(json.dumps({"snapshots": len(history), "changes": payload}, indent=2))
+        return
+    rows = [
+        [
+            label,
+            f"v{c.previous_version} -> v{c.version}",
+            _num(c.before, 4),
+            _num(c.after, 4),
+            _num(c.change, 4),
+            f"{c.p_value:.3g}",
+        ]
+        for name, changes in found.items()
+        for label in [_SERIES[name][1]]
+        for c in changes
+    ]
+    if not rows:
+        click.echo(f"no change point in {len(history)} snapshots of {model_version}")
+        return
+    print_table(
+        f"change points of {model_version} over {len(history)} snapshots",
+        [
+            Column("series"),
+            Column("between"),
+            Column("before", "right"),
+            Column("after", "right"),
+            Column("change", "right"),
+            Column("p", "right"),
+        ],
+        rows,
+    )
+
+
 @snapshots.command("check")
 @_config_options
 @click.option(
@@ -393,13 +478,21 @@ def snapshots_compare(
 )
 @click.option(
     "--rule",
-    type=click.Choice(RULES),
-    default="original",
+    type=click.Choice(["paired", *RULES]),
+    default="paired",
     show_default=True,
-    help="original: F1 drop > threshold; absolute: the same on precision, recall or F1; "
-    "relative: a drop > threshold x baseline on any of them.",
+    help="paired: an F1 drop > threshold that the cases show is not chance (docs/verdicts.md), "
+    "the original rule where cases cannot be paired; original: F1 drop > threshold; "
+    "absolute: the same on precision, recall or F1; relative: a drop > threshold x baseline.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--alpha",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=0.01,
+    show_default=True,
+    help="Significance level of the paired rule's test.",
+)
+@_json_option
 @handle_errors
 def snapshots_check(
     model_version: str,
@@ -408,6 +501,7 @@ def snapshots_check(
     environment: str,
     threshold: float,
     rule: str,
+    alpha: float,
     as_json: bool,
 ) -> None:
     """Check the current version against the baseline; exit 3 when it regressed."""
@@ -415,14 +509,32 @@ def snapshots_check(
 
     with _open_store() as store:
         config = _config(store, model_version, dataset_version, prompt_version, environment)
+        if not commands.history(store, config):
+            raise commands.missing_versions(store, config, [])
+        if rule == "paired":
+            from benchq.regression.verdict import VerdictRule
+            from benchq.store.verdicts import snapshot_verdict
+
+            paired = snapshot_verdict(
+                store, config, rule=VerdictRule(threshold=threshold, alpha=alpha)
+            )
+            if as_json:
+                click.echo(json.dumps(paired.model_dump(mode="json"), indent=2))
+            else:
+                click.echo(f"{paired.status}: {paired.text}")
+                if paired.verdict and paired.verdict.worse:
+                    click.echo(f"worse: {', '.join(paired.verdict.worse)}")
+                if paired.verdict and paired.verdict.better:
+                    click.echo(f"better: {', '.join(paired.verdict.better)}")
+            if paired.regressed:
+                sys.exit(3)
+            return
         verdict = commands.regression(
             store,
             config,
             threshold,
             rule,  # type: ignore[arg-type]  # click.Choice(RULES) admits only the rules
         )
-        if verdict.status == "no_current" and not commands.history(store, config):
-            raise commands.missing_versions(store, config, [])
     if as_json:
         click.echo(json.dumps(verdict.model_dump(mode="json"), indent=2))
     else:

@@ -8,14 +8,14 @@ from rich.console import Console
 
 from benchq.cli_tables import Column, print_table
 from benchq.producers.runner import RunOutcome
-from benchq.store.schema import RegressionVerdict
+from benchq.store.verdicts import SnapshotVerdict
 
 
 def print_summary(outcome: RunOutcome, seconds: float, console: Console) -> None:
     """The per-model summary table, and regression verdicts; failed models' errors in full."""
     columns = [
         Column("model"), Column("cases", "right"), Column("precision", "right"),
-        Column("recall", "right"), Column("F1", "right"), Column("JSON valid", "right"),
+        Column("recall", "right"), Column("F1 [95% CI]", "right"), Column("JSON valid", "right"),
         Column("errors", "right"), Column("latency", "right"), Column("tokens", "right"),
         Column("cost", "right"), Column("regression"),
     ]  # fmt: skip
@@ -25,7 +25,7 @@ def print_summary(outcome: RunOutcome, seconds: float, console: Console) -> None
             str(agg.total_documents),
             f"{agg.issue_precision:.3f}",
             f"{agg.issue_recall:.3f}",
-            f"{agg.issue_f1_score:.3f}",
+            _with_ci(agg.issue_f1_score, agg.issue_f1_ci),
             f"{agg.json_validity_rate:.1f}%",
             str(agg.error_count),
             f"{agg.avg_extraction_latency_ms:.1f} ms",
@@ -72,14 +72,22 @@ def outcome_json(outcome: RunOutcome) -> str:
     )
 
 
-def _verdict_text(verdict: RegressionVerdict | None) -> str:
+def _with_ci(value: float, ci: tuple[float, float] | None) -> str:
+    return f"{value:.3f}" if ci is None else f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _verdict_text(verdict: SnapshotVerdict | None) -> str:
     if verdict is None:
         return "-"
-    if verdict.status == "regression":
-        worst = [c.metric for c in verdict.checks if c.regressed]
-        return (
-            f"REGRESSED ({', '.join(worst)}) vs v{verdict.baseline_version} [{verdict.rule_text()}]"
-        )
     if verdict.status == "no_baseline":
         return "no baseline set"
-    return f"ok vs v{verdict.baseline_version} [{verdict.rule_text()}]"
+    label = {"regression": "REGRESSED"}.get(verdict.status, verdict.status)
+    detail = verdict.verdict
+    if detail is None:
+        return label
+    how = (
+        f"p={detail.p_value:.3g}"
+        if detail.p_value is not None
+        else f"original rule: {detail.fallback_reason}"
+    )
+    return f"{label} vs v{verdict.baseline_version} (F1 {detail.delta:+.3f}, {how})"

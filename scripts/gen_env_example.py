@@ -1,7 +1,7 @@
-"""Write .env.example from benchq's Settings model (`--check`: fail if it is stale).
+"""Write .env.example and env/*.env.example from benchq's Settings (`--check`: fail if stale).
 
-.venv/bin/python scripts/gen_env_example.py          # rewrite .env.example
-.venv/bin/python scripts/gen_env_example.py --check  # exit 1 if out of date
+.venv/bin/python scripts/gen_env_example.py          # rewrite the examples
+.venv/bin/python scripts/gen_env_example.py --check  # exit 1 if any is out of date
 """
 
 from __future__ import annotations
@@ -9,21 +9,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from benchq.ops.env_example import render_env_example, write_env_example
+from benchq.ops.env_example import stale_examples, write_examples
 
-TARGET = Path(__file__).resolve().parent.parent / ".env.example"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str]) -> int:
-    """Rewrite or check the file; returns the exit code."""
+    """Rewrite or check the files; returns the exit code."""
     if "--check" in argv:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != render_env_example():
-            print(f"{TARGET} is out of date: run scripts/gen_env_example.py", file=sys.stderr)
-            return 1
-        return 0
-    changed = write_env_example(TARGET)
-    print(f"{TARGET}: {'written' if changed else 'unchanged'}")
+        stale = stale_examples(ROOT)
+        for rel in stale:
+            print(f"{rel} is out of date: run scripts/gen_env_example.py", file=sys.stderr)
+        return 1 if stale else 0
+    written = write_examples(ROOT)
+    print(f"written: {', '.join(written)}" if written else "every example unchanged")
     return 0
 
 

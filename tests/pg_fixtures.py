@@ -34,6 +34,8 @@ from benchq.store.base import ResultsStore
 PG_BIN = Path(os.environ.get("BENCHQ_PG_BIN", "/usr/lib/postgresql/15/bin"))
 _PORT = 5432  # only names the socket file inside our private directory
 TEMPLATE_DB = "benchq_template"
+#: A login role in `benchq_reader`, as an operator would create for the dashboard.
+READER_LOGIN = "benchq_dashboard"
 
 
 class PgCluster:
@@ -101,9 +103,22 @@ class PgCluster:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"{argv[0]} failed: {proc.stdout}{proc.stderr}{log}")
 
-    def url(self, dbname: str = "postgres") -> str:
+    def url(self, dbname: str = "postgres", user: str = "postgres") -> str:
         """A libpq URL of a database of this cluster, over its unix socket."""
-        return f"postgresql://postgres@/{dbname}?host={self.root}&port={_PORT}"
+        return f"postgresql://{user}@/{dbname}?host={self.root}&port={_PORT}"
+
+    def reader_url(self, dbname: str) -> str:
+        """A URL logging in as `READER_LOGIN`, a member of the `benchq_reader` role.
+
+        Made as docs/operations.md tells an operator to make one (roles are
+        cluster-wide, so once per cluster).
+        """
+        self.admin(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
+            f"'{READER_LOGIN}') THEN CREATE ROLE {READER_LOGIN} LOGIN IN ROLE benchq_reader; "
+            "END IF; END $$"
+        )
+        return self.url(dbname, user=READER_LOGIN)
 
     def stop(self) -> None:
         """Stop the server and delete its directory; safe to call twice."""
@@ -139,6 +154,13 @@ class PgCluster:
         suffix = f" TEMPLATE {template}" if template else ""
         self.admin(f"CREATE DATABASE {name}{suffix}")
         return self.url(name)
+
+
+def db_name(url: str) -> str:
+    """The database a URL of `PgCluster.url` names."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.lstrip("/")
 
 
 _CLUSTER: PgCluster | None = None
@@ -196,9 +218,17 @@ class StoreSpec:
     """The Postgres database underneath (postgres and supabase)."""
     service_key: str | None = None
     anon_key: str | None = None
+    reader_key: str | None = None
+    reader_url: str | None = None
+    """Postgres: a login in the `benchq_reader` role."""
 
-    def open(self, *, read_only: bool = False) -> ResultsStore:
-        """A new store object on this backend (Supabase: anon key only if `read_only`)."""
+    def open(self, *, read_only: bool = False, reader: bool = False) -> ResultsStore:
+        """A new store object on this backend.
+
+        `read_only`: Supabase with the anon key only. `reader`: as the dashboard
+        opens it, with the `benchq_reader` role's credentials (Supabase: reader
+        key and anon key; Postgres: the reader login); SQLite has no roles.
+        """
         if self.kind == "sqlite":
             from benchq.store.sqlite import SQLiteStore
 
@@ -206,13 +236,14 @@ class StoreSpec:
         if self.kind == "postgres":
             from benchq.store.postgres import PostgresStore
 
-            return PostgresStore(self.target)
+            return PostgresStore(self.reader_url if reader and self.reader_url else self.target)
         from benchq.store.supabase import SupabaseStore
 
         return SupabaseStore(
             self.target,
-            service_role_key=None if read_only else self.service_key,
+            service_role_key=None if read_only or reader else self.service_key,
             anon_key=self.anon_key,
+            reader_key=self.reader_key if reader else None,
         )
 
     def count(self, table: str) -> int:
@@ -241,7 +272,7 @@ def store_spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
     url = cluster.new_database()
     if kind == "postgres":
-        yield StoreSpec("postgres", url, db_url=url)
+        yield StoreSpec("postgres", url, db_url=url, reader_url=cluster.reader_url(db_name(url)))
         return
     try:
         from postgrest_standin import PostgrestStandin, make_key
@@ -256,6 +287,7 @@ def store_spec(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
             db_url=url,
             service_key=make_key("service_role", JWT_SECRET),
             anon_key=make_key("anon", JWT_SECRET),
+            reader_key=make_key("benchq_reader", JWT_SECRET),
         )
     finally:
         standin.stop()

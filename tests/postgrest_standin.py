@@ -32,7 +32,8 @@ import jwt
 import psycopg
 from psycopg import sql
 
-ROLES = ("anon", "authenticated", "service_role")
+ROLES = ("anon", "authenticated", "service_role", "benchq_reader")
+"""Roles a key may name; on Supabase, those `authenticator` is a member of."""
 _OPERATORS = {
     "eq": "=",
     "neq": "<>",

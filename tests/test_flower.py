@@ -31,9 +31,15 @@ from benchq.jobs.celery_app import make_app
 from benchq.jobs.names import PUBLISH_QUEUE
 from benchq.local.process import spawn, stop
 from benchq.ops.flower import basic_auth, flower_argv, flower_env
+from benchq.ops.flower_server import credentials_match, secured
+from benchq.producers.enqueue import enqueue_run
+from benchq.producers.models import resolve_models
+from benchq.producers.plan import plan_run
 from benchq.producers.wait import wait_for_run
+from benchq.store.factory import open_target, resolve_store_target
 from benchq.store.sqlite import SQLiteStore
 from tests.pipeline_helpers import enqueue, settings_for, workers
+from tests.standin.server import StandinServer
 
 USER = "ops"
 PASSWORD = "s3cret-Pa55"
@@ -67,6 +73,19 @@ def _get(url: str, auth: tuple[str, str] | None) -> tuple[int, Any]:
     return status, json.loads(body) if body.startswith((b"{", b"[")) else body
 
 
+def _raw(url: str, auth: tuple[str, str] | None = None) -> tuple[int, bytes, Any]:
+    """Status, body and headers (names in any case) of a GET, whatever the status."""
+    request = urllib.request.Request(url)
+    if auth is not None:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status), response.read(), response.headers
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers
+
+
 def _until(probe: Any, what: str, timeout: float = 90.0, seen: Any = None) -> Any:
     """Poll `probe` until it returns something truthy (events arrive asynchronously)."""
     deadline = time.monotonic() + timeout
@@ -77,6 +96,23 @@ def _until(probe: Any, what: str, timeout: float = 90.0, seen: Any = None) -> An
         if time.monotonic() > deadline:
             pytest.fail(f"gave up waiting for {what}; last seen: {seen() if seen else None}")
         time.sleep(0.3)
+
+
+def _await_events(base: str, settings: Settings) -> None:
+    """Wait until Flower sees the workers' task events.
+
+    They are off until a monitor asks for them; Flower turns them on in the
+    workers every few seconds. Once it has, a ping task shows up in Flower.
+    """
+    app = make_app(settings)
+
+    def events_flowing() -> bool:
+        app.signature("benchq.ping", queue=PUBLISH_QUEUE).apply_async()
+        status, body = _get(f"{base}/api/tasks?limit=1000", (USER, PASSWORD))
+        assert status == 200, body
+        return any(t["name"] == "benchq.ping" for t in body.values())
+
+    _until(events_flowing, "task events from the worker")
 
 
 @pytest.fixture
@@ -132,18 +168,7 @@ def test_flower_shows_a_real_runs_tasks_and_workers_only_with_credentials(
 
         (worker_name,) = _until(worker_listed, "the worker in /api/workers")
 
-        # Task events are off until a monitor asks for them; Flower turns them
-        # on in the workers every few seconds. Wait until it has: a ping task
-        # then shows up in Flower.
-        app = make_app(settings)
-
-        def events_flowing() -> bool:
-            app.signature("benchq.ping", queue=PUBLISH_QUEUE).apply_async()
-            status, body = _get(f"{base}/api/tasks?limit=1000", auth)
-            assert status == 200, body
-            return any(t["name"] == "benchq.ping" for t in body.values())
-
-        _until(events_flowing, "task events from the worker")
+        _await_events(base, settings)
         plan = enqueue(settings, suite)
         store = SQLiteStore(clean_env / "benchq.db")
         wait_for_run(store, plan.run_id, workers_alive=lambda: pool.alive() > 0, timeout=120)
@@ -234,3 +259,133 @@ def test_credentials_reach_flower_by_environment_not_command_line() -> None:
     assert basic_auth(settings) == f"ops:{PASSWORD}"
     with pytest.raises(ConfigError, match="BENCHQ_BROKER_URL"):
         flower_env(settings.model_copy(update={"broker_url": None}))
+
+
+# --- every path but the health check needs credentials ---------------------------------------
+
+
+def _sample_path(pattern: str) -> str:
+    """A concrete path a Flower route pattern matches (`(.+)`, `(.*)` -> `x`)."""
+    path = pattern.rstrip("$").replace("(.+)", "x").replace("(.*)", "x").replace("/?", "")
+    return "/no-such-page" if path == ".*" else path
+
+
+def test_every_flower_route_needs_credentials_but_the_health_check(
+    flower: tuple[str, Settings],
+) -> None:
+    from flower.urls import handlers
+
+    base, _ = flower
+    routes = [
+        h.regex.pattern if hasattr(h, "regex") else h[0]
+        for h in handlers  # this process's unpatched table: every route Flower has
+    ]
+    paths = sorted(
+        {_sample_path(r) for r in routes}
+        | {"/static/css/flower.css", "/favicon.ico", "/robots.txt"}
+    )
+    assert "/metrics" in paths and "/api/tasks" in paths and len(paths) > 25
+    for path in paths:
+        if path == "/healthcheck":
+            continue
+        for auth in (None, (USER, "wrong"), ("someone", PASSWORD)):
+            status, body, headers = _raw(base + path, auth)
+            assert status == 401, (path, auth, status, body[:200])
+            assert headers.get("WWW-Authenticate") == 'Basic realm="flower"', path
+            assert "Server" not in headers, path
+    # The health check reveals nothing: OK, no server name, no cookie.
+    status, body, headers = _raw(base + "/healthcheck")
+    assert (status, body) == (200, b"OK")
+    assert "Server" not in headers and "Set-Cookie" not in headers
+    # With the credentials, the formerly open paths answer.
+    status, body, _ = _raw(base + "/metrics", (USER, PASSWORD))
+    assert status == 200 and b"flower_" in body
+    status, body, _ = _raw(base + "/static/css/flower.css", (USER, PASSWORD))
+    assert status == 200 and body
+
+
+def test_the_route_table_is_rewritten_whole() -> None:
+    """Unit: every route of Flower's table guarded, the health check replaced."""
+    from flower.urls import handlers
+
+    table = secured(list(handlers))
+    assert len(table) == len(handlers)
+    names = {spec.regex.pattern: spec.handler_class.__name__ for spec in table}
+    assert names["/healthcheck$"] == "Healthcheck"
+    assert all(n.startswith("Guarded") for p, n in names.items() if p != "/healthcheck$")
+    token = base64.b64encode(b"ops:pw").decode()
+    assert credentials_match(f"Basic {token}", ["ops:pw"])
+    assert not credentials_match(f"Basic {token}", ["ops:other"])
+    assert not credentials_match(f"Bearer {token}", ["ops:pw"])
+    assert not credentials_match("Basic !!!", ["ops:pw"])
+    assert not credentials_match(None, ["ops:pw"])
+    assert not credentials_match(f"Basic {token}", [])
+
+
+# --- a retried job shows ids, never the bill it carries -------------------------------------------
+
+THROTTLED = """
+[models.slowai]
+provider = "openai"
+model_id = "slow-model"
+requests_per_minute = 60
+tokens_per_minute = 0
+concurrency = 8
+"""
+
+
+def test_a_retried_job_shows_flower_case_ids_only(
+    flower: tuple[str, Settings], clean_env: Path
+) -> None:
+    """Jobs deferred by their model's rate limit are retried (`JobTask.retry`) with their
+    remaining cases: the retry's message must show Flower ids, as the first one did."""
+    base, settings = flower
+    suite = clean_env / "suite"
+    generate_suite(12, 7, suite)
+    (clean_env / "models.toml").write_text(THROTTLED)
+    auth = (USER, PASSWORD)
+    with StandinServer() as standin:
+        model_env = {
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": standin.openai_base_url,
+            "BENCHQ_REGISTRY_PATH": str(clean_env / "models.toml"),
+            # slowai starts one call a second after a burst of 6; a case that
+            # would wait longer than 0.2 s sends its job back to the queue.
+            "BENCHQ_LIMIT_DEFER_AFTER": "0.2",
+        }
+        settings = settings.model_copy(
+            update={"registry_path": clean_env / "models.toml", "openai_api_key": "sk-test"}
+        )
+        settings = Settings.model_validate(settings.model_dump())
+        with workers(settings, 1, prefix="retryw", extra_env=model_env) as pool:
+            _await_events(base, settings)
+            plan = plan_run(load_suite(suite), resolve_models(["slowai"], settings), batch_size=2)
+            target = resolve_store_target(settings)
+            store = open_target(target)
+            enqueue_run(make_app(settings), plan, store, store_identity=target.identity)
+            wait_for_run(store, plan.run_id, workers_alive=lambda: pool.alive() > 0, timeout=180)
+            assert store.count_case_results(plan.run_id, "slowai") == 12
+            store.close()
+
+            def retried_jobs() -> list[dict[str, Any]]:
+                status, body = _get(f"{base}/api/tasks?limit=1000", auth)
+                assert status == 200, body
+                jobs = [
+                    t
+                    for t in body.values()
+                    if t["name"] == "benchq.run_cases" and plan.run_id in str(t.get("args"))
+                ]
+                done = len(jobs) == 6 and all(t["state"] == "SUCCESS" for t in jobs)
+                return jobs if done and any(t.get("retries") for t in jobs) else []
+
+            jobs = _until(retried_jobs, "the run's jobs, some retried, done in Flower")
+    cases = load_suite(suite).cases
+    for job in jobs:
+        shown = ast.literal_eval(job["args"])
+        assert set(shown[0]) == {"run_id", "model_name", "cases"}, job["args"]
+        assert all(isinstance(c, str) for c in shown[0]["cases"])
+        assert job["kwargs"] == "{}"
+        assert not any(c.text[:40] in f"{job['args']}{job['kwargs']}" for c in cases)
+    # a retry carries only the cases still to run: fewer ids than its first delivery had
+    retried = [j for j in jobs if j.get("retries")]
+    assert retried and all(len(ast.literal_eval(j["args"])[0]["cases"]) <= 2 for j in retried)

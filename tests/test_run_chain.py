@@ -208,6 +208,24 @@ def _model_job(store: SQLiteStore, run_id: str, settings: Settings) -> dict[str,
     }
 
 
+def test_a_webhook_that_fails_for_a_while_still_gets_one_message(
+    clean_env: Path, redis_url: str
+) -> None:
+    flaky = Receiver(fail_first=2)  # two 503s, then it takes the message
+    try:
+        suite = clean_env / "suite"
+        generate_suite(6, 9, suite)
+        settings = settings_for(clean_env, redis_url)
+        with workers(settings, 1, extra_env={"BENCHQ_NOTIFY_URLS": flaky.url}):
+            plan = enqueue(settings, suite)
+            store = SQLiteStore(clean_env / "benchq.db")
+            _until(lambda: flaky.bodies, "the notification")
+            wait_for_run(store, plan.run_id, timeout=60)
+        assert flaky.calls == 3 and len(flaky.bodies) == 1
+    finally:
+        flaky.close()
+
+
 def test_results_of_an_unknown_run_is_exit_2(clean_env: Path) -> None:
     proc = _run("results", "no-such-run")
     assert proc.returncode == 2

@@ -12,6 +12,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from benchq.cases.generate import generate_suite
 from benchq.jobs.messages import ModelJob
 from benchq.scoring.schema import CaseResult
@@ -245,3 +247,26 @@ def test_a_missing_snapshot_version_is_exit_2(clean_env: Path) -> None:
     proc = _run("snapshots", "checkout", "--model-version", "nope-x", "1")
     assert proc.returncode == 2
     assert "baseline-rules-v2" in proc.stderr  # what exists is named
+
+
+def test_an_odd_run_id_is_refused_and_writes_nothing(clean_env: Path) -> None:
+    for run_id in ("../../x", "-rf", "a" * 129, "x/y"):
+        proc = _run("run", "--run-id", run_id, "--workers", "1")
+        assert proc.returncode == 2, (run_id, proc.stderr)
+        assert "not a valid run id" in proc.stderr
+    assert not (clean_env / "benchq.db").exists()
+    assert not (clean_env.parent / "x").exists()
+
+
+def test_a_store_writer_refuses_a_job_of_another_store() -> None:
+    from benchq.jobs.target import StoreMismatch, check_store
+    from benchq.store.factory import StoreTarget
+
+    mine = StoreTarget(kind="postgres", url="postgresql://u:secret@db-a:5432/bench")
+    check_store(mine.identity, mine)  # the same store, whatever credentials it is named with
+    check_store("", mine)  # an old message that names none
+    other = StoreTarget(kind="postgres", url="postgresql://u:secret@db-b:5432/bench")
+    with pytest.raises(StoreMismatch) as info:
+        check_store(other.identity, mine)
+    assert "db-a" in str(info.value) and "db-b" in str(info.value)
+    assert "secret" not in str(info.value)

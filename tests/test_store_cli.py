@@ -101,14 +101,19 @@ def test_an_empty_store_says_so(tmp_path: Path) -> None:
 def test_snapshots_check_names_its_rule_and_exits_3_on_a_regression(workdir: Path) -> None:
     assert _cli(workdir, "snapshots", "baseline", *CONFIG, "1").returncode == 0
     # v3 (0.349) is current: 0.400 - 0.349 > 0.05.
-    regressed = _cli(workdir, "snapshots", "check", *CONFIG)
+    regressed = _cli(workdir, "snapshots", "check", *CONFIG, "--rule", "original")
     assert regressed.returncode == 3
     assert "regression (original rule: F1 drop > 0.05)" in regressed.stdout
+    # the default, paired rule has no cases to pair in pushed records: it says so
+    # and falls back to the original's rule
+    default = _cli(workdir, "snapshots", "check", *CONFIG)
+    assert default.returncode == 3
+    assert "original rule; the baseline was pushed, not run" in default.stdout
     assert _cli(workdir, "snapshots", "checkout", *CONFIG, "2").returncode == 0
     # v2 (0.351): not a regression for the original's rule, one for the relative rule.
     ok = _cli(workdir, "snapshots", "check", *CONFIG, "--json")
     assert ok.returncode == 0
     verdict = json.loads(ok.stdout)
-    assert (verdict["status"], verdict["rule"]) == ("ok", "original")
+    assert (verdict["status"], verdict["verdict"]["rule"]) == ("ok", "original")
     relative = _cli(workdir, "snapshots", "check", *CONFIG, "--rule", "relative")
     assert relative.returncode == 3 and "relative rule" in relative.stdout

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from benchq.errors import StoreError
 from benchq.scoring.schema import CaseResult, MonitoringMetrics, MonitoringRecord
 from benchq.store.aggregates import CaseDocument, DashboardFilter, diff_cases
 from benchq.store.base import ResultsStore
@@ -265,20 +266,28 @@ def test_case_diff_finds_cases_newly_missed_and_newly_found(store: ResultsStore)
     assert lost.a is not None and lost.b is not None and lost.b.run_id == "run-2"
 
 
-def test_the_anon_key_reads_every_dashboard_query(store_spec: StoreSpec) -> None:
+def test_the_anon_key_reads_every_aggregate_and_the_reader_the_documents(
+    store_spec: StoreSpec,
+) -> None:
     writer = store_spec.open()
     publish_run(writer, "run-1", "alpha", "alpha-v1.0", 0.8)
     writer.save_case_documents(
         "run-1", [CaseDocument(case_id="a", document_type="medical_bill", text="T")]
     )
-    reader = store_spec.open(read_only=True)
+    anon = store_spec.open(read_only=True)
+    reader = store_spec.open(reader=True)
     try:
-        assert [c.model_version for c in reader.configurations()] == ["alpha-v1.0"]
-        assert reader.daily_metrics(DashboardFilter())[0].runs == 1
-        assert reader.model_stats(DashboardFilter())[0].runs == 1
-        assert reader.model_usage(DashboardFilter())[0].snapshot_version == 1
+        for store in (anon, reader):
+            assert [c.model_version for c in store.configurations()] == ["alpha-v1.0"]
+            assert store.daily_metrics(DashboardFilter())[0].runs == 1
+            assert store.model_stats(DashboardFilter())[0].runs == 1
+            assert store.model_usage(DashboardFilter())[0].snapshot_version == 1
         assert reader.case_documents("run-1")["a"].text == "T"
+        if store_spec.kind == "supabase":  # documents are not for the anon key
+            with pytest.raises(StoreError, match="SUPABASE_READER_KEY"):
+                anon.case_documents("run-1")
     finally:
+        anon.close()
         reader.close()
         writer.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from benchq.errors import StoreError
 from benchq.scoring.schema import CaseResult, MonitoringMetrics, MonitoringRecord
 from benchq.store.aggregates import CaseDocument, DashboardFilter
 from benchq.store.base import ResultsStore
@@ -17,6 +18,7 @@ try:
     from pg_fixtures import StoreSpec, pg_cluster, store, store_spec
 except ImportError:  # tests/ became a package
     from tests.pg_fixtures import StoreSpec, pg_cluster, store, store_spec  # noqa: F401
+from tests.test_store_privacy import BILL, RAW, Served, db, served  # noqa: F401
 
 LOCAL = PushMetadata(environment="local", commit_sha="abc")
 
@@ -195,3 +197,51 @@ def test_the_dataset_filter_selects_one_suite(store: ResultsStore) -> None:
     assert [p.dataset_version for p in store.snapshot_points(DashboardFilter(dataset="set-b"))] == [
         "set-b"
     ]
+
+
+# --- who may read what (20261201490000_read_roles.sql) through the PostgREST stand-in ------
+
+
+def test_the_explorer_reads_cases_with_the_reader_key_only(served: Served) -> None:  # noqa: F811
+    """The explorer's case reads are closed to the anon key; its snapshot points are not."""
+    anon = served.store(anon=True)
+    try:
+        assert [p.model_version for p in anon.snapshot_points(DashboardFilter())] == ["alpha-v1.0"]
+        for read in (
+            lambda: anon.run_case_cells("run-1"),
+            lambda: anon.case_answers("run-1", "bill-1"),
+            lambda: anon.case_document("run-1", "bill-1"),
+            lambda: anon.search_case_documents("run-1", "Jane"),
+            lambda: anon.recent_runs(),
+        ):
+            with pytest.raises(StoreError, match="SUPABASE_READER_KEY"):
+                read()
+    finally:
+        anon.close()
+    reader = served.store(anon=True, reader=True)
+    try:
+        assert [c.case_id for c in reader.run_case_cells("run-1")] == ["bill-1"]
+        assert reader.case_answers("run-1", "bill-1")[0].raw_output == RAW
+        document = reader.case_document("run-1", "bill-1")
+        assert document is not None and document.text == BILL
+        assert reader.search_case_documents("run-1", "jane roe") == {"bill-1"}
+        assert [r.run_id for r in reader.recent_runs()] == ["run-1"]
+    finally:
+        reader.close()
+
+
+def test_a_repeat_is_its_own_cell_and_opens_with_its_case_document(store: ResultsStore) -> None:
+    """`--repeat N` stores repeats under `id~N`: a row of their own, the case's document."""
+    from benchq.report.collect import collect_run
+    from benchq.report.html import case_views
+
+    a_run(store, "r1")
+    again = result("r1", "alpha", "c1", [], repeat=1)
+    store.save_case_results([again])
+    keys = [(c.case_id, c.model_name) for c in store.run_case_cells("r1")]
+    assert ("c1~1", "alpha") in keys and ("c1", "alpha") in keys
+    (answer,) = store.case_answers("r1", "c1~1")
+    assert answer.repeat == 1 and answer.detected_types == []
+    views = {v["id"]: v for v in case_views(collect_run(store, "r1"))}
+    assert views["c1~1"]["lines"] is not None  # the document of case c1
+    assert [a["model"] for a in views["c1~1"]["answers"]] == ["alpha"]

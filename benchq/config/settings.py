@@ -96,7 +96,21 @@ class Settings(BaseSettings):
     supabase_anon_key: SecretStr | None = Field(
         default=None,
         validation_alias="SUPABASE_ANON_KEY",
-        description="Supabase anon key: enough for the dashboard to read.",
+        description="Supabase anon key: reads aggregates only (snapshots, transactions, "
+        "trends), never a document, a raw output or a case result.",
+    )
+    supabase_reader_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="SUPABASE_READER_KEY",
+        description="Supabase key of the benchq_reader role (a JWT signed with the "
+        "project's secret, role claim benchq_reader; see docs/operations.md): reads runs, "
+        "case results and documents, writes nothing. The dashboard's case views need it.",
+    )
+    reader_store_url: str | None = Field(
+        default=None,
+        description="The store the dashboard reads, in place of BENCHQ_STORE_URL, so it "
+        "holds no writer's password: postgresql:// URL of a login in the benchq_reader role "
+        "(see docs/operations.md), or sqlite:///path of a one-host stack's file.",
     )
 
     # --- results ---------------------------------------------------------------
@@ -124,6 +138,15 @@ class Settings(BaseSettings):
         description="Largest share of a model's cases that may fail (call or answer "
         "errors) for its run to be published; above it the model's run is marked failed "
         "and no snapshot is made.",
+    )
+
+    verdict_alpha: float = Field(
+        default=0.01,
+        gt=0.0,
+        lt=1.0,
+        description="Significance level of the regression verdict's paired test: a drop "
+        "larger than the threshold is a regression only when chance would give it less "
+        "often than this (docs/verdicts.md), else it is inconclusive.",
     )
 
     # --- suites ----------------------------------------------------------------

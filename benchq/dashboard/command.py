@@ -1,9 +1,11 @@
 """`benchq dashboard`: serve the Panel app on the store the settings name.
 
-The store is chosen exactly as every other command chooses it
-(`benchq.store.factory.open_store`): `BENCHQ_STORE_URL`, else Supabase
-(`SUPABASE_URL` with the anon key is enough to read), else `benchq.db` in
-the working directory. A store that cannot be opened still gets a page, one
+The store is chosen exactly as every other command chooses it:
+`BENCHQ_STORE_URL`, else Supabase, else `benchq.db` in the working
+directory; and opened with the reader's credentials where the settings
+give them (`benchq.store.factory.open_reader_store`: `BENCHQ_READER_STORE_URL`,
+`SUPABASE_READER_KEY`), since the anon key reads aggregates only and the
+Run Explorer reads cases. A store that cannot be opened still gets a page, one
 that says what is wrong, so a person who opens the URL is never left with
 an empty tab or a traceback.
 """
@@ -39,10 +41,10 @@ def _failure_page(error: BenchqError) -> Any:
 
 def open_dashboard_store(settings: Settings) -> ResultsStore | BenchqError:
     """The store in force, or the error that keeps it from opening (shown on the page)."""
-    from benchq.store.factory import open_store
+    from benchq.store.factory import open_reader_store
 
     try:
-        return open_store(settings)
+        return open_reader_store(settings)
     except BenchqError as exc:
         return exc
 

@@ -35,7 +35,7 @@ from benchq.store.aggregates import (
     ModelUsage,
 )
 from benchq.store.base import ResultsStore
-from benchq.store.explorer import RUN_LIST_LIMIT, CaseCell, SnapshotPoint
+from benchq.store.explorer import RUN_LIST_LIMIT, CaseCell, SnapshotPoint, base_case_id
 from benchq.store.schema import (
     ComparisonRow,
     LatestBenchmark,
@@ -231,8 +231,8 @@ def load_run_grid(store: ResultsStore, run_id: str) -> pd.DataFrame:
 def load_case(
     store: ResultsStore, run_id: str, case_id: str
 ) -> tuple[CaseDocument | None, list[CaseResult]]:
-    """One case of a run: its document, and every model's full answer."""
-    return store.case_document(run_id, case_id), store.case_answers(run_id, case_id)
+    """One case (or repeat, `id~N`) of a run: its document, and every model's full answer."""
+    return store.case_document(run_id, base_case_id(case_id)), store.case_answers(run_id, case_id)
 
 
 @pn.cache(ttl=CACHE_TTL_S, max_items=64)

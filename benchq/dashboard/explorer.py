@@ -48,6 +48,7 @@ from benchq.report.export import table_text
 from benchq.report.html import case_views, render_case, render_report, render_style, render_totals
 from benchq.report.outcomes import Outcome, model_totals
 from benchq.store.base import ResultsStore
+from benchq.store.explorer import base_case_id
 from benchq.store.schema import RunRecord
 
 ALL_DATASETS = "All datasets"
@@ -315,7 +316,7 @@ class RunExplorer(pn.viewable.Viewer):
             run=run,
             summaries=[],
             cells=cells,
-            documents={case_id: document} if document is not None else {},
+            documents={base_case_id(case_id): document} if document is not None else {},
             answers={case_id: answers},
         )
         views = case_views(one)

@@ -29,9 +29,12 @@ class CaseBatch(BaseModel):
     prompt_version: str = "v1"
     """The prompt the run asked for; the worker sends exactly this one."""
     cache_mode: CacheMode = "use"
-    """`refresh` (`--no-cache`): call the model even where a cached answer exists."""
+    """`refresh` (`--no-cache`, and every repeat after the first): call the model even
+    where a cached answer exists."""
     store: str
     """Identity of the store the run is recorded in (`StoreTarget.identity`)."""
+    repeat: int = Field(default=0, ge=0)
+    """Which run of these cases this job is (`--repeat`)."""
     cases: list[Case]
 
 
@@ -68,7 +71,9 @@ class ModelJob(BaseModel):
     max_error_rate: float = Field(default=0.2, ge=0.0, le=1.0)
     """Above this share of failed cases the model's run fails and nothing is published."""
     regression_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
-    """What the verdict step passes to the regression check."""
+    """The verdict's threshold: the largest tolerated F1 drop (absolute, the original's)."""
+    alpha: float = Field(default=0.01, gt=0.0, lt=1.0)
+    """The verdict's significance level (one-sided paired test)."""
     store: str = ""
     """Identity of the store the run is recorded in; empty: not checked."""
 

@@ -13,18 +13,25 @@ from collections.abc import Callable, Sequence
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    # Linux only: ask the kernel to SIGTERM the child when its parent dies,
+def _die_with_parent(sig: signal.Signals) -> Callable[[], None] | None:
+    # Linux only: ask the kernel to signal the child when its parent dies,
     # so even a SIGKILLed `benchq run` leaves no Redis or worker behind.
+    # The kernel ties this to the *thread* that forks: spawn from the main
+    # thread (or one that lives as long as the children should).
     if not sys.platform.startswith("linux"):
         return None
     libc_name = ctypes.util.find_library("c")
     if libc_name is None:
         return None
     libc = ctypes.CDLL(libc_name, use_errno=True)
+    parent = os.getpid()
 
     def _set() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_PDEATHSIG, sig)
+        # The parent may have died between fork and prctl: then nobody will
+        # send the signal, so send it now.
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sig)
         # Own process group: a terminal's Ctrl-C reaches only `benchq run`,
         # which then stops its children in order.
         os.setpgrp()
@@ -39,8 +46,16 @@ def spawn(
     stdout: int | None = subprocess.DEVNULL,
     stderr: int | None = subprocess.DEVNULL,
     log_path: str | None = None,
+    parent_death_signal: signal.Signals = signal.SIGTERM,
 ) -> subprocess.Popen[bytes]:
-    """Start a child process bound to this one's lifetime."""
+    """Start a child process bound to this one's lifetime.
+
+    If this process dies without stopping the child (SIGKILL, a crash), the
+    kernel sends the child `parent_death_signal`: SIGTERM lets a server such
+    as Redis exit cleanly; a process whose SIGTERM means "finish what you are
+    doing first" (a Celery worker's warm shutdown, which waits for its model
+    calls) should get SIGKILL, or it outlives its parent by minutes.
+    """
     out: int | object | None = stdout
     err: int | object | None = stderr
     log_file = None
@@ -54,7 +69,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             stdout=out,  # type: ignore[arg-type]
             stderr=err,  # type: ignore[arg-type]
-            preexec_fn=_die_with_parent(),
+            preexec_fn=_die_with_parent(parent_death_signal),
             close_fds=True,
         )
     finally:

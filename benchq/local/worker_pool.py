@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -112,7 +113,14 @@ class WorkerPool:
             log_path = (
                 str(self.log_dir / f"{self.name_prefix}{i + 1}.log") if self.log_dir else None
             )
-            self.procs.append(spawn(argv, env=self.env, log_path=log_path))
+            # SIGKILL, not SIGTERM, if `benchq run` dies: a warm shutdown waits
+            # for the calls in flight (minutes, against a slow model), for a run
+            # nobody waits for any more. Prefork pool children die with the worker
+            # (Celery gives them PR_SET_PDEATHSIG SIGKILL). An orderly stop
+            # (`stop()`) still shuts down warm.
+            self.procs.append(
+                spawn(argv, env=self.env, log_path=log_path, parent_death_signal=signal.SIGKILL)
+            )
 
     def node_names(self) -> list[str]:
         """The Celery node names of the processes (`%h` expanded as Celery does)."""

@@ -1,10 +1,16 @@
-"""Render `.env.example` from the `Settings` model, so the two cannot drift apart.
+"""Render `.env.example` and the secret groups' `env/*.env.example` from `Settings`.
 
-Every field of `Settings` appears with its description, its default and the
-variable names it answers to; so do the variables that are not settings but
-that the compose file or the producer read (REDIS_PASSWORD, published ports,
-provenance). `scripts/gen_env_example.py` writes the file; a test fails when
-the committed file differs from what this module renders.
+Every field of `Settings` appears in exactly one kind of place: the shared
+`.env.example`, or the example of the secret group it belongs to (a field
+may belong to several groups: `SUPABASE_URL` is in the writer's and the
+reader's). The compose stack gives each group's file only to the services
+that need it (`GROUPS` names them; docs/operations.md has the table), so a
+model worker never holds the store's credentials and the store writers
+never hold a model key. The variables that are not settings but that the
+compose file or the producer read (REDIS_PASSWORD, published ports,
+provenance) are in `.env.example`. `scripts/gen_env_example.py` writes the
+files; a test fails when a committed file differs from what this module
+renders.
 """
 
 from __future__ import annotations
@@ -43,11 +49,83 @@ SECTIONS: dict[str, str] = {
     "max_input_bytes": "Suites",
     "registry_path": "Model providers",
     "notify_urls": "Notifications",
-    "flower_user": "Operations: Flower and the nightly scheduler",
+    "flower_user": "Operations: the nightly scheduler (Flower's credentials: env/flower.env)",
 }
 
-#: Settings the compose stack cannot do without: uncommented in the example.
-ACTIVE: dict[str, str] = {"flower_user": "admin", "flower_password": ""}
+
+@dataclass(frozen=True)
+class SecretGroup:
+    """Settings that travel together to the services that need them, in `env/<name>.env`."""
+
+    name: str
+    title: str
+    services: str
+    """Which compose services get the file, and why."""
+    fields: tuple[str, ...]
+    active: tuple[tuple[str, str], ...] = ()
+    """(field, value) written as assignments: the compose stack's one-host defaults."""
+
+    @property
+    def path(self) -> str:
+        """The file compose reads, relative to the project folder."""
+        return f"env/{self.name}.env"
+
+
+COMPOSE_SQLITE = "sqlite:////data/benchq.db"
+
+GROUPS: tuple[SecretGroup, ...] = (
+    SecretGroup(
+        "models",
+        "Model providers: API keys and endpoints",
+        "worker (`benchq worker --role models`), which calls the models; and the producers "
+        "(scheduler, enqueue), which refuse a model whose key is not set before they enqueue it",
+        (
+            "openai_api_key",
+            "openai_base_url",
+            "gemini_api_key",
+            "gemini_base_url",
+            "medgemma_base_url",
+            "medgemma_api_key",
+        ),
+    ),
+    SecretGroup(
+        "store",
+        "The results store, with write access",
+        "publisher (`benchq worker --role publish`), which writes results, snapshots and "
+        "verdicts; and the producers (scheduler, enqueue), which record each run and its "
+        "documents. In compose, BENCHQ_STORE_URL defaults to the SQLite file on the shared "
+        "volume (one host); for Postgres put its URL here, for Supabase empty it and set "
+        "SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY",
+        ("store_url", "supabase_url", "supabase_service_role_key"),
+        (("store_url", COMPOSE_SQLITE),),
+    ),
+    SecretGroup(
+        "reader",
+        "The results store, read-only (the benchq_reader role)",
+        "dashboard. In compose, it reads the SQLite file on the shared volume; with "
+        "Postgres, point BENCHQ_READER_STORE_URL at a login in benchq_reader; with Supabase, "
+        "empty it and set SUPABASE_URL, SUPABASE_READER_KEY and SUPABASE_ANON_KEY",
+        ("reader_store_url", "supabase_url", "supabase_reader_key", "supabase_anon_key"),
+        (("reader_store_url", COMPOSE_SQLITE),),
+    ),
+    SecretGroup(
+        "flower",
+        "Flower's basic auth",
+        "flower",
+        ("flower_user", "flower_password"),
+        (("flower_user", "admin"), ("flower_password", "")),
+    ),
+    SecretGroup(
+        "notify",
+        "Webhooks told about every finished run",
+        "publisher, whose verdict step sends them (a webhook URL is a credential: anyone "
+        "holding it can post to the channel)",
+        ("notify_urls",),
+    ),
+)
+
+#: Fields that live in a group's file rather than in `.env.example`.
+GROUPED: frozenset[str] = frozenset(f for g in GROUPS for f in g.fields)
 
 #: Settings docker-compose.yml sets itself; a value here is overridden there.
 SET_BY_COMPOSE: dict[str, str] = {
@@ -155,35 +233,54 @@ def _heading(title: str) -> list[str]:
     return ["", f"# {'=' * (WIDTH - 2)}", f"# {title}", f"# {'=' * (WIDTH - 2)}"]
 
 
+def _field_lines(name: str, field: FieldInfo, active: dict[str, str]) -> list[str]:
+    """One setting: its description, default and names, and its (commented) assignment."""
+    names = env_names(name, field)
+    value, default = _default(field)
+    text = field.description or ""
+    unnamed = [n for n in names[1:] if n not in text]
+    if unnamed:
+        text += f" Also read from: {', '.join(unnamed)}."
+    text += f" Default: {default}."
+    if name in SET_BY_COMPOSE:
+        text += f" In docker compose: {SET_BY_COMPOSE[name]}."
+    if name in active:
+        value = active[name]
+    return ["", *_entry(names[0], text, value, active=name in active)]
+
+
 def render_env_example() -> str:
-    """The text of `.env.example`."""
+    """The text of `.env.example`: every setting outside the secret groups."""
     lines = [
         "# benchq settings. Copy to .env and fill in what you use: benchq reads .env from",
         "# the working directory, and docker compose passes it to every service.",
         "# Generated from benchq/config/settings.py by scripts/gen_env_example.py: edit",
         "# the settings' descriptions there, not this file.",
         "#",
+        "# Credentials are not here: each group of them has its own file in env/, which",
+        "# docker compose gives only to the services that need it (docs/operations.md):",
+        "#",
+        *[f"#   {g.path:<16} {g.title}" for g in GROUPS],
+        "#",
+        "# Copy every one (compose refuses to start without a file it names), then fill in",
+        '# what you use:  for f in env/*.env.example; do cp -n "$f" "${f%.example}"; done',
+        "# Outside docker compose benchq reads .env only: put the variables of those files",
+        "# here, or export them.",
+        "#",
         "# Commented lines show the default. Where a setting answers to several",
         "# variables, the first one named wins.",
     ]
+    section: list[str] = []
     for name, field in Settings.model_fields.items():
         if name in SECTIONS:
-            lines += _heading(SECTIONS[name])
-        names = env_names(name, field)
-        value, default = _default(field)
-        text = field.description or ""
-        unnamed = [n for n in names[1:] if n not in text]
-        if unnamed:
-            text += f" Also read from: {', '.join(unnamed)}."
-        text += f" Default: {default}."
-        if name in SET_BY_COMPOSE:
-            text += f" In docker compose: {SET_BY_COMPOSE[name]}."
-        active = name in ACTIVE
-        if active:
-            value = ACTIVE[name]
-        lines += ["", *_entry(names[0], text, value, active=active)]
+            lines += section if len(section) > 4 else []
+            section = _heading(SECTIONS[name])
+        if name in GROUPED:
+            continue
+        section += _field_lines(name, field, {})
         if name == "registry_path":
-            lines += ["", *_comment(REGISTRY_NOTE)]
+            section += ["", *_comment(REGISTRY_NOTE)]
+    lines += section if len(section) > 4 else []
     for title, extras in (
         ("docker compose (not benchq settings: read by docker-compose.yml)", COMPOSE_VARS),
         ("Provenance recorded with each run (read by the producer)", PROVENANCE_VARS),
@@ -194,10 +291,45 @@ def render_env_example() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_env_example(path: Path) -> bool:
-    """Write the file if it differs; returns True when it changed."""
-    text = render_env_example()
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return False
-    path.write_text(text, encoding="utf-8")
-    return True
+def render_group_example(group: SecretGroup) -> str:
+    """The text of `env/<group>.env.example`."""
+    lines = [
+        f"# benchq: {group.title}.",
+        f"# Copy to {group.path}. docker compose gives this file only to: {group.services}.",
+        "# Generated from benchq/config/settings.py by scripts/gen_env_example.py: edit",
+        "# the settings' descriptions there, not this file.",
+    ]
+    lines = [*_comment(" ".join(line.removeprefix("# ") for line in lines))]
+    active = dict(group.active)
+    for name in group.fields:
+        lines += _field_lines(name, Settings.model_fields[name], active)
+    return "\n".join(lines) + "\n"
+
+
+def examples() -> dict[str, str]:
+    """Every example file, by its path relative to the repository, and its text."""
+    files = {".env.example": render_env_example()}
+    files.update({f"{g.path}.example": render_group_example(g) for g in GROUPS})
+    return files
+
+
+def stale_examples(root: Path) -> list[str]:
+    """The example files under `root` that differ from what this module renders."""
+    return [
+        rel
+        for rel, text in examples().items()
+        if not (root / rel).exists() or (root / rel).read_text(encoding="utf-8") != text
+    ]
+
+
+def write_examples(root: Path) -> list[str]:
+    """Write every example file that differs; returns those written."""
+    written = []
+    for rel, text in examples().items():
+        path = root / rel
+        if path.exists() and path.read_text(encoding="utf-8") == text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(rel)
+    return written

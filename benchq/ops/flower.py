@@ -7,7 +7,9 @@ revoke jobs and shut workers down, so it never starts open: without
 The credentials reach Flower through its `FLOWER_BASIC_AUTH` environment
 variable, which Flower reads exactly like `--basic-auth`: a command line is
 readable by every user of the machine (`ps`), a process's environment only by
-its owner and root.
+its owner and root. Flower itself leaves `/metrics`, `/static/` and unknown
+paths open whatever its auth says; it runs through `benchq.ops.flower_server`,
+which closes every path but a `/healthcheck` that answers `OK` and nothing else.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def flower_argv(*, address: str, port: int, url_prefix: str | None = None) -> li
     argv = [
         sys.executable,
         "-m",
-        "celery",
+        "benchq.ops.flower_server",
         "-A",
         CELERY_APP,
         "flower",

@@ -9,6 +9,7 @@ Redis traffic for every call.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from celery import Celery, chain, chord
@@ -32,12 +33,8 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore, *, store_identi
     another store's runs.
     """
     record_run(plan, store)
-    send_jobs(
-        app,
-        plan,
-        {m.name: plan.suite.cases for m in plan.models},
-        store_identity=store_identity,
-    )
+    every = [(case, repeat) for repeat in range(plan.repeats) for case in plan.suite.cases]
+    send_jobs(app, plan, {m.name: every for m in plan.models}, store_identity=store_identity)
     return plan.run_id
 
 
@@ -58,6 +55,7 @@ def record_run(plan: RunPlan, store: ResultsStore) -> None:
             triggered_by=plan.provenance.triggered_by,
             dataset_digest=plan.dataset_digest,
             suite_path=plan.suite_path,
+            repeats=plan.repeats,
             model_info={
                 m.name: RunModel(
                     model_version=m.model_version,
@@ -88,14 +86,15 @@ def record_run(plan: RunPlan, store: ResultsStore) -> None:
 def send_jobs(
     app: Celery,
     plan: RunPlan,
-    cases_by_model: dict[str, list[Case]],
+    cases_by_model: dict[str, list[tuple[Case, int]]],
     *,
     store_identity: str,
 ) -> None:
-    """Per model named in `cases_by_model`: its cases' jobs, then its chain.
+    """Per model named in `cases_by_model`: jobs of its (case, repeat) pairs, then its chain.
 
-    A model with no case to run (`benchq resume` after every case was stored)
-    gets its chain alone; a model not named gets nothing.
+    Each job holds cases of one repeat. A model with nothing to run
+    (`benchq resume` after every case was stored) gets its chain alone; a
+    model not named gets nothing.
     """
     size = plan.batch_size
     # A run's duration is measured from here: planning (and, on the embedded
@@ -104,7 +103,7 @@ def send_jobs(
     for model in plan.models:
         if model.name not in cases_by_model:
             continue
-        cases = cases_by_model[model.name]
+        pairs = cases_by_model[model.name]
         job = ModelJob(
             run_id=plan.run_id,
             model_name=model.name,
@@ -114,7 +113,7 @@ def send_jobs(
             prompt_digest=model.prompt_digest,
             dataset_version=plan.dataset_version,
             prompt_version=plan.prompt_version,
-            expected_cases=len(plan.suite.cases),
+            expected_cases=len(plan.suite.cases) * plan.repeats,
             enqueued_at=enqueued_at,
             environment=plan.environment,
             commit_sha=plan.provenance.commit_sha,
@@ -123,16 +122,19 @@ def send_jobs(
             ci_run_id=plan.provenance.ci_run_id,
             max_error_rate=plan.max_error_rate,
             regression_threshold=plan.regression_threshold,
+            alpha=plan.alpha,
             store=store_identity,
         )
         header = []
-        for start in range(0, len(cases), size):
+        for repeat, start, cases in _batches(pairs, size):
             batch = CaseBatch(
                 run_id=plan.run_id,
                 model_name=model.name,
                 prompt_version=plan.prompt_version,
-                cache_mode=plan.cache_mode,
+                # a repeat is there to see the model answer again, not the cache
+                cache_mode=plan.cache_mode if repeat == 0 else "refresh",
                 store=store_identity,
+                repeat=repeat,
                 cases=cases[start : start + size],
             ).model_dump(mode="json", exclude={"cases": {"__all__": {"source"}}})
             header.append(
@@ -149,6 +151,16 @@ def send_jobs(
             chord(header, app=app)(_model_chain(app, job))
         else:
             _model_chain(app, job).apply_async()
+
+
+def _batches(pairs: list[tuple[Case, int]], size: int) -> Iterator[tuple[int, int, list[Case]]]:
+    """(repeat, start, cases of that repeat) for each job: one repeat per job."""
+    by_repeat: dict[int, list[Case]] = {}
+    for case, repeat in pairs:
+        by_repeat.setdefault(repeat, []).append(case)
+    for repeat, cases in sorted(by_repeat.items()):
+        for start in range(0, len(cases), size):
+            yield repeat, start, cases
 
 
 def _model_chain(app: Celery, job: ModelJob) -> chain:

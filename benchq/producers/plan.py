@@ -53,16 +53,20 @@ class RunPlan(BaseModel):
     """Above this share of failed cases a model's run fails and publishes nothing."""
     regression_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
     """What each model's verdict step checks its snapshot against the baseline with."""
+    alpha: float = Field(default=0.01, gt=0.0, lt=1.0)
+    """The verdict's significance level."""
+    repeats: int = Field(default=1, ge=1, le=100)
+    """Times each (model, case) runs (`--repeat`); repeats after the first skip the cache."""
 
     @property
     def case_count(self) -> int:
-        """(model, case) pairs the run scores."""
-        return len(self.models) * len(self.suite.cases)
+        """(model, case, repeat) results the run stores."""
+        return len(self.models) * len(self.suite.cases) * self.repeats
 
     @property
     def job_count(self) -> int:
         """Job messages the run enqueues: one per model and batch of cases."""
-        per_model = -(-len(self.suite.cases) // self.batch_size)
+        per_model = -(-len(self.suite.cases) // self.batch_size) * self.repeats
         return len(self.models) * per_model
 
 
@@ -115,6 +119,8 @@ def plan_run(
     max_error_rate: float = 0.2,
     regression_threshold: float = 0.05,
     suite_path: str | None = None,
+    alpha: float = 0.01,
+    repeats: int = 1,
 ) -> RunPlan:
     """A plan for running every case of the suite on every model.
 
@@ -140,4 +146,6 @@ def plan_run(
         batch_size=batch_size,
         max_error_rate=max_error_rate,
         regression_threshold=regression_threshold,
+        alpha=alpha,
+        repeats=repeats,
     )

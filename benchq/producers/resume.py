@@ -22,6 +22,7 @@ from benchq.errors import ConfigError, NotFound
 from benchq.producers.models import resolve_models
 from benchq.producers.plan import ModelPlan, RunPlan
 from benchq.producers.provenance import Provenance
+from benchq.scoring.schema import result_key
 from benchq.store.base import ResultsStore
 from benchq.store.schema import RunRecord, RunStatus
 
@@ -30,8 +31,8 @@ class ResumePlan(BaseModel):
     """What resuming a run sends: per model, the cases without a result."""
 
     plan: RunPlan
-    missing: dict[str, list[Case]]
-    """Models whose chain must run again, with the cases they still lack (maybe none)."""
+    missing: dict[str, list[tuple[Case, int]]]
+    """Models whose chain must run again, with the (case, repeat) pairs they still lack."""
 
     @property
     def case_count(self) -> int:
@@ -60,13 +61,14 @@ def plan_resume(
         )
     models = _models(run, settings)
     summaries = {s.model_name: s for s in store.run_summaries(run_id)}
-    missing: dict[str, list[Case]] = {}
+    missing: dict[str, list[tuple[Case, int]]] = {}
+    pairs = [(c, r) for r in range(run.repeats) for c in suite.cases]
     for model in models:
         summary = summaries.get(model.name)
         if summary is not None and summary.final:
             continue
-        stored = store.stored_case_ids(run_id, model.name, [c.id for c in suite.cases])
-        missing[model.name] = [c for c in suite.cases if c.id not in stored]
+        stored = store.stored_case_ids(run_id, model.name, [result_key(c.id, r) for c, r in pairs])
+        missing[model.name] = [(c, r) for c, r in pairs if result_key(c.id, r) not in stored]
     plan = RunPlan(
         run_id=run.run_id,
         suite=suite,
@@ -84,6 +86,8 @@ def plan_resume(
         ),
         batch_size=settings.batch_size,
         max_error_rate=settings.max_error_rate,
+        alpha=settings.verdict_alpha,
+        repeats=run.repeats,
     )
     return ResumePlan(plan=plan, missing=missing)
 

@@ -31,7 +31,8 @@ from benchq.scoring.schema import AggregatedMetrics
 from benchq.store.base import ResultsStore
 from benchq.store.factory import open_target, resolve_store_target
 from benchq.store.run_files import RunResults, run_results, write_run_files
-from benchq.store.schema import RegressionVerdict, RunProgress
+from benchq.store.schema import RunProgress
+from benchq.store.verdicts import SnapshotVerdict
 
 
 class RunOutcome(BaseModel):
@@ -40,7 +41,7 @@ class RunOutcome(BaseModel):
     run_id: str
     aggregates: list[AggregatedMetrics]
     """The published models' aggregates, in the order the run named them."""
-    verdicts: dict[str, RegressionVerdict]
+    verdicts: dict[str, SnapshotVerdict]
     """Regression verdict of each published model's configuration after this run."""
     failures: dict[str, str] = Field(default_factory=dict)
     """Models that failed (too many failed cases): model name -> why; nothing was published."""
@@ -68,6 +69,7 @@ def load_plan(
     run_id: str | None,
     use_cache: bool = True,
     regression_threshold: float = 0.05,
+    repeats: int = 1,
 ) -> RunPlan:
     """Load and validate everything a run needs; raises before anything is enqueued."""
     from benchq.cases.suite import load_suite, sample_suite_path
@@ -94,6 +96,8 @@ def load_plan(
         max_error_rate=settings.max_error_rate,
         regression_threshold=regression_threshold,
         suite_path=str(path),
+        alpha=settings.verdict_alpha,
+        repeats=repeats,
     )
 
 
@@ -117,6 +121,7 @@ def enqueue_only(
     run_id: str | None,
     use_cache: bool = True,
     regression_threshold: float = 0.05,
+    repeats: int = 1,
 ) -> RunPlan:
     """Enqueue a run on the configured broker; returns its plan without waiting."""
     if not settings.broker_url:
@@ -131,6 +136,7 @@ def enqueue_only(
         run_id=run_id,
         use_cache=use_cache,
         regression_threshold=regression_threshold,
+        repeats=repeats,
     )
     # Both must answer before the run is recorded: nothing is left behind otherwise.
     store, identity = open_checked_store(settings)

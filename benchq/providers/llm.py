@@ -25,6 +25,7 @@ from benchq.providers.base import ModelAnswer, Provider
 from benchq.providers.endpoint import EndpointCircuit
 from benchq.providers.prompts import Prompt
 from benchq.providers.ratelimit import Limiter, NullLimiter
+from benchq.providers.redact import Redactor
 from benchq.providers.retry import ProviderThrottled, RetryPolicy, call_with_retry_async
 
 log = logging.getLogger(__name__)
@@ -42,19 +43,6 @@ class Completion:
     output_tokens: int | None
     truncated: bool = False
     """The provider stopped at the output token limit."""
-
-
-class Redactor:
-    """Removes secrets from text that may reach logs, results or error messages."""
-
-    def __init__(self, secrets: Iterable[SecretStr | None]) -> None:
-        self._values = [s.get_secret_value() for s in secrets if s and s.get_secret_value()]
-
-    def __call__(self, text: str) -> str:
-        """`text` with every secret replaced by `***`."""
-        for value in self._values:
-            text = text.replace(value, "***")
-        return text
 
 
 def estimate_tokens(text: str) -> int:
@@ -136,8 +124,13 @@ class LLMProvider(Provider):
             (completion, latency_ms), attempts = await call_with_retry_async(
                 lambda: self._attempt(document, estimated), self.retry
             )
-        except ProviderUnreachable as exc:
-            self.circuit.trip(str(exc))
+        except Exception as exc:
+            # The providers mask what they put in a message; this also masks what
+            # they did not write themselves (an SDK error's text, a base URL),
+            # since the message of whatever escapes becomes the stored case error.
+            self.redact.exception(exc)
+            if isinstance(exc, ProviderUnreachable):
+                self.circuit.trip(str(exc))
             raise
         self.circuit.reset()
         parsed = parse_answer(completion.text, truncated=completion.truncated)

@@ -43,7 +43,7 @@ class RunData(BaseModel):
     verdicts: list[ModelVerdict] = Field(default_factory=list)
     documents: dict[str, CaseDocument] = Field(default_factory=dict)
     answers: dict[str, list[CaseResult]] = Field(default_factory=dict)
-    """Every model's full result per case id (empty when only the table is wanted)."""
+    """Every model's full result per result key (the case id; `id~N` for a repeat)."""
 
     def aggregated(self) -> dict[str, dict[str, Any]]:
         """Each model's stored aggregate (where confidence intervals live), by model name."""
@@ -110,5 +110,6 @@ def collect_run(store: ResultsStore, run_id: str, *, with_cases: bool = True) ->
     models = sorted({c.model_name for c in cells})
     for model in models:
         for result in store.case_results(run_id, model):
-            data.answers.setdefault(result.document_name, []).append(result)
+            # keyed as the cells are: a repeat (`--repeat N`) is its own row
+            data.answers.setdefault(result.result_key, []).append(result)
     return data

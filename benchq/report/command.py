@@ -78,9 +78,10 @@ def report_text(store: ResultsStore, run_id: str, fmt: str) -> str:
 @handle_errors
 def report(run_id: str, out: Path, fmt: str) -> None:
     """Write one run's report: summary, verdicts, the grid of cases by models, every answer."""
-    from benchq.store.factory import open_store
+    from benchq.store.factory import open_reader_store
 
-    store = open_store(read_settings())
+    # A report holds cases: read them with the reader's credentials where given.
+    store = open_reader_store(read_settings())
     try:
         text = report_text(store, run_id, fmt)
     finally:

@@ -32,7 +32,7 @@ from benchq.report.outcomes import (
     outcome,
 )
 from benchq.scoring.schema import CaseResult
-from benchq.store.explorer import CaseCell
+from benchq.store.explorer import CaseCell, base_case_id
 
 #: Styles shared by the page and the dashboard's case panes.
 _STYLE = """<style>
@@ -241,7 +241,7 @@ def case_views(data: RunData) -> list[dict[str, Any]]:
     for case_id, cells in by_case.items():
         results = {r.model_name: r for r in data.answers.get(case_id, [])}
         answers = [_answer(results.get(c.model_name), c) for c in cells]
-        document = data.documents.get(case_id)
+        document = data.documents.get(base_case_id(case_id))
         cites: dict[int, list[str]] = {}
         for a in answers:
             for index, labels in cited_lines(

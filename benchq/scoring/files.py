@@ -94,6 +94,11 @@ def original_file_content(agg: AggregatedMetrics) -> dict[str, Any]:
     for name in _TOKEN_AVERAGES:
         if data[name] is None:
             data[name] = 0.0
+    # benchq's intervals go beside the original's fields, never instead of them.
+    for name in ("issue_precision_ci", "issue_recall_ci", "issue_f1_ci"):
+        value = getattr(agg, name)
+        if value is not None:
+            data[name] = [value[0], value[1]]
     return data
 
 
@@ -178,7 +183,14 @@ def write_monitoring(record: MonitoringRecord, path: Path) -> None:
     so a converted file has exactly the original's shape.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    unknown = {k for k in ("model_id", "prompt_digest") if getattr(record, k) is None}
+    unknown: dict[str, Any] = {
+        k: True for k in ("model_id", "prompt_digest") if getattr(record, k) is None
+    }
+    no_ci = {
+        k for k in ("precision_ci", "recall_ci", "f1_ci") if getattr(record.metrics, k) is None
+    }
+    if no_ci:
+        unknown["metrics"] = no_ci
     data = record.model_dump(mode="json", exclude=unknown)
     _atomic_write(path, json.dumps(data, indent=2) + "\n")
 

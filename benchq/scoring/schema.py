@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from benchq.scoring.limits import (
     Count,
@@ -62,6 +62,11 @@ ORIGINAL_AGGREGATE_FIELDS: tuple[str, ...] = (
 )
 
 
+def result_key(case_id: str, repeat: int) -> str:
+    """A case result's key in the store: the case id, or `id~repeat` after the first run."""
+    return case_id if repeat == 0 else f"{case_id}~{repeat}"
+
+
 class CaseResult(BaseModel):
     """The outcome of one (run, model, case): a scored answer or a stored failure."""
 
@@ -110,6 +115,17 @@ class CaseResult(BaseModel):
     """The provider's own id of the model that answered (`gpt-4o-mini`)."""
     prompt_digest: str | None = None
     """Digest of the prompt text the model was sent; None for models without one."""
+    repeat: int = Field(default=0, ge=0)
+    """Which run of the case this is (`--repeat N`: 0 to N-1)."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def result_key(self) -> str:
+        """The case's key in the store: its id, or `id~repeat` for repeats after the first.
+
+        `~` cannot be in a case id, so no repeat's key is another case's.
+        """
+        return result_key(self.document_name, self.repeat)
 
     def original(self) -> dict[str, Any]:
         """The original system's fields only, in its order."""
@@ -155,6 +171,15 @@ class AggregatedMetrics(BaseModel):
     facts_accuracy: float = 0.0
     """Share of fact fields extracted correctly, 0-100."""
     cached_count: int = 0
+    issue_precision_ci: tuple[float, float] | None = None
+    """95 % bootstrap interval over cases of `issue_precision` ([low, high])."""
+    issue_recall_ci: tuple[float, float] | None = None
+    issue_f1_ci: tuple[float, float] | None = None
+    repeats: int = 1
+    """Times each case ran (`--repeat`); the scores pool every repeat."""
+    unstable_cases: list[str] = Field(default_factory=list)
+    """Cases whose outcome (TP/FP/FN) differed between repeats: a model that answers
+    differently each time on them."""
 
     def original(self) -> dict[str, Any]:
         """The original file's content: its fields only, in its order."""
@@ -186,6 +211,10 @@ class MonitoringMetrics(BaseModel):
     total_documents: Count | None = None
     total_issues_detected: Count | None = None
     total_issues_expected: Count | None = None
+    precision_ci: tuple[Fraction, Fraction] | None = None
+    """Beside the original: 95 % bootstrap interval of `precision` over cases."""
+    recall_ci: tuple[Fraction, Fraction] | None = None
+    f1_ci: tuple[Fraction, Fraction] | None = None
 
     @model_validator(mode="after")
     def _bounded_extras(self) -> MonitoringMetrics:

@@ -110,7 +110,7 @@ class ResultsStore(ExplorerReads, ABC):
         return RunProgress(
             run_id=run_id,
             status=run.status,
-            expected={m: run.cases_per_model for m in run.models},
+            expected={m: run.cases_per_model * run.repeats for m in run.models},
             done=done,
             finished_models=finished,
             failed_models=[s.model_name for s in summaries if s.status == "failed"],

@@ -22,7 +22,11 @@ def _fingerprint(doc: CaseDocument) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def _cases(store: ResultsStore, snap: Snapshot) -> dict[str, str] | None:
+def case_fingerprints(store: ResultsStore, snap: Snapshot) -> dict[str, str] | None:
+    """Case id -> digest of its bill and expected issues, for the run behind a snapshot.
+
+    None for a snapshot pushed without a run (no documents to compare).
+    """
     if not snap.benchq_run_id:
         return None
     docs = store.case_documents(snap.benchq_run_id)
@@ -48,7 +52,7 @@ def what_differs(store: ResultsStore, config: SnapshotConfig, a: int, b: int) ->
         lines.append(
             f"the prompt text differs: v{a} {snap_a.prompt_digest}, v{b} {snap_b.prompt_digest}"
         )
-    cases_a, cases_b = _cases(store, snap_a), _cases(store, snap_b)
+    cases_a, cases_b = case_fingerprints(store, snap_a), case_fingerprints(store, snap_b)
     if cases_a is None or cases_b is None:
         missing = [f"v{v}" for v, c in ((a, cases_a), (b, cases_b)) if c is None]
         lines.append(

@@ -38,6 +38,7 @@ class CaseCell(BaseModel):
     """
 
     case_id: str
+    """The result's key: the case id, or `id~repeat` for a repeat (`--repeat N`)."""
     model_name: str
     document_type: str
     extraction_success: bool
@@ -93,6 +94,11 @@ def cell_of(row: dict[str, Any], result: dict[str, Any]) -> CaseCell:
     return CaseCell.model_validate({**row, **fields})
 
 
+def base_case_id(key: str) -> str:
+    """The case id of a result's store key (`id~repeat` for repeats, see `result_key`)."""
+    return key.split("~", 1)[0]
+
+
 def like_pattern(text: str) -> str:
     """`text` as a case-insensitive LIKE pattern matching it anywhere, wildcards escaped."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -122,7 +128,10 @@ class ExplorerReads(ABC):
 
     @abstractmethod
     def case_answers(self, run_id: str, case_id: str) -> list[CaseResult]:
-        """Every model's full result (raw answer included) for one case of a run, by model."""
+        """Every model's full result (raw answer included) for one case of a run, by model.
+
+        `case_id` is a result key: `id~2` is the third repeat of case `id`.
+        """
 
     @abstractmethod
     def case_document(self, run_id: str, case_id: str) -> CaseDocument | None:

@@ -180,7 +180,7 @@ class PostgresStore(PostgresExplorerQueries, ResultsStore):
         """
         # Last one wins within a batch, as a redelivery would; ON CONFLICT may
         # not touch one row twice in a statement.
-        unique = {(r.run_id, r.model_name, r.document_name): r for r in results}
+        unique = {(r.run_id, r.model_name, r.result_key): r for r in results}
         rows = [_case_row(r) for r in unique.values()]
         if not rows:
             return
@@ -431,7 +431,7 @@ def _case_row(r: CaseResult) -> tuple[Any, ...]:
     return (
         r.run_id,
         r.model_name,
-        r.document_name,
+        r.result_key,
         r.document_type,
         r.extraction_success,
         r.json_valid,

@@ -22,7 +22,8 @@ from pydantic import BaseModel
 from benchq.scoring.files import write_aggregated, write_monitoring
 from benchq.scoring.schema import AggregatedMetrics, MonitoringRecord
 from benchq.store.base import ResultsStore
-from benchq.store.schema import RegressionVerdict, RunRecord
+from benchq.store.schema import RunRecord
+from benchq.store.verdicts import SnapshotVerdict
 
 
 class ModelResult(BaseModel):
@@ -32,7 +33,7 @@ class ModelResult(BaseModel):
     aggregated: AggregatedMetrics
     monitoring: MonitoringRecord
     snapshot_version: int | None
-    verdict: RegressionVerdict | None
+    verdict: SnapshotVerdict | None
 
 
 class RunResults(BaseModel):
@@ -68,7 +69,7 @@ def run_results(store: ResultsStore, run_id: str) -> RunResults:
                     monitoring=MonitoringRecord.model_validate(summary.monitoring),
                     snapshot_version=summary.snapshot_version,
                     verdict=(
-                        RegressionVerdict.model_validate(summary.verdict)
+                        SnapshotVerdict.model_validate(summary.verdict)
                         if summary.verdict is not None
                         else None
                     ),

@@ -53,6 +53,8 @@ class RunRecord(BaseModel):
     """SHA-256 of the suite's cases and ground truth, whatever its label says."""
     suite_path: str | None = None
     """Where the producer read the suite (`benchq resume` reads it there again)."""
+    repeats: int = 1
+    """Times each (model, case) runs (`--repeat`): a model expects cases x repeats results."""
     model_info: dict[str, RunModel] = Field(default_factory=dict)
     """Per model name: version, provider model id and prompt digest."""
     error: str | None = None

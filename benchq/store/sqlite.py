@@ -255,7 +255,7 @@ class SQLiteStore(SQLiteDashboardQueries, SQLiteExplorerQueries, ResultsStore):
             (
                 r.run_id,
                 r.model_name,
-                r.document_name,
+                r.result_key,
                 r.document_type,
                 int(r.extraction_success),
                 int(r.json_valid),

@@ -2,9 +2,13 @@
 
 Writes go through `rpc()` to the SQL functions of `supabase/migrations`, with
 the service-role key (row-level security lets only that role write); reads are
-table and view selects with the anon key when one is given, as the dashboard
-does. Versioning, locking and the regression rule are therefore the very SQL
-the Postgres backend runs.
+table and view selects. Three keys, three reaches (migration
+`20261201490000_read_roles.sql`): aggregates (snapshots, transactions, the
+dashboard's aggregate functions) are read with the anon key when one is
+given; case-level data (runs, case results with the models' raw outputs,
+run summaries, documents) is closed to anon and read with the reader key
+(role `benchq_reader`), else the service-role key. Versioning, locking and
+the regression rule are the very SQL the Postgres backend runs.
 
 Errors are wrapped here: an unreachable server (or a PostgREST that cannot
 reach its database) is `StoreUnavailable`, `no_data_found` from a function is
@@ -71,7 +75,11 @@ def _wrap(exc: APIError) -> StoreError:
     if code in _UNAVAILABLE_CODES or code.startswith(("08", "53", "57P")):
         return StoreUnavailable(f"Supabase store unavailable: {text}")
     if code == "42501":
-        return StoreError(f"Supabase refused ({text}); writing needs SUPABASE_SERVICE_ROLE_KEY")
+        return StoreError(
+            f"Supabase refused ({text}); writing needs SUPABASE_SERVICE_ROLE_KEY, and reading "
+            "runs, case results or documents needs SUPABASE_READER_KEY (the anon key reads "
+            "aggregates only)"
+        )
     if code in ("42P01", "42883", "PGRST202", "PGRST205"):
         return StoreError(f"Supabase lacks benchq's schema ({text}); apply supabase/migrations")
     return StoreError(f"Supabase refused: {text} ({code})")
@@ -96,14 +104,24 @@ class SupabaseStore(SupabaseExplorerQueries, ResultsStore):
         *,
         service_role_key: str | None = None,
         anon_key: str | None = None,
+        reader_key: str | None = None,
     ) -> None:
-        if not service_role_key and not anon_key:
-            raise StoreError("Supabase store: set SUPABASE_SERVICE_ROLE_KEY or SUPABASE_ANON_KEY")
+        if not service_role_key and not anon_key and not reader_key:
+            raise StoreError(
+                "Supabase store: set SUPABASE_SERVICE_ROLE_KEY, SUPABASE_READER_KEY "
+                "or SUPABASE_ANON_KEY"
+            )
         self.url = url
         self._writer = self._client(url, service_role_key) if service_role_key else None
-        reader = self._client(url, anon_key) if anon_key else self._writer
-        assert reader is not None
-        self._reader = reader
+        reader = self._client(url, reader_key) if reader_key else None
+        anon = self._client(url, anon_key) if anon_key else None
+        # Aggregates with the least privileged key there is; case-level data with
+        # a key that may read it (an anon-only store is refused by the database).
+        public = anon or reader or self._writer
+        cases = reader or self._writer or anon
+        assert public is not None and cases is not None
+        self._public: Client = public
+        self._cases: Client = cases
 
     @staticmethod
     def _client(url: str, key: str) -> Client:
@@ -122,8 +140,10 @@ class SupabaseStore(SupabaseExplorerQueries, ResultsStore):
 
     # --- plumbing ------------------------------------------------------------
 
-    def _rpc(self, fn: str, params: dict[str, Any], *, write: bool = True) -> Any:
-        client = self._writer if write else self._reader
+    def _rpc(
+        self, fn: str, params: dict[str, Any], *, write: bool = True, cases: bool = False
+    ) -> Any:
+        client = self._writer if write else (self._cases if cases else self._public)
         if client is None:
             raise StoreError(
                 f"Supabase store is read-only (no SUPABASE_SERVICE_ROLE_KEY); cannot call {fn}"
@@ -141,12 +161,17 @@ class SupabaseStore(SupabaseExplorerQueries, ResultsStore):
         within: dict[str, list[str]] | None = None,
         columns: str = "*",
     ) -> list[dict[str, Any]]:
-        """All rows (`columns` of them) of a filtered select, paging past the server's row cap."""
+        """All rows (`columns` of them) of a filtered select, paging past the server's row cap.
+
+        Case-level relations are read with the reader's (or service role's) key,
+        the others with the anon key when there is one.
+        """
+        client = self._cases if relation in _CASE_LEVEL else self._public
         out: list[dict[str, Any]] = []
         order = list(order)
         while True:
             want = _PAGE if limit is None else min(_PAGE, limit - len(out))
-            query = self._reader.table(relation).select(columns)
+            query = client.table(relation).select(columns)
             for column, value in (eq or {}).items():
                 query = query.eq(column, value)
             for column, value in (gte or {}).items():
@@ -199,7 +224,7 @@ class SupabaseStore(SupabaseExplorerQueries, ResultsStore):
     def count_case_results(self, run_id: str, model_name: str) -> int:
         """How many distinct cases of (run, model) have a stored result (an exact count)."""
         query = (
-            self._reader.table("benchmark_case_results")
+            self._cases.table("benchmark_case_results")
             .select("case_id", count=CountMethod.exact)
             .eq("run_id", run_id)
             .eq("model_name", model_name)
@@ -413,11 +438,21 @@ class SupabaseStore(SupabaseExplorerQueries, ResultsStore):
         )
         return {r["case_id"]: CaseDocument.model_validate(r) for r in rows}
 
+    def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the API answers a one-row select now (any key may)."""
+        self._select("benchmark_snapshots", columns="id", limit=1)
+
     def close(self) -> None:
         """Close the HTTP connections."""
-        for client in {id(c): c for c in (self._writer, self._reader) if c is not None}.values():
+        clients = (self._writer, self._public, self._cases)
+        for client in {id(c): c for c in clients if c is not None}.values():
             client.postgrest.aclose()
 
+
+#: Relations anon may not read (`20261201490000_read_roles.sql`).
+_CASE_LEVEL = frozenset(
+    {"benchmark_runs", "benchmark_case_results", "benchmark_run_models", "benchmark_case_documents"}
+)
 
 _CONFIG_ORDER = [
     ("model_version", False),

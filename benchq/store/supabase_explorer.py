@@ -29,9 +29,9 @@ _CELL_COLUMNS = (
 
 
 class SupabaseExplorerQueries(ExplorerReads):
-    """The explorer methods of `SupabaseStore` (it supplies `_rpc`, `_select`, `_reader`)."""
+    """The explorer methods of `SupabaseStore` (it supplies `_rpc`, `_select`, `_cases`)."""
 
-    _reader: Any
+    _cases: Any
 
     def _rpc(self, fn: str, params: dict[str, Any], *, write: bool = True) -> Any:
         raise NotImplementedError  # pragma: no cover - SupabaseStore provides it
@@ -125,7 +125,7 @@ class SupabaseExplorerQueries(ExplorerReads):
         from benchq.store.supabase import _call
 
         query = (
-            self._reader.table("benchmark_case_documents")
+            self._cases.table("benchmark_case_documents")
             .select("case_id")
             .eq("run_id", run_id)
             .ilike("text", like_pattern(text))

@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from benchq.errors import ConfigError, NotificationFailed
 from benchq.store.base import ResultsStore
-from benchq.store.schema import RegressionVerdict, RunModelSummary, RunRecord
+from benchq.store.schema import RunModelSummary, RunRecord
+from benchq.store.verdicts import SnapshotVerdict
 
 log = logging.getLogger("benchq.notify")
 
@@ -40,7 +41,9 @@ class ModelReport(BaseModel):
     recall: float | None = None
     f1: float | None = None
     verdict: str | None = None
-    """`ok`, `regression`, `no_baseline`, ... (None when nothing was published)."""
+    """`ok`, `improved`, `inconclusive`, `regression`, `no_baseline` (None: nothing published)."""
+    verdict_text: str | None = None
+    """The verdict's line: the figures, the test and its p-value, the cases that flipped."""
     baseline_version: int | None = None
     error: str | None = None
 
@@ -79,9 +82,10 @@ def _model_report(name: str, run: RunRecord, summary: RunModelSummary | None) ->
     report.recall = _float(agg.get("issue_recall"))
     report.f1 = _float(agg.get("issue_f1_score"))
     if summary.verdict is not None:
-        verdict = RegressionVerdict.model_validate(summary.verdict)
+        verdict = SnapshotVerdict.model_validate(summary.verdict)
         report.verdict = verdict.status
         report.baseline_version = verdict.baseline_version
+        report.verdict_text = verdict.text
     return report
 
 
@@ -96,6 +100,8 @@ def _line(m: ModelReport) -> str:
     scores = f"F1 {m.f1:.3f} (P {m.precision:.3f}, R {m.recall:.3f})" if m.f1 is not None else ""
     verdict = {
         "regression": f"REGRESSION vs v{m.baseline_version}",
+        "inconclusive": f"inconclusive vs v{m.baseline_version}",
+        "improved": f"improved vs v{m.baseline_version}",
         "ok": f"ok vs v{m.baseline_version}",
         "no_baseline": "no baseline set",
     }.get(m.verdict or "", m.verdict or "")

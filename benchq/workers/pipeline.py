@@ -28,6 +28,8 @@ from benchq.cases.schema import Case
 from benchq.errors import BenchqError, InfraUnavailable, NotFound, ProviderBusy
 from benchq.jobs.messages import ModelJob
 from benchq.providers.base import ModelAnswer, Provider
+from benchq.regression.stats import case_rates, group_outcomes, score_intervals
+from benchq.regression.verdict import VerdictRule
 from benchq.scoring.aggregate import aggregate
 from benchq.scoring.case import score_case
 from benchq.scoring.monitoring import to_monitoring
@@ -39,6 +41,7 @@ from benchq.store.schema import (
     RunStatus,
     SnapshotConfig,
 )
+from benchq.store.verdicts import snapshot_verdict
 
 log = logging.getLogger("benchq.jobs")
 
@@ -57,6 +60,7 @@ async def score_case_async(
     case: Case,
     provider: Provider,
     worker: str | None = None,
+    repeat: int = 0,
 ) -> CaseResult:
     """Call the model on one case and score its answer; stores nothing.
 
@@ -93,6 +97,7 @@ async def score_case_async(
     )
     result.model_id = provider.model_id or None
     result.prompt_digest = provider.prompt_digest
+    result.repeat = repeat
     return result
 
 
@@ -120,6 +125,7 @@ async def score_batch(
     provider: Provider,
     slots: asyncio.Semaphore,
     worker: str | None = None,
+    repeat: int = 0,
 ) -> BatchOutcome:
     """Score the cases of one job concurrently, at most `slots` model calls at a time.
 
@@ -130,7 +136,12 @@ async def score_batch(
     async def one(case: Case) -> CaseResult:
         async with slots:
             return await score_case_async(
-                run_id=run_id, model_name=model_name, case=case, provider=provider, worker=worker
+                run_id=run_id,
+                model_name=model_name,
+                case=case,
+                provider=provider,
+                worker=worker,
+                repeat=repeat,
             )
 
     done = await asyncio.gather(*(one(c) for c in cases), return_exceptions=True)
@@ -150,19 +161,19 @@ async def score_batch(
             log.error(
                 "case %s of %s crashed", case.id, model_name, exc_info=(type(item), item, None)
             )
-            outcome.results.append(
-                score_case(
-                    case_id=case.id,
-                    truth=case.truth,
-                    answer=None,
-                    error=f"unexpected {type(item).__name__}: {item}",
-                    run_id=run_id,
-                    model_name=model_name,
-                    pipeline_latency_ms=0.0,
-                    worker=worker,
-                    finished_at=_now(),
-                )
+            crashed = score_case(
+                case_id=case.id,
+                truth=case.truth,
+                answer=None,
+                error=f"unexpected {type(item).__name__}: {item}",
+                run_id=run_id,
+                model_name=model_name,
+                pipeline_latency_ms=0.0,
+                worker=worker,
+                finished_at=_now(),
             )
+            crashed.repeat = repeat
+            outcome.results.append(crashed)
         else:
             outcome.results.append(item)
     return outcome
@@ -204,6 +215,33 @@ def failure_of(results: list[CaseResult], job: ModelJob) -> str | None:
     return None
 
 
+def with_intervals(agg: AggregatedMetrics, results: list[CaseResult]) -> AggregatedMetrics:
+    """The aggregate with 95 % bootstrap intervals over cases (seeded: re-aggregating agrees).
+
+    Repeats of a case (`--repeat`) pool into the case's rates, so the
+    interval is over cases, not over case-repeats; the cases whose outcome
+    differed between repeats are named.
+    """
+    if not results:
+        return agg
+    grouped = group_outcomes((r.document_name, r) for r in results)
+    ci = score_intervals(case_rates(grouped))
+    unstable = sorted(
+        case_id
+        for case_id, outcomes in grouped.items()
+        if len({(o.true_positives, o.false_positives, o.false_negatives) for o in outcomes}) > 1
+    )
+    return agg.model_copy(
+        update={
+            "issue_precision_ci": ci.precision_ci,
+            "issue_recall_ci": ci.recall_ci,
+            "issue_f1_ci": ci.f1_ci,
+            "repeats": max(len(v) for v in grouped.values()),
+            "unstable_cases": unstable,
+        }
+    )
+
+
 def _summary(store: ResultsStore, job: ModelJob) -> RunModelSummary | None:
     for summary in store.run_summaries(job.run_id):
         if summary.model_name == job.model_name:
@@ -230,7 +268,7 @@ def aggregate_model(
         return None
     now = now or datetime.now(UTC)
     results = store.case_results(job.run_id, job.model_name)
-    agg = aggregate(job.model_name, results, generated_at=now)
+    agg = with_intervals(aggregate(job.model_name, results, generated_at=now), results)
     record = to_monitoring(
         agg,
         model=job.model_name,
@@ -240,7 +278,14 @@ def aggregate_model(
         prompt_version=job.prompt_version,
         duration_seconds=max(0.0, (now - datetime.fromisoformat(job.enqueued_at)).total_seconds()),
         timestamp=now,
-    ).model_copy(update={"model_id": job.model_id or None, "prompt_digest": job.prompt_digest})
+    ).model_copy(
+        update={
+            "model_id": job.model_id or None,
+            "prompt_digest": job.prompt_digest,
+            # the suite's size: with `--repeat`, the results are cases x repeats
+            "dataset_size": len({r.document_name for r in results}),
+        }
+    )
     error = failure_of(results, job)
     summary = RunModelSummary(
         run_id=job.run_id,
@@ -283,7 +328,11 @@ def publish_model(job: ModelJob, store: ResultsStore) -> RunModelSummary:
 
 
 def verdict_model(job: ModelJob, store: ResultsStore) -> RunModelSummary:
-    """The regression check of a published (run, model), stored with its summary."""
+    """The regression verdict of a published (run, model), stored with its summary.
+
+    Case by case against the configuration's baseline (`store.verdicts`),
+    falling back to the original's rule where the cases cannot be paired.
+    """
     summary = _summary(store, job)
     if summary is None:
         raise NotFound(f"run {job.run_id}: {job.model_name} has not been aggregated")
@@ -295,7 +344,12 @@ def verdict_model(job: ModelJob, store: ResultsStore) -> RunModelSummary:
         prompt_version=job.prompt_version,
         environment=job.environment,
     )
-    verdict = store.regression_check(config, job.regression_threshold)
+    verdict = snapshot_verdict(
+        store,
+        config,
+        version=summary.snapshot_version,
+        rule=VerdictRule(threshold=job.regression_threshold, alpha=job.alpha),
+    )
     judged = summary.model_copy(update={"verdict": verdict.model_dump(mode="json")})
     store.save_run_summary(judged)
     return judged

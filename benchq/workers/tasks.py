@@ -27,7 +27,7 @@ from benchq.jobs.messages import CaseBatch, ModelJob, SaveCases, describe_args
 from benchq.jobs.target import check_store
 from benchq.providers import aio
 from benchq.providers.factory import provider_class
-from benchq.scoring.schema import CaseResult
+from benchq.scoring.schema import CaseResult, result_key
 from benchq.workers import context
 from benchq.workers.app import app
 from benchq.workers.joblog import log_job
@@ -150,12 +150,11 @@ def run_cases(self: Task, batch: dict[str, Any]) -> dict[str, Any]:
     job = CaseBatch.model_validate(batch)
     patience = Patience(f"run {job.run_id}/{job.model_name}")
     redis_client = context.broker_redis()
+    keys = {c.id: result_key(c.id, job.repeat) for c in job.cases}
     done = patience.call(
-        lambda: ledger.handed_over(
-            redis_client, job.run_id, job.model_name, [c.id for c in job.cases]
-        )
+        lambda: ledger.handed_over(redis_client, job.run_id, job.model_name, list(keys.values()))
     )
-    pending = [c for c in job.cases if c.id not in done]
+    pending = [c for c in job.cases if keys[c.id] not in done]
     outcome = BatchOutcome()
     while pending:
         step = aio.run_sync(
@@ -166,6 +165,7 @@ def run_cases(self: Task, batch: dict[str, Any]) -> dict[str, Any]:
                 provider=context.provider(job.model_name, job.cache_mode, job.prompt_version),
                 slots=context.call_slots(job.model_name),
                 worker=self.request.hostname or context.worker_name(),
+                repeat=job.repeat,
             )
         )
         outcome.results.extend(step.results)
@@ -232,7 +232,7 @@ def _hand_over(job: CaseBatch, results: list[CaseResult]) -> None:
         kwargsrepr="{}",
     )
     ledger.mark_handed_over(
-        context.broker_redis(), job.run_id, job.model_name, [r.document_name for r in results]
+        context.broker_redis(), job.run_id, job.model_name, [r.result_key for r in results]
     )
 
 
