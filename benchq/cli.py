@@ -34,6 +34,15 @@ def _finish(outcome: RunOutcome, as_json: bool) -> None:
         from benchq.cli_summary import outcome_json
 
         click.echo(outcome_json(outcome))
+    unsure = sorted(m for m, v in outcome.verdicts.items() if v.status == "inconclusive")
+    if unsure:
+        # Not a failure of the gate, but a reader must not take it for "ok".
+        err_console.print(
+            f"inconclusive: {', '.join(unsure)} dropped by more than the threshold, but these "
+            "cases cannot tell it from chance; more cases or --repeat would (docs/verdicts.md)",
+            markup=False,
+            highlight=False,
+        )
     _exit_for(outcome.exit_code)
 
 

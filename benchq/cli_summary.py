@@ -72,7 +72,7 @@ def outcome_json(outcome: RunOutcome) -> str:
     )
 
 
-def _with_ci(value: float, ci: tuple[float, float] | None) -> str:
+def _with_ci(value: float, ci: list[float] | None) -> str:
     return f"{value:.3f}" if ci is None else f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
 

@@ -26,6 +26,10 @@ callers only ever catch these::
     ├── RuntimeStartError      the embedded Redis or workers could not be started
     └── InternalError          benchq used itself wrongly: a bug to report, not an input to fix
 
+Two more live inside the suite loader and never leave it: `cases.files.Refused`
+(a file that must not be read) and `cases.content.ContentError` (content that
+cannot be accepted) become problems of `benchq cases check`, or a `SuiteError`.
+
 A failed *case* is not an exception that escapes: the worker catches it and
 stores a case result carrying the error message (failures are data).
 """

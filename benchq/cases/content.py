@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from benchq.cases.schema import CASE_ID_PATTERN
+from benchq.errors import BenchqError
 
 #: Deepest JSON nesting read; a ground truth needs 4 (truth, facts, list, item).
 MAX_JSON_DEPTH = 32
@@ -35,7 +36,7 @@ _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|NaN|-?Infinity')
 _CASE_ID = re.compile(CASE_ID_PATTERN)
 
 
-class ContentError(Exception):
+class ContentError(BenchqError):
     """Content that cannot be accepted; `detail` is one line, `line` 1-based or None."""
 
     def __init__(self, detail: str, line: int | None = None) -> None:

@@ -18,11 +18,13 @@ import os
 import stat
 from pathlib import Path
 
+from benchq.errors import BenchqError
+
 #: Default of `BENCHQ_MAX_INPUT_BYTES`: the largest document or ground-truth file read.
 DEFAULT_MAX_INPUT_BYTES = 1_048_576
 
 
-class Refused(Exception):
+class Refused(BenchqError):
     """A suite file that must not be read; `detail` says why, in one line."""
 
     def __init__(self, detail: str) -> None:

@@ -62,6 +62,11 @@ ORIGINAL_AGGREGATE_FIELDS: tuple[str, ...] = (
 )
 
 
+#: A [low, high] interval, as JSON writes it (a list: strict validation reads no tuple).
+Interval = Annotated[list[float], Field(min_length=2, max_length=2)]
+FractionInterval = Annotated[list[Fraction], Field(min_length=2, max_length=2)]
+
+
 def result_key(case_id: str, repeat: int) -> str:
     """A case result's key in the store: the case id, or `id~repeat` after the first run."""
     return case_id if repeat == 0 else f"{case_id}~{repeat}"
@@ -171,10 +176,10 @@ class AggregatedMetrics(BaseModel):
     facts_accuracy: float = 0.0
     """Share of fact fields extracted correctly, 0-100."""
     cached_count: int = 0
-    issue_precision_ci: tuple[float, float] | None = None
+    issue_precision_ci: Interval | None = None
     """95 % bootstrap interval over cases of `issue_precision` ([low, high])."""
-    issue_recall_ci: tuple[float, float] | None = None
-    issue_f1_ci: tuple[float, float] | None = None
+    issue_recall_ci: Interval | None = None
+    issue_f1_ci: Interval | None = None
     repeats: int = 1
     """Times each case ran (`--repeat`); the scores pool every repeat."""
     unstable_cases: list[str] = Field(default_factory=list)
@@ -211,10 +216,10 @@ class MonitoringMetrics(BaseModel):
     total_documents: Count | None = None
     total_issues_detected: Count | None = None
     total_issues_expected: Count | None = None
-    precision_ci: tuple[Fraction, Fraction] | None = None
+    precision_ci: FractionInterval | None = None
     """Beside the original: 95 % bootstrap interval of `precision` over cases."""
-    recall_ci: tuple[Fraction, Fraction] | None = None
-    f1_ci: tuple[Fraction, Fraction] | None = None
+    recall_ci: FractionInterval | None = None
+    f1_ci: FractionInterval | None = None
 
     @model_validator(mode="after")
     def _bounded_extras(self) -> MonitoringMetrics:

@@ -233,9 +233,9 @@ def with_intervals(agg: AggregatedMetrics, results: list[CaseResult]) -> Aggrega
     )
     return agg.model_copy(
         update={
-            "issue_precision_ci": ci.precision_ci,
-            "issue_recall_ci": ci.recall_ci,
-            "issue_f1_ci": ci.f1_ci,
+            "issue_precision_ci": list(ci.precision_ci),
+            "issue_recall_ci": list(ci.recall_ci),
+            "issue_f1_ci": list(ci.f1_ci),
             "repeats": max(len(v) for v in grouped.values()),
             "unstable_cases": unstable,
         }
