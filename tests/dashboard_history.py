@@ -4,7 +4,10 @@ and benchmark: several models, dozens of snapshots over weeks, real case results
 Everything goes through the store's public writes (`create_run`,
 `save_case_documents`, `save_case_results`, `save_run_summary`, `publish`),
 as a run of the pipeline would write it; the figures come from benchq's own
-`aggregate` and `to_monitoring`, so they agree with the case results. The
+`aggregate` and `to_monitoring`, with the intervals of `score_intervals`
+(as the pipeline's aggregate step adds them), so they agree with the case
+results. The first run is published as an older benchq did, without
+intervals, model id or prompt digest (the dashboard shows a dash). The
 store stamps each snapshot with the time it was published, so a history
 spread over weeks is made by moving `created_at` afterwards (`Backdater`),
 directly in the database: that is the one thing no store method does.
@@ -24,10 +27,11 @@ from uuid import UUID
 
 from benchq.cases.generate import generate_cases
 from benchq.cases.schema import Case
+from benchq.regression.stats import case_rates, group_outcomes, score_intervals
 from benchq.scoring.aggregate import aggregate
 from benchq.scoring.case import normalize_issue_type
 from benchq.scoring.monitoring import to_monitoring
-from benchq.scoring.schema import CaseResult
+from benchq.scoring.schema import AggregatedMetrics, CaseResult
 from benchq.store.aggregates import CaseDocument
 from benchq.store.base import ResultsStore
 from benchq.store.schema import PushMetadata, RunModelSummary, RunRecord
@@ -49,10 +53,17 @@ class FakeModel:
     latency_ms: float
     usd_per_1k_tokens: float
     decline_from: float = 2.0
-    """Share of the history (0-1) after which its skill drops by a fifth: a regression."""
+    """Share of the history (0-1) after which its skill drops (by `decline`): a regression."""
+    decline: float = 0.8
+    """What its skill is multiplied by from `decline_from` on."""
     fail_rate: float = 0.03
     """Chance that a call fails (1.0: every call, a failed run)."""
 
+
+#: A model whose level falls by half in the middle of its history: a change point.
+DRIFTING = FakeModel(
+    "drifting-model", "openai", 0.95, 0.02, 900.0, 0.0005, decline_from=0.5, decline=0.45
+)
 
 MODELS: tuple[FakeModel, ...] = (
     FakeModel("gpt-4o-mini", "openai", 0.86, 0.08, 1900.0, 0.0006),
@@ -61,6 +72,34 @@ MODELS: tuple[FakeModel, ...] = (
     FakeModel("baseline", "baseline", 0.50, 0.05, 40.0, 0.0),
 )
 FALSE_TYPES = ("balance_billing", "upcoding", "arithmetic_error", "unbundling")
+
+#: The digest every fake model's prompt has (the baseline has no prompt).
+PROMPT_DIGEST = "5e1f0c2a9b7d3e48"
+
+
+def model_id_of(model: FakeModel) -> str:
+    """The provider's model id a fake model reports (its name, dated for the LLMs)."""
+    return model.name if model.provider == "baseline" else f"{model.name}-2026-01-15"
+
+
+def with_intervals(agg: AggregatedMetrics, results: list[CaseResult]) -> AggregatedMetrics:
+    """The aggregate with the 95 % intervals the pipeline's aggregate step adds."""
+    grouped = group_outcomes((r.document_name, r) for r in results)
+    ci = score_intervals(case_rates(grouped))
+    unstable = sorted(
+        case_id
+        for case_id, outcomes in grouped.items()
+        if len({(o.true_positives, o.false_positives, o.false_negatives) for o in outcomes}) > 1
+    )
+    return agg.model_copy(
+        update={
+            "issue_precision_ci": list(ci.precision_ci),
+            "issue_recall_ci": list(ci.recall_ci),
+            "issue_f1_ci": list(ci.f1_ci),
+            "repeats": max(len(v) for v in grouped.values()),
+            "unstable_cases": unstable,
+        }
+    )
 
 
 def sqlite_backdater(path: str) -> Backdater:
@@ -168,21 +207,25 @@ def fill_history(
     seed: int = 7,
     environments: Sequence[str] = ("local", "github-actions"),
     models: Sequence[FakeModel] = MODELS,
+    run_prefix: str = "run-",
+    days_ago: int = 0,
 ) -> int:
-    """Publish `runs` runs of every model, spread over the last `days` days; return snapshots.
+    """Publish `runs` runs of every model, spread over `days` days; return snapshots.
 
-    Run i goes to `environments[i % len]`; every configuration's second
-    version becomes its baseline, so the regression view has something to say.
+    The last run is `days_ago` days before now. Run i goes to
+    `environments[i % len]` and is called `<run_prefix><i:03d>`; every
+    configuration's second version becomes its baseline, so the regression
+    view has something to say.
     """
     rng = random.Random(seed)
     suite = generate_cases(cases, seed)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days_ago)
     start = now - timedelta(days=days)
     moved: list[tuple[UUID, datetime]] = []
     for i in range(runs):
         when = start + timedelta(days=days * (i + 1) / runs, hours=-rng.uniform(0, 6))
         environment = environments[i % len(environments)]
-        run_id = f"run-{i:03d}"
+        run_id = f"{run_prefix}{i:03d}"
         store.create_run(
             RunRecord(
                 run_id=run_id,
@@ -206,20 +249,29 @@ def fill_history(
             ],
         )
         for model in models:
-            skill = model.skill * (0.8 if i / runs >= model.decline_from else 1.0)
+            skill = model.skill * (model.decline if i / runs >= model.decline_from else 1.0)
             results = [answer(rng, model, c, skill) for c in suite]
             for r in results:
                 r.run_id = run_id
             store.save_case_results(results)
             agg = aggregate(model.name, results, generated_at=when)
+            if i > 0:  # the first run: as an older benchq published it
+                agg = with_intervals(agg, results)
             record = to_monitoring(
                 agg, model=model.name, model_provider=model.provider, timestamp=when
             )
+            if i > 0:
+                record = record.model_copy(
+                    update={
+                        "model_id": model_id_of(model),
+                        "prompt_digest": None if model.provider == "baseline" else PROMPT_DIGEST,
+                    }
+                )
             store.save_run_summary(
                 RunModelSummary(
                     run_id=run_id,
                     model_name=model.name,
-                    aggregated={},
+                    aggregated=agg.model_dump(mode="json"),
                     monitoring=record.model_dump(mode="json"),
                     finished_at=when.isoformat(),
                 )
@@ -235,3 +287,68 @@ def fill_history(
                 store.set_baseline(snapshot.config, 2)
     backdate(moved)
     return len(moved)
+
+
+def fill_repeat_run(
+    store: ResultsStore,
+    *,
+    run_id: str = "run-repeat",
+    cases: int = 8,
+    repeats: int = 3,
+    seed: int = 11,
+    models: Sequence[FakeModel] = MODELS[:2],
+) -> dict[str, list[str]]:
+    """One run made with `--repeat`: every (model, case) answered `repeats` times.
+
+    Stored as the pipeline stores it (each repeat a case result of its own,
+    `repeat` set; the summary's aggregate with `repeats` and
+    `unstable_cases`), dated before the history so it is never the newest
+    run. Returns each model's unstable cases, as the aggregate names them.
+    """
+    rng = random.Random(seed)
+    suite = generate_cases(cases, seed)
+    when = datetime.now(UTC).replace(microsecond=0) - timedelta(days=60)
+    store.create_run(
+        RunRecord(
+            run_id=run_id,
+            suite="demo",
+            models=[m.name for m in models],
+            cases_per_model=cases,
+            created_at=when.isoformat(),
+            environment="local",
+        )
+    )
+    store.save_case_documents(
+        run_id,
+        [
+            CaseDocument(
+                case_id=c.id,
+                document_type=c.truth.document_type.value,
+                text=c.text,
+                expected_issues=[i.model_dump(mode="json") for i in c.truth.expected_issues],
+            )
+            for c in suite
+        ],
+    )
+    unstable: dict[str, list[str]] = {}
+    for model in models:
+        results = []
+        for c in suite:
+            for repeat in range(repeats):
+                r = answer(rng, model, c, model.skill)
+                r.run_id, r.repeat = run_id, repeat
+                results.append(r)
+        store.save_case_results(results)
+        agg = with_intervals(aggregate(model.name, results, generated_at=when), results)
+        unstable[model.name] = agg.unstable_cases
+        store.save_run_summary(
+            RunModelSummary(
+                run_id=run_id,
+                model_name=model.name,
+                aggregated=agg.model_dump(mode="json"),
+                monitoring={},
+                finished_at=when.isoformat(),
+            )
+        )
+    store.set_run_status(run_id, "done")
+    return unstable

@@ -38,7 +38,7 @@ NEEDS: dict[str, set[str]] = {
     "worker": {"models"},
     "publisher": {"store", "notify"},
     "flower": {"flower"},
-    "dashboard": {"reader"},
+    "dashboard": {"reader", "dashboard"},
     "scheduler": {"store", "models"},
     "enqueue": {"store", "models"},
 }

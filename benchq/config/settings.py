@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -265,6 +265,44 @@ class Settings(BaseSettings):
         description="Seconds after its time within which a missed nightly run (scheduler "
         "down at that moment) is still enqueued when the scheduler starts; 0 never catches up.",
     )
+
+    # --- dashboard -------------------------------------------------------------
+    dashboard_user: SecretStr | None = Field(
+        default=None,
+        description="User name of the dashboard's login. With BENCHQ_DASHBOARD_PASSWORD set, "
+        "every page asks for it, and its writes (checkout, set baseline) are enabled; "
+        "`benchq dashboard --host` beyond localhost refuses to start without both.",
+    )
+    dashboard_password: SecretStr | None = Field(
+        default=None,
+        description="Password of the dashboard's login (see BENCHQ_DASHBOARD_USER). Set it "
+        "here or in the environment, never on the command line.",
+    )
+    dashboard_cookie_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs the dashboard's login cookie. Unset: a random one per "
+        "start, so a restart signs everyone out; set it (e.g. `openssl rand -hex 32`) to "
+        "keep logins across restarts.",
+    )
+    dashboard_origins: str | None = Field(
+        default=None,
+        description="Comma-separated host:port a browser may open the dashboard from (the "
+        "websocket's Origin), e.g. bench.example.org:443. Unset: the address it listens "
+        "on and its localhost names (localhost, 127.0.0.1) at its port. Never `*`. "
+        "Behind a proxy, or published on another address or port, list what the browser "
+        "shows in its address bar.",
+    )
+
+    @field_validator("dashboard_origins")
+    @classmethod
+    def _no_wildcard_origin(cls, value: str | None) -> str | None:
+        # Bokeh would take `*` (or `*:port`) as "any web page may open a session":
+        # a page on another site could then drive the dashboard in a logged-in browser.
+        if value is not None and "*" in value:
+            raise ValueError(
+                "`*` is not allowed: list the host:port browsers open the dashboard from"
+            )
+        return value
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -22,22 +22,29 @@ import param
 from panel.theme import Fast
 
 from benchq.dashboard import data
+from benchq.dashboard.changes_view import ChangePoints
 from benchq.dashboard.explorer import RunExplorer
 from benchq.dashboard.history import SnapshotHistory
+from benchq.dashboard.verdicts_view import EXPLAINED, fallback, key_of, regression_view
 from benchq.dashboard.views import (
     NO_DATA,
     comparison_view,
     current_view,
     is_short,
     message,
-    regression_view,
+    num,
     trends_view,
 )
 from benchq.errors import BenchqError, StoreUnavailable
+from benchq.regression.verdict import VerdictRule
 from benchq.store.base import ResultsStore
+from benchq.store.verdicts import SnapshotVerdict
 
 ALL_ENVIRONMENTS = "All environments"
 ALL_DATASETS = "All datasets"
+
+#: The significance levels Regression Detection offers (the setting's is added if missing).
+ALPHAS = (0.001, 0.005, 0.01, 0.05, 0.1)
 
 
 def _without_web_font() -> None:
@@ -92,9 +99,25 @@ class Dashboard(pn.viewable.Viewer):
 
     refreshed = param.Integer(default=0, doc="Bumped by Refresh: bound views re-read the store.")
 
-    def __init__(self, store: ResultsStore, **params: Any) -> None:
+    def __init__(
+        self,
+        store: ResultsStore,
+        *,
+        user: str | None = None,
+        login: bool = False,
+        alpha: float = 0.01,
+        **params: Any,
+    ) -> None:
+        """`user`: who signed in (None: nobody); `login`: whether the server asks for one.
+
+        Checkout and set baseline are enabled only for a signed-in user.
+        `alpha` is Regression Detection's first significance level
+        (`BENCHQ_VERDICT_ALPHA`).
+        """
         super().__init__(**params)
         self.store = store
+        self.user = user
+        self.login = login
         self.environment = pn.widgets.Select(
             name="Environment", options=[ALL_ENVIRONMENTS], sizing_mode="stretch_width"
         )
@@ -117,17 +140,30 @@ class Dashboard(pn.viewable.Viewer):
         )
         self.refresh_button = pn.widgets.Button(name="↻ Refresh", button_type="primary")
         self.threshold = pn.widgets.FloatSlider(
-            name="Alert when F1 falls by more than (% of baseline F1)",
+            name="Threshold (F1 drop, absolute)",
             start=0.0,
-            end=50.0,
-            step=0.5,
-            value=5.0,
-            format="0.0",
-            width=380,
+            end=0.3,
+            step=0.005,
+            value=0.05,
+            format="0.000",
+            width=340,
+        )
+        alphas = sorted({*ALPHAS, alpha})
+        self.alpha = pn.widgets.Select(
+            name="Significance level (alpha)",
+            options={f"{a:g}": a for a in alphas},
+            value=alpha,
+            width=200,
         )
         # Reads nothing until its tab is shown (it renders lazily) or a run is opened in it.
         self.explorer = RunExplorer(store, autoload=False)
-        self.history = SnapshotHistory(store, on_write=self._after_write, on_explore=self.open_run)
+        self.history = SnapshotHistory(
+            store,
+            on_write=self._after_write,
+            on_explore=self.open_run,
+            can_write=user is not None,
+        )
+        self.changes = ChangePoints(store)
         self._tabs: pn.Tabs | None = None
         self.refresh_button.on_click(lambda _: self.refresh())
         self._load_choices()
@@ -155,19 +191,20 @@ class Dashboard(pn.viewable.Viewer):
         self.refreshed += 1
         self.history.revision += 1
         self.explorer.revision += 1
+        self.changes.revision += 1
 
-    def open_run(self, run_id: str) -> None:
-        """Show one run in the Run Explorer and bring its tab forward."""
+    def open_run(self, run_id: str, case_id: str | None = None) -> None:
+        """Show one run (and one of its cases) in the Run Explorer and bring its tab forward."""
         if self._tabs is None or not self.explorer.started:
             # never shown yet: load the run, then the tab renders with it
-            self.explorer.open_run(run_id)
+            self.explorer.open_run(run_id, case_id)
             if self._tabs is not None:
                 self._tabs.active = len(self._tabs) - 1
             return
         # Shown before: tab first, then the run, so the explorer changes on screen
         # (changed while hidden, a re-shown explorer linked stylesheets from the CDN).
         self._tabs.active = len(self._tabs) - 1
-        self.explorer.open_run(run_id)
+        self.explorer.open_run(run_id, case_id)
 
     def _after_write(self) -> None:
         data.clear_cache()
@@ -218,14 +255,24 @@ class Dashboard(pn.viewable.Viewer):
         env, chosen = self._filters(environment, models)
         days, ds = data.TIME_RANGES[time_range], self._dataset(dataset)
         per_model = data.load_daily(self.store, env, chosen, days, True, ds)
+        # the current snapshots: the same cached load as the first view's
+        loaded = data.first_view(self.store, env, chosen, ds)
         return comparison_view(
             per_model,
             data.load_model_stats(self.store, env, chosen, days, ds),
             self._points(per_model, env, chosen, days, ds),
+            current=loaded["current"],
+            configs=loaded["configurations"],
         )
 
     def _regressions(
-        self, environment: str, models: list[str], dataset: str, threshold: float, _: int
+        self,
+        environment: str,
+        models: list[str],
+        dataset: str,
+        threshold: float,
+        alpha: float,
+        _: int,
     ) -> pn.viewable.Viewable:
         env, chosen = self._filters(environment, models)
         configs = data.load_configurations(self.store, env)
@@ -236,7 +283,48 @@ class Dashboard(pn.viewable.Viewer):
             configs = configs[configs["dataset_version"] == ds]
         if configs.empty:
             return message(NO_DATA)
-        return regression_view(pd.DataFrame(configs), threshold)
+        rule = VerdictRule(threshold=float(threshold), alpha=float(alpha))
+        verdicts = self._verdicts(pd.DataFrame(configs), rule)
+        current = data.load_current(self.store, env, chosen, ds)
+        runs = {
+            key_of(r): str(r.benchq_run_id)
+            for r in current.itertuples(index=False)
+            if isinstance(r.benchq_run_id, str) and r.benchq_run_id
+        }
+        return pn.Column(
+            regression_view(pd.DataFrame(configs), verdicts, runs, rule),
+            sizing_mode="stretch_width",
+        )
+
+    def _verdicts(self, configs: pd.DataFrame, rule: VerdictRule) -> dict[Any, SnapshotVerdict]:
+        """The paired verdict of every configuration with a baseline and no failed run.
+
+        A store that holds the snapshots but refuses their cases (the anon
+        key alone) still gets a verdict: the original's rule on the two F1
+        values, saying why.
+        """
+        verdicts: dict[Any, SnapshotVerdict] = {}
+        for r in configs.itertuples(index=False):
+            current, baseline = num(r.current_version), num(r.baseline_version)
+            if current is None or baseline is None:
+                continue
+            if bool(r.current_failed) or bool(r.baseline_failed):
+                continue
+            key = key_of(r)
+            try:
+                verdicts[key] = data.load_verdict(
+                    self.store,
+                    key,
+                    int(current),
+                    int(baseline),
+                    rule.threshold,
+                    rule.alpha,
+                )
+            except StoreUnavailable:
+                raise
+            except BenchqError as exc:
+                verdicts[key] = fallback(r, rule, f"the case results could not be read: {exc}")
+        return verdicts
 
     def views(self) -> pn.Tabs:
         """The five views as tabs, each bound to the sidebar's widgets."""
@@ -264,6 +352,8 @@ class Dashboard(pn.viewable.Viewer):
                 pn.Column(
                     pn.pane.Markdown("Daily figures over the selected time range and filters."),
                     bound("the trends", self._trends, env, models, dataset, time_range, tick),
+                    self.changes,
+                    sizing_mode="stretch_width",
                 ),
             ),
             (
@@ -273,21 +363,20 @@ class Dashboard(pn.viewable.Viewer):
             (
                 "Regression Detection",
                 pn.Column(
-                    pn.pane.Markdown(
-                        "Each configuration's **current** F1 against its **baseline** F1. "
-                        "The drop is in percent of the baseline value, the unit the "
-                        "threshold is compared in."
-                    ),
-                    self.threshold,
+                    pn.pane.Markdown(EXPLAINED, sizing_mode="stretch_width"),
+                    pn.Row(self.threshold, pn.Spacer(width=30), self.alpha),
                     bound(
                         "the regression check",
                         self._regressions,
                         env,
                         models,
                         dataset,
-                        self.threshold.param.value,
+                        # the value once the slider is let go: one verdict per position
+                        self.threshold.param.value_throttled,
+                        self.alpha.param.value,
                         tick,
                     ),
+                    sizing_mode="stretch_width",
                 ),
             ),
             ("Snapshot History", self.history),
@@ -296,7 +385,18 @@ class Dashboard(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             name="views",
         )
+        # The change-point section follows the sidebar (its choices; it reads when shown).
+        pn.bind(self._scope_changes, env, models, dataset, time_range, tick, watch=True)
+        self._scope_changes(
+            self.environment.value, self.models.value, self.dataset.value, self.time_range.value
+        )
         return self._tabs
+
+    def _scope_changes(
+        self, environment: str, models: list[str], dataset: str, time_range: str, *_: Any
+    ) -> None:
+        env, chosen = self._filters(environment, models)
+        self.changes.set_scope(env, chosen, self._dataset(dataset), data.TIME_RANGES[time_range])
 
     def sidebar(self) -> pn.Column:
         """The filters every summary view follows, and the refresh button."""
@@ -312,9 +412,18 @@ class Dashboard(pn.viewable.Viewer):
                 f"Data is cached for {data.CACHE_TTL_S} s; **Refresh** reads the store now.",
                 styles={"font-size": "12px"},
             ),
+            pn.pane.Markdown(self._who(), styles={"font-size": "12px"}, name="signed-in"),
             width=240,
             name="sidebar",
         )
+
+    def _who(self) -> str:
+        """Who is signed in, with a way out; or why the writes are off."""
+        if self.user is not None:
+            return f"Signed in as **{self.user}** · [sign out](./logout)"
+        if self.login:
+            return "Not signed in: [sign in](./login)"
+        return "No login configured: read-only (checkout and set baseline are off)."
 
     def __panel__(self) -> pn.viewable.Viewable:
         """Sidebar and views side by side, for embedding (a notebook, another app)."""
@@ -334,31 +443,44 @@ class Dashboard(pn.viewable.Viewer):
         )
 
 
-def create_app(store: ResultsStore) -> pn.template.FastListTemplate:
+def _session_arg(name: str) -> str | None:
+    """A query argument of the page's URL (`?run=...`), decoded; None when absent."""
+    wanted = (pn.state.session_args or {}).get(name)
+    return wanted[0].decode("utf-8", "replace") if wanted else None
+
+
+def create_app(
+    store: ResultsStore,
+    *,
+    user: str | None = None,
+    login: bool = False,
+    alpha: float = 0.01,
+) -> pn.template.FastListTemplate:
     """A new page for one browser session (Panel calls this per session).
 
-    `?run=RUN_ID` in the URL opens that run in the Run Explorer.
+    `?run=RUN_ID` in the URL opens that run in the Run Explorer, and
+    `&case=CASE_ID` one of its cases. `user` is who signed in (writes are
+    enabled for them), `login` whether the server asks for one.
     """
     _without_web_font()
     pn.extension("tabulator", notifications=False)
-    dashboard = Dashboard(store)
+    dashboard = Dashboard(store, user=user, login=login, alpha=alpha)
     page = dashboard.page()
-    wanted = (pn.state.session_args or {}).get("run")
-    if wanted:
-        dashboard.open_run(wanted[0].decode("utf-8", "replace"))
+    run_id = _session_arg("run")
+    if run_id:
+        dashboard.open_run(run_id, _session_arg("case"))
     return page
 
 
 def create_explorer_app(store: ResultsStore) -> pn.viewable.Viewable:
-    """The Run Explorer alone, at `/explore?run=RUN_ID`: the page a link to a run opens.
+    """The Run Explorer alone, at `/explore?run=RUN_ID[&case=CASE_ID]`: what a link opens.
 
     No template, sidebar or summary tabs: a person who follows a link to a
     run gets its grid in the time the explorer takes, not the whole dashboard's.
     """
     _without_web_font()
     pn.extension("tabulator", notifications=False)
-    wanted = (pn.state.session_args or {}).get("run")
-    explorer = RunExplorer(store, wanted[0].decode("utf-8", "replace") if wanted else None)
+    explorer = RunExplorer(store, _session_arg("run"), case_id=_session_arg("case"))
     return pn.Column(
         pn.pane.Markdown(
             "## benchq: Run Explorer\n[← the whole dashboard](./)",

@@ -8,6 +8,10 @@ give them (`benchq.store.factory.open_reader_store`: `BENCHQ_READER_STORE_URL`,
 Run Explorer reads cases. A store that cannot be opened still gets a page, one
 that says what is wrong, so a person who opens the URL is never left with
 an empty tab or a traceback.
+
+Who may open it, from which pages, and who may write through it is decided
+before a port is opened (`benchq.dashboard.auth`): beyond localhost it asks
+for a login or refuses to start.
 """
 
 from __future__ import annotations
@@ -16,12 +20,11 @@ from typing import Any
 
 import click
 
+from benchq.cli_support import handle_errors, read_settings
 from benchq.config.settings import Settings
+from benchq.dashboard.auth import Access, access_for, signed_in_user
 from benchq.errors import BenchqError
 from benchq.store.base import ResultsStore
-
-#: Hosts that mean "every interface": the browser's origin cannot be known in advance.
-_ANY_INTERFACE = ("0.0.0.0", "::")
 
 
 def _failure_page(error: BenchqError) -> Any:
@@ -56,8 +59,14 @@ def serve(
     host: str = "127.0.0.1",
     show: bool = False,
     threaded: bool = False,
+    access: Access | None = None,
 ) -> Any:
-    """Serve the dashboard; blocks unless `threaded` (then returns the server thread)."""
+    """Serve the dashboard; blocks unless `threaded` (then returns the server thread).
+
+    Raises `ConfigError` before anything listens when `host` is beyond
+    localhost and no login is configured (`benchq.dashboard.auth`).
+    """
+    access = access or access_for(settings, host, port)
     import panel as pn
 
     from benchq.dashboard.app import create_app, create_explorer_app
@@ -67,18 +76,15 @@ def serve(
     def page() -> Any:
         if isinstance(store, BenchqError):
             return _failure_page(store)
-        return create_app(store)
+        # Writes need a signed-in user; without a login configured there is none.
+        user = signed_in_user() if access.login else None
+        return create_app(store, user=user, login=access.login, alpha=settings.verdict_alpha)
 
     def explore() -> Any:
         if isinstance(store, BenchqError):
             return _failure_page(store)
         return create_explorer_app(store)
 
-    origins = (
-        ["*"]
-        if host in _ANY_INTERFACE
-        else [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
-    )
     return pn.serve(
         {"/": page, "/explore": explore},
         port=port,
@@ -86,9 +92,9 @@ def serve(
         show=show,
         threaded=threaded,
         title="benchq dashboard",
-        websocket_origin=origins,
         start=True,
         print_url=False,
+        **access.serve_options(),
     )
 
 
@@ -104,7 +110,8 @@ def serve(
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Interface to listen on (0.0.0.0: every interface).",
+    help="Interface to listen on (0.0.0.0: every interface). Beyond localhost it needs "
+    "BENCHQ_DASHBOARD_USER and BENCHQ_DASHBOARD_PASSWORD.",
 )
 @click.option(
     "--show/--no-show",
@@ -112,8 +119,17 @@ def serve(
     show_default=True,
     help="Open the dashboard in a web browser.",
 )
+@handle_errors
 def dashboard(port: int, host: str, show: bool) -> None:
-    """Serve the results dashboard (Panel) on the configured store."""
-    settings = Settings()
-    click.echo(f"benchq dashboard: http://{host}:{port}/  (Ctrl-C stops it)")
-    serve(settings, port=port, host=host, show=show)
+    """Serve the results dashboard (Panel) on the configured store.
+
+    Beyond localhost it needs a login: BENCHQ_DASHBOARD_USER and
+    BENCHQ_DASHBOARD_PASSWORD (environment or .env). With them every page asks
+    for it, and checkout and set baseline work for whoever signed in; without
+    them those two are disabled.
+    """
+    settings = read_settings()
+    access = access_for(settings, host, port)
+    login = "login required" if access.login else "no login: read-only"
+    click.echo(f"benchq dashboard: http://{host}:{port}/  ({login}; Ctrl-C stops it)")
+    serve(settings, port=port, host=host, show=show, access=access)

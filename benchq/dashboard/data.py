@@ -23,7 +23,10 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
+from benchq.dashboard.changes import find_changes, series
 from benchq.dashboard.explorer_grid import grid_frame
+from benchq.dashboard.intervals import interval
+from benchq.regression.verdict import VerdictRule
 from benchq.scoring.schema import CaseResult
 from benchq.store.aggregates import (
     CaseChange,
@@ -43,7 +46,9 @@ from benchq.store.schema import (
     RunRecord,
     Snapshot,
     SnapshotConfig,
+    SnapshotFilter,
 )
+from benchq.store.verdicts import SnapshotVerdict, snapshot_verdict
 
 #: Seconds a loaded result is reused before the store is asked again.
 CACHE_TTL_S = 30
@@ -254,7 +259,90 @@ def load_points(
         DashboardFilter(environment=environment, models=models, days=days, dataset=dataset),
         limit=POINTS_LIMIT,
     )
-    return _frame(rows, list(SnapshotPoint.model_fields))
+    frame = _frame(rows, list(SnapshotPoint.model_fields))
+    return _with_f1_bounds(store, frame, environment, models, dataset)
+
+
+def _with_f1_bounds(
+    store: ResultsStore,
+    points: pd.DataFrame,
+    environment: str | None,
+    models: tuple[str, ...],
+    dataset: str | None,
+) -> pd.DataFrame:
+    """`points` with `f1_score_low` and `f1_score_high` from each snapshot's `metrics.f1_ci`.
+
+    The points come from an aggregate query without the metrics; the same
+    filter's newest snapshots (one query, or one per chosen model) hold them.
+    Those are a superset of the points: both are the newest first, and the
+    points' time range only cuts older ones.
+    """
+    out = points.copy()
+    out["f1_score_low"] = pd.Series(float("nan"), index=out.index, dtype=float)
+    out["f1_score_high"] = pd.Series(float("nan"), index=out.index, dtype=float)
+    if out.empty:
+        return out
+    bounds: dict[tuple[str, str, str, str, int], tuple[float, float]] = {}
+    for model in models or (None,):
+        for s in store.list_snapshots(
+            SnapshotFilter(
+                model_version=model,
+                environment=environment,
+                dataset_version=dataset,
+                limit=POINTS_LIMIT,
+            )
+        ):
+            ci = interval(s.metrics, "f1_ci")
+            if ci is not None:
+                key = (s.model_version, s.dataset_version, s.prompt_version, s.environment)
+                bounds[(*key, s.snapshot_version)] = ci
+    found = [
+        bounds.get((m, d, p, e, int(v)))
+        for m, d, p, e, v in zip(
+            out["model_version"],
+            out["dataset_version"],
+            out["prompt_version"],
+            out["environment"],
+            out["snapshot_version"],
+            strict=True,
+        )
+    ]
+    out["f1_score_low"] = [float("nan") if ci is None else ci[0] for ci in found]
+    out["f1_score_high"] = [float("nan") if ci is None else ci[1] for ci in found]
+    return out
+
+
+@pn.cache(ttl=CACHE_TTL_S, max_items=256)
+def load_verdict(
+    store: ResultsStore,
+    key: ConfigKey,
+    current_version: int,
+    baseline_version: int,
+    threshold: float,
+    alpha: float,
+) -> SnapshotVerdict:
+    """The paired verdict of a configuration's current snapshot against its baseline.
+
+    `baseline_version` is part of the cache key only, so a new baseline is a
+    new entry even within the time-to-live (the verdict reads the baseline
+    from the store).
+    """
+    del baseline_version
+    return snapshot_verdict(
+        store,
+        config_of(key),
+        version=current_version,
+        rule=VerdictRule(threshold=threshold, alpha=alpha),
+    )
+
+
+@pn.cache(ttl=CACHE_TTL_S, max_items=64)
+def load_changes(
+    store: ResultsStore, key: ConfigKey, days: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One configuration's active snapshots of the time range, and their change points."""
+    points = series(load_history(store, key), days)
+    return points, find_changes(points)
 
 
 _LOADERS: tuple[Any, ...] = (
@@ -275,6 +363,8 @@ _LOADERS: tuple[Any, ...] = (
     load_case,
     load_search,
     load_points,
+    load_verdict,
+    load_changes,
 )
 
 

@@ -35,6 +35,9 @@ from benchq.dashboard.explorer_grid import (
     ERRORS_ANY,
     SORT_CHOICES,
     SORT_DISAGREEMENT,
+    STABILITY_ANY,
+    STABILITY_CHOICES,
+    UNSTABLE,
     cell_style,
     filter_grid,
     issue_types_of,
@@ -87,9 +90,11 @@ class RunExplorer(pn.viewable.Viewer):
         run_id: str | None = None,
         *,
         autoload: bool = True,
+        case_id: str | None = None,
         **params: Any,
     ) -> None:
-        """`run_id`: the run to show; else, with `autoload`, the newest run.
+        """`run_id`: the run to show (and `case_id`, one of its cases, opened below the grid);
+        else, with `autoload`, the newest run.
 
         Without either nothing is read until `start()` or `open_run()`: the
         dashboard builds the explorer with every page but reads a run only
@@ -113,6 +118,10 @@ class RunExplorer(pn.viewable.Viewer):
             name="Document contains (Enter)", placeholder="text in the bill", width=220
         )
         self.sort = pn.widgets.Select(name="Sort by", options=list(SORT_CHOICES), width=200)
+        # Shown only for a run made with `--repeat N`.
+        self.stability = pn.widgets.Select(
+            name="Repeats", options=list(STABILITY_CHOICES), width=150, visible=False
+        )
         self.download_format = pn.widgets.Select(
             name="Download", options=list(DOWNLOAD_FORMATS), width=150
         )
@@ -157,11 +166,12 @@ class RunExplorer(pn.viewable.Viewer):
             self.errors.param.value,
             self.text.param.value,
             self.sort.param.value,
+            self.stability.param.value,
             watch=True,
         )
         pn.bind(self._name_download, self.download_format.param.value, watch=True)
         if run_id:
-            self.open_run(run_id)
+            self.open_run(run_id, case_id)
         elif autoload:
             self.start()
 
@@ -205,8 +215,12 @@ class RunExplorer(pn.viewable.Viewer):
             return False
         return True
 
-    def open_run(self, run_id: str) -> None:
-        """Show `run_id` (from a snapshot, a link): added to the picker if it is older."""
+    def open_run(self, run_id: str, case_id: str | None = None) -> None:
+        """Show `run_id` (from a snapshot, a link): added to the picker if it is older.
+
+        `case_id`: one of its cases to open below the grid (a link to a case
+        that got worse).
+        """
         if not self._started:
             self._started = True
             self._load_runs(select_newest=False)
@@ -216,6 +230,8 @@ class RunExplorer(pn.viewable.Viewer):
         self.run.options = {run_label(r): r.run_id for r in self._runs.values()}
         if self.run.value != run_id:
             self.run.value = run_id
+        if case_id:
+            self.show_case(case_id)
 
     # --- one run ------------------------------------------------------------------------
 
@@ -249,6 +265,12 @@ class RunExplorer(pn.viewable.Viewer):
         types = sorted(frame["document type"].unique()) if len(frame) else []
         self.document_types.options = [ANY, *types]
         self.issue_types.options = [ANY, *(issue_types_of(frame) if len(frame) else [])]
+        repeated = UNSTABLE in frame.columns
+        self.stability.param.update(
+            visible=repeated, value=self.stability.value if repeated else STABILITY_ANY
+        )
+        if repeated:
+            self.header.object += self._describe_repeats(summaries, frame)
         self._frame = frame
         self._name_download()
         self._refilter()
@@ -262,6 +284,22 @@ class RunExplorer(pn.viewable.Viewer):
             f"**{run.prompt_version}** · environment **{run.environment}** · started "
             f"{run.created_at[:19].replace('T', ' ')} · status **{status}** · "
             f"{cases} cases by {len(run.models)} models ({', '.join(run.models)}){failed}"
+        )
+
+    @staticmethod
+    def _describe_repeats(summaries: list[Any], frame: pd.DataFrame) -> str:
+        """A line on the run's repeats: how many, and how many cases some model flipped on."""
+        repeats = max(
+            (int(s.aggregated.get("repeats", 1) or 1) for s in summaries if s.aggregated),
+            default=0,
+        )
+        cases = frame.loc[frame["_unstable"], "case"].map(base_case_id).nunique()
+        every = frame["case"].map(base_case_id).nunique()
+        runs = f"each case ran {repeats} times" if repeats > 1 else "cases ran several times"
+        return (
+            f"\n\n**Repeats:** {runs} (`--repeat`), each a row of its own (`id~N`); "
+            f"**{cases}** of {every} cases are **unstable** (⟳: a model scored its repeats "
+            "differently). The **Repeats** filter shows them alone."
         )
 
     def _refilter(self, *_: Any) -> None:
@@ -287,6 +325,7 @@ class RunExplorer(pn.viewable.Viewer):
             errors=self.errors.value or ERRORS_ANY,
             case_ids=case_ids,
             sort=self.sort.value or SORT_DISAGREEMENT,
+            stability=self.stability.value or STABILITY_ANY,
         )
         self.grid.page = 1
         self.grid.value = shown(kept)
@@ -375,6 +414,7 @@ class RunExplorer(pn.viewable.Viewer):
                 self.document_types,
                 self.issue_types,
                 self.errors,
+                self.stability,
                 self.text,
                 self.sort,
             ),

@@ -4,7 +4,9 @@ comparing two versions metric by metric and case by case.
 The configuration is picked with four selects (dataset, prompt, environment,
 model) whose choices come from the store, so nothing here names a dataset
 or an environment. The two writes (checkout, set baseline) go through the
-store, then clear the dashboard's cache so every view shows the new state.
+store, then clear the dashboard's cache so every view shows the new state;
+they are enabled only for a signed-in user (`benchq.dashboard.auth`), and
+the store still refuses them without the service role.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import panel as pn
 import param
 
 from benchq.dashboard import data
+from benchq.dashboard.auth import WRITES_NEED_LOGIN
 from benchq.dashboard.compare import answers_side_by_side
-from benchq.dashboard.views import NO_DATA, message, table
+from benchq.dashboard.intervals import CI_SUFFIX, score_texts
+from benchq.dashboard.views import NO_DATA, message, provenance, table
 from benchq.errors import BenchqError
 from benchq.scoring.schema import CaseResult
 from benchq.store.aggregates import CaseChange, CaseDocument
@@ -72,10 +76,14 @@ class SnapshotHistory(pn.viewable.Viewer):
         store: ResultsStore,
         on_write: Callable[[], None],
         on_explore: Callable[[str], None] | None = None,
+        *,
+        can_write: bool = False,
         **params: Any,
     ) -> None:
+        """`can_write`: a user signed in, so checkout and set baseline are enabled."""
         super().__init__(**params)
         self.store = store
+        self.can_write = can_write
         self._on_write = on_write
         self._on_explore = on_explore
         self.explore_button = pn.widgets.Button(
@@ -89,9 +97,18 @@ class SnapshotHistory(pn.viewable.Viewer):
         self.model = pn.widgets.Select(name="Model", width=240)
         self.version = pn.widgets.Select(name="Version", width=110)
         self.checkout_button = pn.widgets.Button(
-            name="Check out (make current)", button_type="primary"
+            name="Check out (make current)", button_type="primary", disabled=not can_write
         )
-        self.baseline_button = pn.widgets.Button(name="Set as baseline", button_type="warning")
+        self.baseline_button = pn.widgets.Button(
+            name="Set as baseline", button_type="warning", disabled=not can_write
+        )
+        self.write_note = pn.pane.Alert(
+            WRITES_NEED_LOGIN,
+            alert_type="secondary",
+            visible=not can_write,
+            sizing_mode="stretch_width",
+            name="writes-need-login",
+        )
         self.version_a = pn.widgets.Select(name="Version A (before)", width=150)
         self.version_b = pn.widgets.Select(name="Version B (after)", width=150)
         self.compare_button = pn.widgets.Button(name="Compare A → B", button_type="primary")
@@ -175,39 +192,46 @@ class SnapshotHistory(pn.viewable.Viewer):
         self.version.value = int(current.iloc[0]) if len(current) else versions[0]
         self.version_b.value = versions[0]
         self.version_a.value = versions[1] if len(versions) > 1 else versions[0]
-        shown = history.assign(
-            marks=[
-                " ".join(m for m, on in (("CURRENT", c), ("BASELINE", b)) if on)
-                for c, b in zip(history["is_current"], history["is_baseline"], strict=True)
+        shown = (
+            score_texts(provenance(history), scores=("f1_score",))
+            .assign(
+                marks=[
+                    " ".join(m for m, on in (("CURRENT", c), ("BASELINE", b)) if on)
+                    for c, b in zip(history["is_current"], history["is_baseline"], strict=True)
+                ]
+            )[
+                [
+                    "snapshot_version",
+                    "marks",
+                    "model id",
+                    "prompt digest",
+                    "created_at",
+                    "f1_score",
+                    "precision_score",
+                    "recall_score",
+                    "latency_ms",
+                    "commit_sha",
+                    "benchq_run_id",
+                ]
             ]
-        )[
-            [
-                "snapshot_version",
-                "marks",
-                "dataset_version",
-                "created_at",
-                "f1_score",
-                "precision_score",
-                "recall_score",
-                "latency_ms",
-                "cost_per_analysis",
-                "commit_sha",
-                "benchq_run_id",
-            ]
-        ].rename(
-            columns={
-                "snapshot_version": "version",
-                "dataset_version": "dataset",
-                "created_at": "published",
-                "f1_score": "F1",
-                "precision_score": "precision",
-                "recall_score": "recall",
-                "latency_ms": "latency (ms)",
-                "cost_per_analysis": "cost/doc (USD)",
-                "commit_sha": "commit",
-                "benchq_run_id": "run",
-            }
+            .rename(
+                columns={
+                    "snapshot_version": "version",
+                    "created_at": "published",
+                    "f1_score": "F1" + CI_SUFFIX,
+                    "precision_score": "precision",
+                    "recall_score": "recall",
+                    "latency_ms": "latency (ms)",
+                    "commit_sha": "commit",
+                    "benchq_run_id": "run",
+                }
+            )
         )
+        shown["published"] = pd.to_datetime(shown["published"], utc=True).dt.strftime(
+            "%Y-%m-%d %H:%M"
+        )
+        # as `git log --oneline` shows a commit; the whole of it is in `benchq snapshots`
+        shown["commit"] = [c[:10] if isinstance(c, str) else None for c in shown["commit"]]
         versions_table = table(shown, name="versions", page_size=12)
         versions_table.style.apply(  # type: ignore[union-attr]
             lambda row: [
@@ -221,6 +245,10 @@ class SnapshotHistory(pn.viewable.Viewer):
     # --- writes --------------------------------------------------------------------------
 
     def _write(self, action: str) -> None:
+        if not self.can_write:
+            # The buttons are disabled; a crafted browser message must not get past them.
+            self.status.param.update(object=WRITES_NEED_LOGIN, alert_type="warning", visible=True)
+            return
         key, version = self._key(), self.version.value
         if key is None or version is None:
             return
@@ -394,6 +422,7 @@ class SnapshotHistory(pn.viewable.Viewer):
             pn.Row(self.dataset, self.prompt, self.environment, self.model),
             versions,
             pn.Row(self.version, self.checkout_button, self.baseline_button, self.explore_button),
+            self.write_note,
             self.status,
             pn.pane.Markdown("#### Compare two versions"),
             pn.Row(self.version_a, self.version_b, self.compare_button),

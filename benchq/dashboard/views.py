@@ -8,6 +8,7 @@ shown in the unit it is compared in (percent of the baseline value).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,13 @@ import hvplot.pandas  # noqa: F401 - registers the .hvplot accessor on DataFrame
 import pandas as pd
 import panel as pn
 
-from benchq.store.snapshots import fell_beyond
+from benchq.dashboard.intervals import (
+    CI_SUFFIX,
+    INTERVAL_BREAK,
+    add_bounds,
+    error_bars,
+    score_texts,
+)
 
 #: What a person who has never run benchq sees when the store holds nothing yet.
 NO_DATA = (
@@ -73,6 +80,7 @@ def _dash_formatter(name: str, column: pd.Series) -> Any:
 
 _WRAP = """
 .tabulator .tabulator-col { font-size: 12px; }
+.tabulator-row .tabulator-cell { font-size: 12px; }
 .tabulator .tabulator-col .tabulator-col-title {
   white-space: normal !important; text-overflow: clip !important; overflow-wrap: break-word;
 }
@@ -83,24 +91,59 @@ _WRAP = """
 """
 
 
+#: Characters a table row holds at 1280 pixels (the main area beside the sidebar, at the
+#: tables' 12-pixel font): what the column widths are planned for.
+ROW_CHARACTERS = 120
+
+
 def column_widths(frame: pd.DataFrame) -> dict[str, str]:
     """Each column's share of the table's width (percent), by what it holds.
 
     The longest word of the header or the longest value (capped) decides, so
-    a column of model names gets more room than a column of versions.
+    a column of model names gets more room than a column of versions. A
+    score with its interval (`0.812 [0.781, 0.840]`) counts as its longer
+    line: it wraps before the bracket. When the columns want more than a row
+    holds (`ROW_CHARACTERS`), the room above each column's longest word
+    (header or value) is what shrinks: words stay whole, lines wrap instead.
     """
-    weights = {}
+    floors: dict[str, float] = {}
+    wants: dict[str, float] = {}
     for column in frame.columns:
         header = max((len(w) for w in str(column).split()), default=4)
-        values = (
-            frame[column]
-            .head(200)
-            .map(lambda v: len(f"{v:.3f}" if isinstance(v, float) else str(v)))
-        )
-        longest = int(values.max()) if len(values) else 4
-        weights[str(column)] = 3 + max(header, min(22, longest))  # 3: room for the sort arrow
-    total = sum(weights.values())
-    return {c: f"{100 * w / total:.1f}%" for c, w in weights.items()}
+        values = frame[column].head(200)
+        longest = int(values.map(_shown_length).max()) if len(values) else 4
+        word = int(values.map(_longest_word).max()) if len(values) else 4
+        # 5: room for the sort arrow; no column narrower than its longest word
+        floors[str(column)] = 5 + max(header, min(22, word))
+        wants[str(column)] = 5 + max(header, min(22, longest))
+    floor, want = sum(floors.values()), sum(wants.values())
+    if want > ROW_CHARACTERS and want > floor:
+        scale = max(0.0, ROW_CHARACTERS - floor) / (want - floor)
+        wants = {c: floors[c] + (w - floors[c]) * scale for c, w in wants.items()}
+    total = sum(wants.values())
+    return {c: f"{100 * w / total:.1f}%" for c, w in wants.items()}
+
+
+def _shown_length(value: Any) -> int:
+    """Characters of the longest line a cell shows (an interval wraps before its bracket)."""
+    if isinstance(value, float):
+        return len(f"{value:.3f}")
+    text = str(value)
+    if INTERVAL_BREAK in text:
+        return max(len(part) for part in text.split(INTERVAL_BREAK))
+    return len(text)
+
+
+#: Where a browser may wrap a cell: at a space, or after a hyphen before a letter
+#: (`gpt-4o-` / `mini`; never inside `2026-12-01` or `-0.675`).
+_WRAP_POINT = re.compile(r" |(?<=-)(?=[^\d\s])")
+
+
+def _longest_word(value: Any) -> int:
+    """Characters of the longest piece of a cell that cannot wrap (an interval is one)."""
+    if isinstance(value, float):
+        return len(f"{value:.3f}")
+    return max((len(w) for w in _WRAP_POINT.split(str(value))), default=0)
 
 
 def as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -139,6 +182,11 @@ def _tile(name: str, value: float | None, fmt: str) -> pn.indicators.Number:
         nan_format="—",
         width=220,
     )
+
+
+def num(value: Any) -> float | None:
+    """`value` as a float; None for a missing value (None, NaN)."""
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _mean(frame: pd.DataFrame, column: str) -> float | None:
@@ -182,6 +230,44 @@ def mark_failed(current: pd.DataFrame, configs: pd.DataFrame | None) -> pd.DataF
     return out
 
 
+def provenance(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with `model id` and `prompt digest` columns: what produced each snapshot.
+
+    A record pushed from elsewhere knows neither: None, shown as a dash.
+    """
+    out = frame.copy()
+    for source, column in (("model_id", "model id"), ("prompt_digest", "prompt digest")):
+        values = out[source] if source in out.columns else [None] * len(out)
+        out[column] = pd.Series(
+            [v if isinstance(v, str) and v else None for v in values], index=out.index, dtype=object
+        )
+    return out
+
+
+def top_chart(best: pd.DataFrame, top: int) -> Any:
+    """The best configurations by F1 as bars, each with its 95 % interval when it has one."""
+    bars = best.iloc[::-1].hvplot.barh(
+        x="configuration",
+        y="f1_score",
+        color="#1f77b4",
+        fill_alpha=0.4,  # light, so the whisker inside the bar shows
+        line_color="#1f77b4",
+        title=f"Top {top} F1, 95 % CI",
+        xlabel="",
+        ylabel="F1",
+        height=280,
+        responsive=True,
+        ylim=(0, 1),
+    )
+    whiskers = error_bars(best.iloc[::-1], "configuration")
+    if whiskers is None:
+        return bars.opts(shared_axes=False)
+    # the overlay takes its own size: without it, it falls back to a fixed width
+    return (bars * whiskers.opts(invert_axes=True)).opts(
+        height=280, responsive=True, shared_axes=False
+    )
+
+
 def current_view(
     current: pd.DataFrame,
     usage: pd.DataFrame,
@@ -192,11 +278,13 @@ def current_view(
     """Current Snapshot: tiles, top models by F1, fastest models with cost, configurations.
 
     Failed runs (see `mark_failed`) are listed with their status and left out
-    of the tiles' averages, the top-F1 chart and the fastest list.
+    of the tiles' averages, the top-F1 chart and the fastest list. Scores
+    carry their 95 % intervals where the snapshot has them (a run's, not a
+    pushed record's): whiskers on the chart, `0.812 [0.781, 0.840]` in the tables.
     """
     if current.empty:
         return pn.Column(message(NO_DATA))
-    marked = mark_failed(current, configs)
+    marked = add_bounds(mark_failed(current, configs))
     ok = marked[marked["status"] == "ok"]
     failures = int((marked["status"] != "ok").sum())
     tiles = pn.Row(
@@ -206,7 +294,7 @@ def current_view(
         _tile("Average latency (ms)", _mean(ok, "latency_ms"), "{value:,.0f}"),
         name="tiles",
     )
-    shown = marked.rename(columns=_CONFIG_COLUMNS)
+    shown = provenance(marked).rename(columns=_CONFIG_COLUMNS)
     ranked = shown[shown["status"] == "ok"]
     several = shown["dataset"].nunique() > 1
     label = ranked["model"] + " · " + ranked["environment"]
@@ -226,30 +314,20 @@ def current_view(
     if len(best):
         charts.append(
             pn.Column(
-                best.iloc[::-1].hvplot.barh(
-                    x="configuration",
-                    y="f1_score",
-                    color="#1f77b4",
-                    title=f"Top {top} by F1 (current)",
-                    xlabel="",
-                    ylabel="F1",
-                    height=280,
-                    responsive=True,
-                    ylim=(0, 1),
-                ),
+                pn.pane.HoloViews(top_chart(best, top), name="top-f1"),
                 sizing_mode="stretch_width",
             )
         )
-    fastest = (
-        ranked.sort_values("latency_ms")
-        .head(top)[["model", "environment", "latency_ms", "cost_per_analysis", "f1_score"]]
-        .rename(
-            columns={
-                "latency_ms": "latency (ms)",
-                "cost_per_analysis": "cost per document (USD)",
-                "f1_score": "F1",
-            }
-        )
+    # F1 with its interval; precision and recall as figures (wide tables stay readable).
+    texts = score_texts(shown, scores=("f1_score",))
+    fastest = texts.loc[ranked.sort_values("latency_ms").head(top).index][
+        ["model", "environment", "latency_ms", "cost_per_analysis", "f1_score"]
+    ].rename(
+        columns={
+            "latency_ms": "latency (ms)",
+            "cost_per_analysis": "cost per document (USD)",
+            "f1_score": "F1" + CI_SUFFIX,
+        }
     )
     charts.append(
         pn.Column(
@@ -258,35 +336,29 @@ def current_view(
             sizing_mode="stretch_width",
         )
     )
-    configs_table = shown[
+    # One dataset shown: said in the sidebar, not in a column of its own.
+    configs_table = texts[
         [
             "model",
+            "model id",
             "status",
             "environment",
-            "dataset",
+            *(["dataset"] if several else []),
+            "prompt digest",
             "snapshot_version",
             "f1_score",
             "precision_score",
             "recall_score",
-            "latency_ms",
-            "cost_per_analysis",
-            "created_at",
             "benchq_run_id",
         ]
     ].rename(
         columns={
             "snapshot_version": "version",
-            "f1_score": "F1",
-            "precision_score": "prec.",
+            "f1_score": "F1" + CI_SUFFIX,
+            "precision_score": "precision",
             "recall_score": "recall",
-            "latency_ms": "latency (ms)",
-            "cost_per_analysis": "cost/doc (USD)",
-            "created_at": "published",
             "benchq_run_id": "run",
         }
-    )
-    configs_table["published"] = pd.to_datetime(configs_table["published"], utc=True).dt.strftime(
-        "%Y-%m-%d %H:%M"
     )
     styled = table(configs_table, name="configurations")
     styled.style.apply(  # type: ignore[union-attr]
@@ -305,7 +377,12 @@ def current_view(
         *parts,
         pn.Row(*charts),
         pn.pane.Markdown(
-            "#### Current configurations\nThe **run** column opens that run in the Run Explorer."
+            "#### Current configurations\nF1 with its 95 % interval (a bootstrap over the "
+            "run's cases; none for a record pushed without a run); "
+            "the **model id** the provider ran and the **prompt digest** (a dash: not "
+            "recorded); latency and cost are in the tables above and below, when each "
+            "was published in Snapshot History. The **run** column opens that run in the "
+            "Run Explorer."
         ),
         styled,
         usage_view(usage),
@@ -414,7 +491,11 @@ def _failed_note(points: pd.DataFrame) -> list[Any]:
 
 
 def runs_view(points: pd.DataFrame, title: str) -> pn.Column:
-    """F1 of each snapshot, by run (for a short history), failures named apart."""
+    """F1 of each snapshot, by run (for a short history), failures named apart.
+
+    With `f1_score_low` and `f1_score_high` columns, each point carries its
+    95 % interval as a whisker.
+    """
     if points.empty:
         return pn.Column(message(NO_DATA + " (or none in the selected time range)."))
     frame = by_run(points)
@@ -434,6 +515,9 @@ def runs_view(points: pd.DataFrame, title: str) -> pn.Column:
             ylim=(0, 1.05),
             legend="bottom_right",
         )
+        whiskers = error_bars(frame, "run") if "f1_score_low" in frame.columns else None
+        if whiskers is not None:
+            chart = (chart * whiskers).opts(height=340, responsive=True)
         parts.insert(0, pn.pane.HoloViews(chart, name="f1-by-run", sizing_mode="stretch_width"))
     return pn.Column(*parts, sizing_mode="stretch_width")
 
@@ -498,13 +582,55 @@ def trends_view(daily: pd.DataFrame, points: pd.DataFrame | None = None) -> pn.C
     )
 
 
-def comparison_view(
-    per_model: pd.DataFrame, stats: pd.DataFrame, points: pd.DataFrame | None = None
-) -> pn.Column:
-    """Model Comparison: F1 over time per model; mean, std, min, max, count, failed per model.
+def current_intervals_chart(current: pd.DataFrame, configs: pd.DataFrame | None) -> Any:
+    """Each configuration's current F1 as a point with its 95 % interval, best first.
 
-    Failed runs are counted in their own column and left out of every mean;
-    a short history is drawn per run (`points`).
+    None when no current snapshot has an F1 (all failed, or none at all).
+    Overlapping whiskers say two models cannot be told apart on this suite.
+    """
+    if current.empty:
+        return None
+    marked = add_bounds(mark_failed(current, configs))
+    ok = marked[marked["status"] == "ok"].dropna(subset=["f1_score"])
+    if ok.empty:
+        return None
+    label = ok["model_version"] + " · " + ok["environment"]
+    if ok["dataset_version"].nunique() > 1:
+        label = label + " · " + ok["dataset_version"]
+    # best at the top: the first category of an inverted axis is drawn at the bottom
+    frame = ok.assign(configuration=label).sort_values("f1_score", ascending=True)
+    height = 90 + 28 * len(frame)
+    points = frame.hvplot.scatter(
+        x="configuration",
+        y="f1_score",
+        size=70,
+        color="#1f77b4",
+        title="Current F1 of each configuration (whiskers: 95 % interval over its cases)",
+        xlabel="",
+        ylabel="F1",
+        ylim=(0, 1.05),
+    ).opts(invert_axes=True)
+    whiskers = error_bars(frame, "configuration")
+    chart = points if whiskers is None else points * whiskers.opts(invert_axes=True)
+    # not linked to Current Snapshot's top chart, whose axis has the same name and
+    # would impose its order on this one in the same page
+    return chart.opts(height=height, responsive=True, shared_axes=False)
+
+
+def comparison_view(
+    per_model: pd.DataFrame,
+    stats: pd.DataFrame,
+    points: pd.DataFrame | None = None,
+    current: pd.DataFrame | None = None,
+    configs: pd.DataFrame | None = None,
+) -> pn.Column:
+    """Model Comparison: F1 over time per model; each current F1 with its interval; stats.
+
+    Per model over the time range: mean, std, min, max, count, failed. Failed
+    runs are counted in their own column and left out of every mean; a short
+    history is drawn per run (`points`). `current` (the current snapshots,
+    with `configs` to tell failed runs) adds the current F1 of each
+    configuration with its 95 % interval.
     """
     if stats.empty:
         return pn.Column(message(NO_DATA + " (or none in the selected time range)."))
@@ -560,13 +686,19 @@ def comparison_view(
         list(shown.columns).index("F1 min"),
         "F1 range",
         [
-            None if _num(lo) is None else f"{lo:.3f} to {hi:.3f}"
+            None if num(lo) is None else f"{lo:.3f} to {hi:.3f}"
             for lo, hi in zip(shown["F1 min"], shown["F1 max"], strict=True)
         ],
     )
     shown = shown.drop(columns=["F1 min", "F1 max"])
+    intervals = None if current is None else current_intervals_chart(current, configs)
     return pn.Column(
         chart_part,
+        *(
+            []
+            if intervals is None
+            else [pn.pane.HoloViews(intervals, name="f1-intervals", sizing_mode="stretch_width")]
+        ),
         pn.pane.Markdown(
             "#### F1 per model over the time range\nBest first; **count** includes the "
             "**failed runs**, which are in no mean (a model whose every run failed has none)."
@@ -574,104 +706,3 @@ def comparison_view(
         table(shown, name="model-stats", pagination=None),
         sizing_mode="stretch_width",
     )
-
-
-def regression_frame(configs: pd.DataFrame, threshold_pct: float) -> pd.DataFrame:
-    """Per configuration: the verdict first, baseline and current F1, the drop in % of baseline.
-
-    The rule is the store's (`fell_beyond`): an alert when F1 fell by more
-    than `threshold_pct` percent of its baseline value. A failed run (no case
-    succeeded) has no F1 to compare: its status says so instead.
-    """
-    rows = []
-    for r in configs.itertuples(index=False):
-        base, cur = _num(r.baseline_f1), _num(r.current_f1)
-        current_failed = bool(getattr(r, "current_failed", False))
-        baseline_failed = bool(getattr(r, "baseline_failed", False))
-        drop = 100.0 * (base - cur) / base if base and cur is not None else None
-        if _num(r.baseline_version) is None:
-            status = "no baseline"
-        elif current_failed:
-            status = "current run failed"
-        elif baseline_failed:
-            status = "baseline run failed"
-        elif fell_beyond(base, cur, threshold_pct / 100.0):
-            status = "ALERT"
-        else:
-            status = "ok"
-        if current_failed or baseline_failed:
-            drop = None
-        rows.append(
-            {
-                "status": status,
-                "model": r.model_version,
-                "environment": r.environment,
-                "dataset": r.dataset_version,
-                "prompt": r.prompt_version,
-                "baseline": _version_f1(r.baseline_version, None if baseline_failed else base),
-                "current": _version_f1(r.current_version, None if current_failed else cur),
-                "F1 drop (%)": drop,
-            }
-        )
-    frame = pd.DataFrame(rows)
-    frame["F1 drop (%)"] = pd.to_numeric(frame["F1 drop (%)"], errors="coerce").astype(float)
-    return frame
-
-
-def _version_f1(version: Any, f1: float | None) -> str | None:
-    """`v3 · F1 0.857`, `v3 · no F1` for a failed run, None (a dash) without a version."""
-    if _num(version) is None:
-        return None
-    return f"v{int(version)} · " + ("no F1" if f1 is None else f"F1 {f1:.3f}")
-
-
-def _num(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
-_STATUS_COLOURS = {
-    "ALERT": "background-color: #f8d7da",
-    "current run failed": "background-color: #c9ced6",
-    "baseline run failed": "background-color: #c9ced6",
-}
-
-
-def regression_view(configs: pd.DataFrame, threshold_pct: float) -> pn.Column:
-    """Regression Detection: the table, and an alert naming what fell too far."""
-    if configs.empty:
-        return pn.Column(message(NO_DATA))
-    frame = regression_frame(configs, threshold_pct)
-    alerts = frame[frame["status"] == "ALERT"]
-    if len(alerts):
-        names = ", ".join(
-            f"{m} ({e})" for m, e in zip(alerts["model"], alerts["environment"], strict=True)
-        )
-        banner = message(
-            f"**{len(alerts)} regression alert(s):** F1 fell by more than "
-            f"{threshold_pct:g}% of its baseline for {names}.",
-            "danger",
-        )
-    else:
-        banner = message(
-            f"No configuration's F1 fell by more than {threshold_pct:g}% of its baseline.",
-            "success",
-        )
-    missing = int((frame["status"] == "no baseline").sum())
-    failed = int(frame["status"].str.endswith("run failed").sum())
-    notes = []
-    if missing:
-        notes.append(
-            f"{missing} configuration(s) have no baseline yet: set one in Snapshot History."
-        )
-    if failed:
-        notes.append(
-            f"{failed} configuration(s) cannot be judged: their current or baseline run failed "
-            "(no case succeeded), so there is no F1 to compare."
-        )
-    note = " ".join(notes)
-    styled = table(frame, name="regressions", pagination=None)
-    styled.style.apply(  # type: ignore[union-attr]
-        lambda row: [_STATUS_COLOURS.get(str(row["status"]), "") for _ in row],
-        axis=1,
-    )
-    return pn.Column(banner, styled, pn.pane.Markdown(note), sizing_mode="stretch_width")

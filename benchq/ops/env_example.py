@@ -50,6 +50,7 @@ SECTIONS: dict[str, str] = {
     "registry_path": "Model providers",
     "notify_urls": "Notifications",
     "flower_user": "Operations: the nightly scheduler (Flower's credentials: env/flower.env)",
+    "dashboard_user": "Dashboard (its login: env/dashboard.env)",
 }
 
 
@@ -114,6 +115,14 @@ GROUPS: tuple[SecretGroup, ...] = (
         "flower",
         ("flower_user", "flower_password"),
         (("flower_user", "admin"), ("flower_password", "")),
+    ),
+    SecretGroup(
+        "dashboard",
+        "The dashboard's login",
+        "dashboard, which listens on every interface in compose and so refuses to start "
+        "without a user and a password",
+        ("dashboard_user", "dashboard_password", "dashboard_cookie_secret"),
+        (("dashboard_user", "admin"), ("dashboard_password", "")),
     ),
     SecretGroup(
         "notify",
