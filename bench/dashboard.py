@@ -14,6 +14,11 @@ each time):
   (`benchq.dashboard.data.first_view`);
 * filter change: the queries a change of environment, models and time range
   runs, for the view on screen and for each other view;
+* Regression Detection: the paired verdict of every configuration against
+  its baseline (20 configurations of 50 cases), as the view computes them;
+* Performance Trends' change points: one configuration's history (about 500
+  snapshots; the newest 250 searched) for F1, latency and cost, over all time
+  and over the last 30 days;
 * the Run Explorer on one run of `--explore-cases` cases (default 1,000) by
   4 models, stored beside the history with documents: the data of opening
   it (every cell, the grid, the totals), of a filter (outcome, and a text
@@ -316,6 +321,27 @@ def bench_queries(url: str, repeat: int) -> list[tuple[str, float]]:
         data.load_model_stats(store, None, (), None)
         store.close()
 
+    def regressions() -> None:
+        store = fresh()
+        for r in data.load_configurations(store, None).itertuples(index=False):
+            key = (r.model_version, r.dataset_version, r.prompt_version, r.environment)
+            data.load_verdict(
+                store, key, int(r.current_version), int(r.baseline_version), 0.05, 0.01
+            )
+        store.close()
+
+    config = ("gpt-4o-mini-v1.0", "benchmark-set-v1", "v1", "production")
+
+    def changes_all_time() -> None:
+        store = fresh()
+        data.load_changes(store, config, None)
+        store.close()
+
+    def changes_30_days() -> None:
+        store = fresh()
+        data.load_changes(store, config, 30)
+        store.close()
+
     def explore_open() -> None:
         store = fresh()
         cells = data.load_run_cells(store, EXPLORE_RUN)
@@ -351,6 +377,15 @@ def bench_queries(url: str, repeat: int) -> list[tuple[str, float]]:
         (
             "Model Comparison, all environments, all time (10,000 snapshots)",
             timed(change_all_time, repeat),
+        ),
+        ("Regression Detection: paired verdicts of 20 configurations", timed(regressions, repeat)),
+        (
+            "Performance Trends: change points of one configuration, all time (newest 250)",
+            timed(changes_all_time, repeat),
+        ),
+        (
+            "Performance Trends: change points of one configuration, last 30 days",
+            timed(changes_30_days, repeat),
         ),
         ("explorer: open the run (cells, grid, totals)", timed(explore_open, repeat)),
         (

@@ -837,6 +837,8 @@ def test_performance_trends_marks_and_lists_change_points(
     assert previous[0] == expected[0].previous_version
     # three charts: F1 per day, runs per day, and the history with its change points
     page.locator("canvas >> visible=true").nth(2).wait_for(timeout=WAIT_MS)
+    # the chart and the list of change points on screen
+    page.locator(".tabulator-cell[tabulator-field='p-value']").last.scroll_into_view_if_needed()
     screenshot(page, "performance-trends")
     assert console.errors == []
     page.close()

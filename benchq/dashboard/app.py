@@ -255,14 +255,13 @@ class Dashboard(pn.viewable.Viewer):
         env, chosen = self._filters(environment, models)
         days, ds = data.TIME_RANGES[time_range], self._dataset(dataset)
         per_model = data.load_daily(self.store, env, chosen, days, True, ds)
-        # the current snapshots: the same cached load as the first view's
-        loaded = data.first_view(self.store, env, chosen, ds)
         return comparison_view(
             per_model,
             data.load_model_stats(self.store, env, chosen, days, ds),
             self._points(per_model, env, chosen, days, ds),
-            current=loaded["current"],
-            configs=loaded["configurations"],
+            # the current snapshots: the same cached loads as the first view's
+            current=data.load_current(self.store, env, chosen, ds),
+            configs=data.load_configurations(self.store, None),
         )
 
     def _regressions(

@@ -1,9 +1,11 @@
-"""The four summary views, built from the loaders' DataFrames.
+"""The summary views (Current Snapshot, Performance Trends, Model Comparison), built
+from the loaders' DataFrames, and the table helpers every view shares.
 
 Each function takes data and returns Panel objects; none reads the store,
 so each view is the same whatever backend the data came from. Figures on a
-0-1 scale (precision, recall, F1) are shown with three decimals; a drop is
-shown in the unit it is compared in (percent of the baseline value).
+0-1 scale (precision, recall, F1) are shown with three decimals, F1 with its
+95 % interval where the snapshot has one (`intervals`). Regression Detection
+is `verdicts_view`; the change points of Performance Trends are `changes`.
 """
 
 from __future__ import annotations
