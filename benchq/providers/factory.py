@@ -129,6 +129,8 @@ def make_provider(
         prompt=prompt,
         retry=retry_policy(settings),
         limiter=limiter,
+        # one HTTP connection per call a worker keeps in flight: none waits for the pool
+        connections=settings.worker_concurrency,
     )
     if cache is not None and settings.response_cache:
         return CachingProvider(provider, cache, identity=provider.cache_identity(), mode=cache_mode)

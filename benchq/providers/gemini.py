@@ -104,8 +104,12 @@ class GeminiProvider(LLMProvider):
         prompt: Prompt,
         retry: RetryPolicy | None = None,
         limiter: Limiter | None = None,
+        connections: int = 100,
     ) -> None:
         super().__init__(spec, prompt=prompt, retry=retry, limiter=limiter, secrets=[api_key])
+        # google-genai's aiohttp session has no connection limit of its own
+        # (`TCPConnector(limit=0)`): a call never waits for its pool.
+        self.connections = connections
         self.client = genai.Client(
             api_key=api_key.get_secret_value() if api_key else None,
             http_options=types.HttpOptions(
