@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -100,7 +101,9 @@ def run_bare(url: str, bodies: Path, concurrency: int) -> Figures:
     }
 
 
-def _benchq_env(url: str, concurrency: int, workers: int, batch: int, marker: Path) -> dict[str, str]:
+def _benchq_env(
+    url: str, concurrency: int, workers: int, batch: int, marker: Path
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BENCHQ_")}
     env.update(
         BENCHQ_MEDGEMMA_BASE_URL=url,
@@ -144,6 +147,12 @@ def run_benchq(
         "run_seconds": run_seconds,
         "command_seconds": wall,
         "cpu_seconds": sampler.cpu_between(start, end),
+        "cpu_seconds_by_process": {
+            k: round(v, 3)
+            for k, v in sampler.cpu_by_kind(
+                start, end, {"worker": "celery", "redis": "redis-server", "producer": "benchq.cli"}
+            ).items()
+        },
         "command_cpu_seconds": sampler.totals[-1] if sampler.totals else 0.0,
         "calls": calls,
         "errors": errors,
@@ -151,15 +160,14 @@ def run_benchq(
     }
 
 
-def write_bodies(suite: Path, path: Path) -> list[str]:
-    """The request bodies benchq's provider sends for the suite, one JSON a line; the documents."""
+def write_bodies(suite: Path, path: Path) -> None:
+    """The request bodies benchq's provider sends for the suite, one JSON a line."""
     settings = Settings()
     spec = load_registry(settings).get("medgemma")
     provider = MedGemmaProvider(spec, api_key=None, prompt=load_prompt(settings.prompt_version))
     docs = [case.text for case in load_suite(suite).cases]
     path.write_text("".join(json.dumps(provider.request_body(d)) + "\n" for d in docs))
     provider.close()
-    return docs
 
 
 def _summary(rows: list[Figures]) -> list[Figures]:
@@ -167,7 +175,9 @@ def _summary(rows: list[Figures]) -> list[Figures]:
     out = []
     keys = sorted({(r["calls"], r["concurrency"], r["batch"]) for r in rows})
     for calls, conc, batch in keys:
-        mine = [r for r in rows if (r["calls"], r["concurrency"], r["batch"]) == (calls, conc, batch)]
+        mine = [
+            r for r in rows if (r["calls"], r["concurrency"], r["batch"]) == (calls, conc, batch)
+        ]
         entry: Figures = {"calls": calls, "concurrency": conc, "batch": batch, "runs": len(mine)}
         for side in ("bare", "benchq", "inspect"):
             have = [r[side] for r in mine if side in r]
@@ -187,6 +197,33 @@ def _summary(rows: list[Figures]) -> list[Figures]:
 
 def _med_range(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
+
+
+def measure(
+    side: str,
+    args: argparse.Namespace,
+    where: Path,
+    suite: Path,
+    bodies: Path,
+    conc: int,
+    batch: int,
+    inspect_python: Path | None,
+) -> Figures:
+    """One side's figures, against a fresh stand-in of its own."""
+    with standin(args.delay) as (url, server_pid):
+        server_cpu = cpu_seconds(server_pid) or 0.0
+        if side == "bare":
+            got = run_bare(url, bodies, conc)
+        elif side == "benchq":
+            got = run_benchq(url, suite, where, concurrency=conc, workers=args.workers, batch=batch)
+        else:
+            from inspect_side import run_inspect
+
+            assert inspect_python is not None
+            got = run_inspect(inspect_python, url, bodies, where, concurrency=conc)
+        got["server_cpu_seconds"] = (cpu_seconds(server_pid) or 0.0) - server_cpu
+    got["cpu_ms_per_call"] = got["cpu_seconds"] / got["calls"] * 1000 if got["calls"] else 0.0
+    return got
 
 
 def main() -> None:
@@ -228,35 +265,19 @@ def main() -> None:
             if not suite.exists():
                 generate_suite(calls, 5, suite)
             bodies = work / f"bodies-{calls}.jsonl"
-            docs = write_bodies(suite, bodies)
-            for conc in args.concurrency:
-                for batch in args.batch_size:
-                    for rep in range(args.repeat):
-                        row: Figures = {"calls": calls, "concurrency": conc, "batch": batch,
-                                        "repeat": rep + 1}  # fmt: skip
-                        for side in sides:
-                            with standin(args.delay) as (url, server_pid):
-                                server_cpu = cpu_seconds(server_pid) or 0.0
-                                if side == "bare":
-                                    got = run_bare(url, bodies, conc)
-                                elif side == "benchq":
-                                    got = run_benchq(
-                                        url, suite, work / f"benchq-{calls}-{conc}-{batch}-{rep}",
-                                        concurrency=conc, workers=args.workers, batch=batch,
-                                    )  # fmt: skip
-                                else:
-                                    from inspect_side import run_inspect
-
-                                    assert inspect_python is not None
-                                    got = run_inspect(
-                                        inspect_python, url, docs, bodies,
-                                        work / f"inspect-{calls}-{conc}-{rep}", concurrency=conc,
-                                    )  # fmt: skip
-                                got["server_cpu_seconds"] = (cpu_seconds(server_pid) or 0.0) - server_cpu
-                            got["cpu_ms_per_call"] = got["cpu_seconds"] / calls * 1000
-                            row[side] = got
-                        print(json.dumps(row), flush=True)
-                        rows.append(row)
+            write_bodies(suite, bodies)
+            for conc, batch, rep in itertools.product(
+                args.concurrency, args.batch_size, range(args.repeat)
+            ):
+                row: Figures = {"calls": calls, "concurrency": conc, "batch": batch}
+                row["repeat"] = rep + 1
+                for side in sides:
+                    where = work / f"{side}-{calls}-{conc}-{batch}-{rep}"
+                    row[side] = measure(
+                        side, args, where, suite, bodies, conc, batch, inspect_python
+                    )
+                print(json.dumps(row), flush=True)
+                rows.append(row)
     for entry in _summary(rows):
         print(json.dumps(entry), flush=True)
 

@@ -63,6 +63,8 @@ class TreeSampler:
         """Wall clock (time.time) of each sample."""
         self.totals: list[float] = []
         """CPU seconds of the tree at each sample (processes seen, including exited ones)."""
+        self.per_pid: list[dict[int, float]] = []
+        """CPU seconds of each process at each sample."""
         self.peak_rss: dict[int, float] = {}
         """Largest resident MiB seen per process."""
         self.names: dict[int, str] = {}
@@ -100,6 +102,7 @@ class TreeSampler:
                     self.peak_rss[pid] = max(self.peak_rss.get(pid, 0.0), rss_mib(pid))
             self.times.append(time.time())
             self.totals.append(sum(self._last.values()))
+            self.per_pid.append(dict(self._last))
             n += 1
             if self._stop.wait(self.interval):
                 break
@@ -118,6 +121,22 @@ class TreeSampler:
     def cpu_between(self, start: float, end: float) -> float:
         """CPU seconds the tree spent between two wall-clock times."""
         return self.cpu_at(end) - self.cpu_at(start)
+
+    def cpu_by_kind(self, start: float, end: float, kinds: dict[str, str]) -> dict[str, float]:
+        """CPU seconds between two times, per kind of process (`kinds`: name -> command needle).
+
+        Approximate at the ends (the nearest samples inside the window), which
+        is why `cpu_between` is the figure to quote; this one says where it went.
+        """
+        i = min(bisect.bisect_left(self.times, start), len(self.times) - 1)
+        j = min(bisect.bisect_left(self.times, end), len(self.times) - 1)
+        out = dict.fromkeys(kinds, 0.0)
+        for pid, cpu in self.per_pid[j].items():
+            spent = cpu - self.per_pid[i].get(pid, 0.0)
+            name = self.names.get(pid, "")
+            kind = next((k for k, needle in kinds.items() if needle in name), "other")
+            out[kind] = out.get(kind, 0.0) + spent
+        return out
 
     def peak_rss_matching(self, needle: str) -> float:
         """Largest resident MiB of a process whose command line contains `needle`."""

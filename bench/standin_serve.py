@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.standin.server import Fault, StandinServer  # noqa: E402
+from tests.standin.server import Fault, StandinServer
 
 
 def main() -> None:

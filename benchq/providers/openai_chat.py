@@ -37,6 +37,9 @@ from benchq.providers.ratelimit import Limiter
 from benchq.providers.retry import ProviderThrottled, RetryPolicy, parse_retry_after
 from benchq.providers.transport import JsonTransport
 
+#: Stands for the document in the serialised request template (`request_bytes`).
+_MARK = "\x00benchq:document\x00"
+
 _RETRYABLE_STATUS = {408, 409, 425}  # besides 429 and 5xx: timeouts and lock conflicts
 
 
@@ -75,6 +78,7 @@ class OpenAIChatProvider(LLMProvider):
         self.transport = JsonTransport(limit=connections, timeout=spec.timeout_s)
         self._url = f"{str(self.client.base_url).rstrip('/')}/chat/completions"
         self._headers = _static_headers(self.client)
+        self._template: tuple[bytes, bytes] | None = None
 
     def request_body(self, document: str) -> dict[str, Any]:
         """The JSON body of the chat-completions request for `document`, as sent."""
@@ -107,9 +111,26 @@ class OpenAIChatProvider(LLMProvider):
             body["response_format"] = {"type": "json_object"}
         return body
 
+    def request_bytes(self, document: str) -> bytes:
+        """`request_body(document)` serialised as JSON, without serialising it again.
+
+        Everything but the document (prompt, JSON schema, parameters) is the
+        same for every call: it is serialised once, and each call splices its
+        document, escaped as `json.dumps` escapes it, into that template.
+        Serialising the whole body was a third of a call's CPU on this path.
+        """
+        if self._template is None:
+            mark = json.dumps(_MARK)[1:-1]
+            before, found, after = json.dumps(self.request_body(_MARK)).partition(mark)
+            if not found or mark in after:
+                raise AssertionError("request template: the document must appear exactly once")
+            self._template = (before.encode(), after.encode())
+        head, tail = self._template
+        return head + json.dumps(document)[1:-1].encode() + tail
+
     async def _complete(self, document: str) -> Completion:
         try:
-            result = await self._chat(self.request_body(document))
+            result = await self._chat(document)
         except openai.OpenAIError as exc:
             raise self._wrap(exc) from exc
         if not result.choices:
@@ -126,16 +147,20 @@ class OpenAIChatProvider(LLMProvider):
             truncated=choice.finish_reason == "length",
         )
 
-    async def _chat(self, body: dict[str, Any]) -> ChatCompletion:
+    async def _chat(self, document: str) -> ChatCompletion:
         """One chat-completions request; the SDK's answer type, or the SDK's error."""
         if self._headers is None:
             # Credentials the SDK computes per request: its own pipeline. The
             # body, built in wire form already, goes through the generic
             # `post`: `chat.completions.create` would walk it again to rename
             # fields (a fifth of a call's CPU).
-            return await self.client.post("/chat/completions", cast_to=ChatCompletion, body=body)
+            return await self.client.post(
+                "/chat/completions", cast_to=ChatCompletion, body=self.request_body(document)
+            )
         try:
-            reply = await self.transport.post(self._url, body, self._headers)
+            reply = await self.transport.post(
+                self._url, self.request_bytes(document), self._headers
+            )
         except (aiohttp.ClientError, TimeoutError) as exc:
             request = httpx2.Request("POST", self._url)
             if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
