@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -63,12 +64,14 @@ def run_inspect(
         "INSPECT_LOG_DIR": str(workdir / "logs"),
     }
     argv = [
-        str(python), "-m", "inspect_ai", "eval", str(HERE / "inspect_task.py"),
+        str(python), "-m", "inspect_ai", "eval", "inspect_task.py",
         "--model", "openai-api/standin/" + str(first["model"]),
         "--max-connections", str(concurrency), "--max-samples", str(concurrency),
         "--max-retries", "0", "--display", "none", "--log-format", "json",
         "--no-log-samples", "--no-score-display",
     ]  # fmt: skip
+    # Inspect takes the task file relative to where it runs.
+    shutil.copy(HERE / "inspect_task.py", workdir / "inspect_task.py")
     started = time.perf_counter()
     with open(workdir / "command.log", "w") as log:
         proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
