@@ -23,8 +23,9 @@ def main() -> None:
     """Serve until stdin closes."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--delay", type=float, default=0.1)
+    parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
     args = parser.parse_args()
-    server = StandinServer()
+    server = StandinServer(args.host)
     server.state.default = Fault(delay=args.delay)
     # A benchmark sends tens of thousands of calls: the record of each call's
     # body, which tests read, would only grow here.
