@@ -42,7 +42,6 @@ from benchq.local.worker_pool import worker_argv, worker_env  # noqa: E402
 from benchq.store.sqlite import SQLiteStore  # noqa: E402
 from tests.test_scale_out import Fleet, _can_make_namespaces, _namespaces  # noqa: E402
 
-
 QUEUES = ["benchq.publish", "benchq.provider.medgemma"]
 
 
