@@ -102,7 +102,7 @@ def run_bare(url: str, bodies: Path, concurrency: int) -> Figures:
 
 
 def _benchq_env(
-    url: str, concurrency: int, workers: int, batch: int, marker: Path
+    url: str, concurrency: int, workers: int, batch: int, marker: Path, extra: dict[str, str]
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BENCHQ_")}
     env.update(
@@ -113,15 +113,23 @@ def _benchq_env(
         BENCHQ_RESPONSE_CACHE="false",
         BENCHQ_BENCH_MARKER=str(marker),
     )
+    env.update(extra)
     return env
 
 
 def run_benchq(
-    url: str, suite: Path, workdir: Path, *, concurrency: int, workers: int, batch: int
+    url: str,
+    suite: Path,
+    workdir: Path,
+    *,
+    concurrency: int,
+    workers: int,
+    batch: int,
+    extra_env: dict[str, str] | None = None,
 ) -> Figures:
     """`benchq run` on the embedded default; its figures from the store and /proc."""
     workdir.mkdir(parents=True)
-    env = _benchq_env(url, concurrency, workers, batch, workdir)
+    env = _benchq_env(url, concurrency, workers, batch, workdir, extra_env or {})
     argv = [sys.executable, "-m", "benchq.cli", "run", "--suite", str(suite),
             "--models", "medgemma", "--workers", str(workers)]  # fmt: skip
     started = time.perf_counter()
@@ -215,7 +223,11 @@ def measure(
         if side == "bare":
             got = run_bare(url, bodies, conc)
         elif side == "benchq":
-            got = run_benchq(url, suite, where, concurrency=conc, workers=args.workers, batch=batch)
+            extra = dict(item.split("=", 1) for item in args.env)
+            got = run_benchq(
+                url, suite, where, concurrency=conc, workers=args.workers, batch=batch,
+                extra_env=extra,
+            )  # fmt: skip
         else:
             from inspect_side import run_inspect
 
@@ -235,6 +247,10 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE",
+        help="An environment variable for the benchq command (repeatable).",
+    )  # fmt: skip
     parser.add_argument("--sides", nargs="+", default=["bare", "benchq"])
     parser.add_argument("--inspect", action="store_true", help="Also run Inspect AI.")
     parser.add_argument(
