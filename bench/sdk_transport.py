@@ -15,7 +15,9 @@ client's alone. Paths:
   spliced into a serialised template, `JsonTransport`, answer read into the
   SDK's `ChatCompletion`);
 - `google-genai SDK`: `client.aio.models.generate_content` (what benchq's
-  gemini provider does);
+  gemini provider did before);
+- `benchq gemini path`: the provider's `_generate` (the request the SDK
+  builds once, `JsonTransport`, the SDK's `GenerateContentResponse`);
 - `bare aiohttp, gemini body`: the same Gemini request as a plain POST.
 
 Prints a JSON line per path and repetition, then the median per path.
@@ -84,6 +86,8 @@ async def _paths(base: str, docs: list[str], limit: int) -> dict[str, tuple[floa
     sdk = openai.AsyncOpenAI(
         base_url=f"{base}/v1", api_key="k", max_retries=0, http_client=openai.DefaultAioHttpClient()
     )
+    assert gm.lean is not None
+    lean = gm.lean
     gemini_url = f"{base}/v1beta/models/{gm.spec.model_id}:generateContent"
     gemini_body: dict[str, Any] = {
         "contents": [{"role": "user", "parts": [{"text": ""}]}],
@@ -117,7 +121,10 @@ async def _paths(base: str, docs: list[str], limit: int) -> dict[str, tuple[floa
             "bare aiohttp": bare,
             "openai SDK, aiohttp": via_sdk,
             "benchq openai path": oa._chat,
-            "google-genai SDK": gm._complete,
+            "google-genai SDK": lambda doc: gm.client.aio.models.generate_content(
+                model=gm.spec.model_id, contents=doc, config=gm.config
+            ),
+            "benchq gemini path": lambda doc: gm._generate(lean, doc),
             "bare aiohttp, gemini body": bare_gemini,
         }
         for name, call in paths.items():
@@ -125,6 +132,7 @@ async def _paths(base: str, docs: list[str], limit: int) -> dict[str, tuple[floa
     await sdk.close()
     await oa.transport.aclose()
     await oa.client.close()
+    await gm.transport.aclose()
     await gm.client.aio.aclose()
     return out
 
