@@ -124,3 +124,6 @@ def test_more_calls_in_flight_than_the_pools_hold_store_only_answers(
     assert "broker unavailable" not in logs
     # The worker really had more calls in flight than a default pool holds.
     assert standin.state.max_in_flight > 100
+    # With the cache off its file is not even opened (every worker opening it
+    # at the same moment made some of them fail their first job).
+    assert not (clean_env / "benchq-cache.db").exists()

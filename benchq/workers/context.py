@@ -133,7 +133,12 @@ def provider(
                 spec,
                 cfg,
                 async_redis=broker_redis_async(),
-                cache=response_cache() if spec.provider != "baseline" else None,
+                # Not even opened when off: a cache file nobody reads costs
+                # its writers' start-up (and, opened by every worker at
+                # once, made them wait for each other).
+                cache=response_cache()
+                if spec.provider != "baseline" and cfg.response_cache
+                else None,
                 cache_mode=cache_mode,
                 prompt_version=prompt_version,
             )
