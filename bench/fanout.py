@@ -194,7 +194,7 @@ def _summary(rows: list[Figures]) -> list[Figures]:
             for what in ("run_seconds", "command_seconds", "cpu_ms_per_call"):
                 values = [h[what] for h in have]
                 entry[f"{side}_{what}"] = _med_range(values)
-            if side != "bare":
+            if side != "bare" and all("bare" in r for r in mine):
                 for what in ("run_seconds", "command_seconds", "cpu_ms_per_call"):
                     ratios = [r[side][what] / r["bare"][what] for r in mine if side in r]
                     entry[f"{side}_{what}_ratio"] = _med_range(ratios)
