@@ -9,7 +9,7 @@ and gives the URL and headers (auth, organisation, project, user agent);
 each call's body is then POSTed by `JsonTransport` (aiohttp) and its answer
 read into the SDK's `ChatCompletion`, its errors into the SDK's
 `APIStatusError` / `APITimeoutError` / `APIConnectionError`. The SDK's own
-request pipeline cost about five times the CPU of the bare POST. A client
+request pipeline cost three to four times the CPU of the bare POST. A client
 whose credentials are not a plain key (a workload identity, a provider
 runtime that signs each request) keeps the SDK's pipeline, `client.post`.
 """

@@ -1,10 +1,11 @@
 """A lean HTTP path for model calls: JSON POSTs on one aiohttp session per provider.
 
 The SDKs' request machinery is most of what a model call costs a worker:
-at 64 calls in flight, `AsyncOpenAI.post` on aiohttp spent about 1.2 ms of
-CPU per call, a bare aiohttp POST of the same body 0.2 ms (bench/fanout.py,
-docs/performance.md). A provider therefore builds its request once through
-its SDK (URL, headers: what the user configured on the SDK's client) and
+at 128 calls in flight, `AsyncOpenAI.post` on aiohttp spent 0.98 ms of CPU
+per call, google-genai's `generate_content` 2.05 ms, a bare aiohttp POST of
+the same body 0.27-0.30 ms (bench/sdk_transport.py, docs/performance.md).
+A provider therefore builds its request once through its SDK (URL,
+headers: what the user configured on the SDK's client) and
 sends each call's body here; errors and answers are turned back into the
 SDK's own types by the provider, so what users see is unchanged.
 
