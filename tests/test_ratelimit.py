@@ -265,3 +265,26 @@ def test_a_cancelled_async_acquire_gives_its_slot_back(rds: redis.Redis) -> None
     held, after = asyncio.run(scenario())
 
     assert (held, after) == (1, 0)
+
+
+def test_a_freed_slot_goes_to_the_worker_that_waited_not_to_the_one_that_freed_it(
+    rds: redis.Redis,  # type: ignore[type-arg]
+) -> None:
+    async def scenario() -> tuple[str | None, str]:
+        a, b = (_async_worker(rds, max_concurrency=2) for _ in range(2))
+        held = [await a.try_slot(), await a.try_slot()]
+        assert all(held)
+        waiting = asyncio.ensure_future(b.acquire_async(0))
+        while rds.zcard(b.keys["waiting"]) == 0:  # b is in line for a slot
+            await asyncio.sleep(0.01)
+        # a frees a slot and asks again at once: both in one batch, one script call
+        freeing = asyncio.ensure_future(a.end_slot(held[0] or "", "ok"))
+        again = asyncio.ensure_future(a.try_slot())
+        await freeing
+        return await again, await asyncio.wait_for(waiting, 30)
+
+    again, waited = asyncio.run(scenario())
+
+    assert again is None  # a did not jump the line
+    assert waited  # b got the slot a freed
+    assert rds.zcard("benchq:limit:m:{m}:waiting") == 0  # nobody left in line

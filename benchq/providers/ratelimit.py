@@ -14,7 +14,10 @@ requests-per-minute and tokens-per-minute hold for the fleet as a whole:
   429 (at most once per cool-down, as one burst of 429s is one signal), and
   raised by 1/limit per success, about +1 per limit's worth of calls. Slots
   are leases in a sorted set that expire, so a worker that dies mid-call
-  does not hold its slot for ever.
+  does not hold its slot for ever. A freed slot goes to the call that has
+  waited longest anywhere in the fleet, not to whoever asks next: a worker
+  that frees a slot and asks again at once (in the same batch, even) would
+  otherwise keep the model to itself while others wait and defer their jobs.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from benchq.errors import InfraUnavailable, ProviderBusy, ProviderError
 _BATCH_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+-- a waiting call asks again at least every 0.2 s; one silent for 2 s gave up
+local WAITER_US = 2000000
 
 local function rate(a, i)
   -- GCRA over KEYS[1] (requests) and KEYS[2] (tokens): both or neither
@@ -77,17 +82,44 @@ local function settle(delta)
 end
 
 local function slot(a, i)
+  -- A free slot goes to the calls that have waited longest, fleet-wide
+  -- (KEYS[5]: lease -> when it first asked; KEYS[6]: lease -> when it last
+  -- asked, so a caller that gave up is forgotten after WAITER_US).
+  local lease = a[i]
   local lease_us = tonumber(a[i + 1])
   local max_c = tonumber(a[i + 2])
   local min_c = tonumber(a[i + 3])
+  local queue = a[i + 4] == '1'  -- a caller that will ask again with this lease
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
   local limit = tonumber(redis.call('HGET', KEYS[4], 'limit') or max_c)
   if limit > max_c then limit = max_c end
   if limit < min_c then limit = min_c end
-  if redis.call('ZCARD', KEYS[3]) < math.floor(limit) then
-    redis.call('ZADD', KEYS[3], now + lease_us, a[i])
+  local free = math.floor(limit) - redis.call('ZCARD', KEYS[3])
+  local ahead = 0
+  if redis.call('EXISTS', KEYS[6]) == 1 then
+    for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now - WAITER_US)) do
+      redis.call('ZREM', KEYS[5], gone)
+      redis.call('ZREM', KEYS[6], gone)
+    end
+    local since = redis.call('ZSCORE', KEYS[5], lease)
+    if since then
+      ahead = redis.call('ZCOUNT', KEYS[5], '-inf', '(' .. since)
+    else
+      ahead = redis.call('ZCARD', KEYS[5])
+    end
+  end
+  if free > ahead then
+    redis.call('ZADD', KEYS[3], now + lease_us, lease)
     redis.call('PEXPIRE', KEYS[3], math.floor(lease_us / 1000) + 1000)
+    redis.call('ZREM', KEYS[5], lease)
+    redis.call('ZREM', KEYS[6], lease)
     return 1
+  end
+  if queue then
+    redis.call('ZADD', KEYS[5], 'NX', now, lease)
+    redis.call('ZADD', KEYS[6], now, lease)
+    redis.call('PEXPIRE', KEYS[5], math.floor(WAITER_US / 1000) + 1000)
+    redis.call('PEXPIRE', KEYS[6], math.floor(WAITER_US / 1000) + 1000)
   end
   return 0
 end
@@ -127,7 +159,12 @@ while i <= #ARGV do
     out[k] = slot(ARGV, a)
   elseif op == 'slotrate' then
     -- a slot, then the rates while holding it: -1 without a slot, else the wait
-    if slot(ARGV, a) == 1 then out[k] = rate(ARGV, a + 4) else out[k] = -1 end
+    if slot(ARGV, a) == 1 then out[k] = rate(ARGV, a + 5) else out[k] = -1 end
+  elseif op == 'leave' then
+    -- a waiting call that gave up (deferred, cancelled) leaves the line
+    redis.call('ZREM', KEYS[5], ARGV[a])
+    redis.call('ZREM', KEYS[6], ARGV[a])
+    out[k] = 0
   elseif op == 'end' then
     out[k] = release(ARGV, a)
   elseif op == 'endsettle' then
@@ -285,12 +322,14 @@ class FleetLimiter:
             "tok": f"{base}:{{{model}}}:tok",
             "leases": f"{base}:{{{model}}}:leases",
             "state": f"{base}:{{{model}}}:state",
+            "waiting": f"{base}:{{{model}}}:waiting",
+            "asked": f"{base}:{{{model}}}:asked",
         }
         # Lease ids: unique across the fleet by a random prefix per limiter,
         # then a counter (a fresh uuid4 per call costs a system call each).
         self._lease_prefix = f"{uuid.uuid4().hex[:16]}-"
         self._lease_numbers = itertools.count()
-        keys = [self.keys[k] for k in ("req", "tok", "leases", "state")]
+        keys = [self.keys[k] for k in ("req", "tok", "leases", "state", "waiting", "asked")]
         self._batch = _Batcher(client.register_script(_BATCH_LUA), keys, model)
 
     # -- the operations' arguments ----------------------------------------------------
@@ -313,8 +352,11 @@ class FleetLimiter:
             return 0
         return int((actual_tokens - estimated_tokens) * 60e6 / self.tpm)
 
-    def _slot_args(self, lease: str) -> tuple[Any, ...]:
-        return (lease, self.lease_us, self.max_concurrency, self.min_concurrency)
+    def _slot_args(self, lease: str, queue: bool) -> tuple[Any, ...]:
+        # queue: the caller asks again with this lease until it gets a slot,
+        # so it takes its place in the fleet's line of waiting calls
+        flag = "1" if queue else "0"
+        return (lease, self.lease_us, self.max_concurrency, self.min_concurrency, flag)
 
     def _end_args(self, lease: str, outcome: str) -> tuple[Any, ...]:
         return (lease, outcome, self.max_concurrency, self.min_concurrency, self.cooldown_us)
@@ -338,15 +380,17 @@ class FleetLimiter:
     async def try_slot(self) -> str | None:
         """Take a concurrency slot if one is free now; return its lease id."""
         lease = self._new_lease()
-        return lease if int(await self._take("slot", lease, ())) == 1 else None
+        return lease if int(await self._take("slot", lease, (), queue=False)) == 1 else None
 
     async def end_slot(self, lease: str, outcome: str) -> float:
         """Free `lease`; outcome `ok` grows the limit, `throttled` cuts it. Returns the limit."""
         return float(await self._op("end", *self._end_args(lease, outcome)))
 
-    async def _take(self, kind: str, lease: str, rate: tuple[int, ...]) -> Any:
+    async def _take(
+        self, kind: str, lease: str, rate: tuple[int, ...], *, queue: bool = True
+    ) -> Any:
         """Run a slot-taking operation; a caller cancelled meanwhile gives the slot back."""
-        future = self._op(kind, *self._slot_args(lease), *rate)
+        future = self._op(kind, *self._slot_args(lease, queue), *rate)
         try:
             return await future
         except asyncio.CancelledError:
@@ -375,19 +419,25 @@ class FleetLimiter:
         deadline = started + self.max_wait
         lease = self._new_lease()
         rate = self._rate_args(estimated_tokens)
-        while True:
-            if rate is None:
-                if int(await self._take("slot", lease, ())) == 1:
-                    return lease
-            else:
-                got = int(await self._take("slotrate", lease, rate))
-                if got == 0:
-                    return lease
-                if got > 0:
-                    wait = got / 1e6
-                    break
-            self._defer_if_long(started, random.uniform(0.5, 2.0), "concurrency")
-            await asyncio.sleep(self._checked_wait(deadline, random.uniform(0.02, 0.2)))
+        try:
+            while True:
+                if rate is None:
+                    if int(await self._take("slot", lease, ())) == 1:
+                        return lease
+                else:
+                    got = int(await self._take("slotrate", lease, rate))
+                    if got == 0:
+                        return lease
+                    if got > 0:
+                        wait = got / 1e6
+                        break
+                self._defer_if_long(started, random.uniform(0.5, 2.0), "concurrency")
+                await asyncio.sleep(self._checked_wait(deadline, random.uniform(0.02, 0.2)))
+        except BaseException:
+            # Giving up (deferred, cancelled, an outage): out of the line at
+            # once, or the calls behind it would wait for a caller who left.
+            self._op("leave", lease).add_done_callback(_quiet)
+            raise
         try:
             while wait > 0:
                 self._defer_if_long(started, wait, "rate", ahead=wait)
