@@ -13,11 +13,13 @@ requests-per-minute and tokens-per-minute hold for the fleet as a whole:
 - Concurrency is an adaptive limit (AIMD): halved when the provider answers
   429 (at most once per cool-down, as one burst of 429s is one signal), and
   raised by 1/limit per success, about +1 per limit's worth of calls. Slots
-  are leases in a sorted set that expire, so a worker that dies mid-call
-  does not hold its slot for ever. A freed slot goes to the call that has
-  waited longest anywhere in the fleet, not to whoever asks next: a worker
-  that frees a slot and asks again at once (in the same batch, even) would
-  otherwise keep the model to itself while others wait and defer their jobs.
+  are leases in a sorted set that expire unless renewed: a living worker
+  renews the slots of its running calls, one that dies mid-call frees them
+  within a lease (30 s), not after the longest call's timeout. A freed slot
+  goes to the call that has waited longest anywhere in the fleet, not to
+  whoever asks next: a worker that frees a slot and asks again at once (in
+  the same batch, even) would otherwise keep the model to itself while
+  others wait and defer their jobs.
 """
 
 from __future__ import annotations
@@ -160,6 +162,14 @@ while i <= #ARGV do
   elseif op == 'slotrate' then
     -- a slot, then the rates while holding it: -1 without a slot, else the wait
     if slot(ARGV, a) == 1 then out[k] = rate(ARGV, a + 5) else out[k] = -1 end
+  elseif op == 'renew' then
+    -- the leases of calls still running: held for another lease period
+    local lease_us = tonumber(ARGV[a])
+    for j = a + 1, a + n - 1 do
+      redis.call('ZADD', KEYS[3], 'XX', now + lease_us, ARGV[j])
+    end
+    redis.call('PEXPIRE', KEYS[3], math.floor(lease_us / 1000) + 1000)
+    out[k] = 0
   elseif op == 'leave' then
     -- a waiting call that gave up (deferred, cancelled) leaves the line
     redis.call('ZREM', KEYS[5], ARGV[a])
@@ -181,6 +191,10 @@ return out
 
 #: Operations sent in one round trip at most (a bound on the script's run time).
 _MAX_BATCH = 256
+
+#: How long a slot is held without renewal: a dead worker's slots are free
+#: again this long after it died (a living one renews them every third of it).
+SLOT_LEASE_SECONDS = 30.0
 
 
 class Limiter(Protocol):
@@ -331,6 +345,11 @@ class FleetLimiter:
         self._lease_numbers = itertools.count()
         keys = [self.keys[k] for k in ("req", "tok", "leases", "state", "waiting", "asked")]
         self._batch = _Batcher(client.register_script(_BATCH_LUA), keys, model)
+        # Slots of calls still running are renewed every third of a lease,
+        # so a lease can be short: a worker that dies frees its slots within
+        # `lease_seconds`, however long a call may take.
+        self._held: set[str] = set()
+        self._renewer: asyncio.Task[None] | None = None
 
     # -- the operations' arguments ----------------------------------------------------
     def _op(self, kind: str, *args: Any) -> asyncio.Future[Any]:
@@ -384,7 +403,24 @@ class FleetLimiter:
 
     async def end_slot(self, lease: str, outcome: str) -> float:
         """Free `lease`; outcome `ok` grows the limit, `throttled` cuts it. Returns the limit."""
+        self._held.discard(lease)
         return float(await self._op("end", *self._end_args(lease, outcome)))
+
+    def _hold(self, lease: str) -> str:
+        """Renew `lease` while its call runs (until it is released)."""
+        self._held.add(lease)
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.get_running_loop().create_task(self._renew())
+        return lease
+
+    async def _renew(self) -> None:
+        while self._held:
+            await asyncio.sleep(self.lease_us / 3e6)
+            if self._held:
+                try:
+                    await self._op("renew", self.lease_us, *sorted(self._held))
+                except InfraUnavailable:
+                    continue  # the broker is away; its leases wait for it too
 
     async def _take(
         self, kind: str, lease: str, rate: tuple[int, ...], *, queue: bool = True
@@ -423,12 +459,13 @@ class FleetLimiter:
             while True:
                 if rate is None:
                     if int(await self._take("slot", lease, ())) == 1:
-                        return lease
+                        return self._hold(lease)
                 else:
                     got = int(await self._take("slotrate", lease, rate))
                     if got == 0:
-                        return lease
+                        return self._hold(lease)
                     if got > 0:
+                        self._hold(lease)
                         wait = got / 1e6
                         break
                 self._defer_if_long(started, random.uniform(0.5, 2.0), "concurrency")
@@ -464,6 +501,7 @@ class FleetLimiter:
         self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
     ) -> None:
         """Free the slot, settle tokens and adapt the concurrency limit (one operation)."""
+        self._held.discard(lease)
         end = self._end_args(lease, "throttled" if throttled else "ok")
         delta = self._settle_delta(estimated_tokens, actual_tokens)
         await (self._op("endsettle", *end, delta) if delta else self._op("end", *end))

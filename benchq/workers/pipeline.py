@@ -234,8 +234,8 @@ def aggregate_model(
     if store.count_case_results(job.run_id, job.model_name) < job.expected_cases:
         return None
     now = now or datetime.now(UTC)
-    # Page by page: the sums are all the aggregate needs, and a run of
-    # 100,000 cases held at once took a worker past a gigabyte.
+    # Page by page: the sums are all the aggregate needs, and the 30,000
+    # results of a run held at once took a worker past 500 MB.
     totals = Totals()
     for page in store.iter_case_results(job.run_id, job.model_name):
         for result in page:
