@@ -1,40 +1,58 @@
-"""I/O-bound fan-out: 2,000 model calls through benchq versus a plain asyncio client.
+"""I/O-bound fan-out: model calls through benchq, a bare aiohttp client and (optionally) Inspect AI.
 
-    .venv/bin/python bench/fanout.py --cases 2000 --delay 0.1 --concurrency 64
+    .venv/bin/python bench/fanout.py --calls 2000 10000 --concurrency 64 256 --repeat 3
+    .venv/bin/python bench/fanout.py --calls 10000 --concurrency 256 --inspect
 
-Both sides call the same local stand-in server (tests/standin: the OpenAI
-chat-completions protocol), which answers every request after `--delay`
-seconds. benchq runs `benchq run --models medgemma` on the embedded default
-(private Redis, 2 worker processes x 32 threads, the openai SDK inside each
-job, fleet concurrency limit 64, cache off); its time is the run's own
-duration (enqueue to published). The floor is aiohttp with a semaphore of 64
-sending the same request bodies. The ideal is ceil(cases/64) x delay.
-benchq's processing time (first model call to run published) is reported
-beside the run's duration (enqueue to published, worker start-up included).
-Also reports the largest resident memory of one worker process.
+Every side calls the same stand-in model server (tests/standin, the OpenAI
+chat-completions protocol, answering each request after `--delay` seconds),
+which runs in a process of its own (`bench/standin_serve.py`) and is started
+afresh for every measurement. Each side runs as its own command:
+
+- bare: `bench/bare_client.py`, aiohttp with a semaphore of `concurrency`,
+  sending exactly the request bodies benchq's provider builds (prompt,
+  document, length limit, JSON schema);
+- benchq: `benchq run --models medgemma` on the embedded default (private
+  Redis, `--workers` worker processes, `concurrency / workers` calls in
+  flight each, fleet concurrency limit `concurrency`, response cache off,
+  `--batch-size` cases a job);
+- inspect (`--inspect`): `inspect eval` of a one-step task (generate) over
+  the same documents with the same system prompt, JSON schema and length
+  limit, `--max-connections concurrency`, installed from PyPI into a
+  virtualenv of its own (`--inspect-venv`) the first time.
+
+For each side it reports: run time (benchq: enqueue to aggregate stored;
+bare: first request to last answer; inspect: the eval's own start and end),
+the whole command's wall time (Python start to exit, start-up and shutdown
+included), and CPU per call: the CPU of every process of the command
+(producer, workers, Redis; sampled from /proc) within the run window, divided
+by the calls. The stand-in's CPU is reported apart. Ratios are side / bare
+of the same repetition; the summary gives their median and range.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import itertools
 import json
 import math
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-
-import aiohttp
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from proctree import TreeSampler, cpu_seconds  # noqa: E402
 
 from benchq.cases.generate import generate_suite  # noqa: E402
 from benchq.cases.suite import load_suite  # noqa: E402
@@ -42,164 +60,242 @@ from benchq.config.registry import load_registry  # noqa: E402
 from benchq.config.settings import Settings  # noqa: E402
 from benchq.providers.medgemma import MedGemmaProvider  # noqa: E402
 from benchq.providers.prompts import load_prompt  # noqa: E402
-from tests.standin.server import Fault, StandinServer  # noqa: E402
+
+Figures = dict[str, Any]
 
 
-def _worker_rss_kib(marker: str) -> int:
-    """Largest VmRSS (KiB) among live celery worker processes whose environment has `marker`."""
-    best = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes()
-            if b"celery" not in cmd or marker.encode() not in (entry / "environ").read_bytes():
-                continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    best = max(best, int(line.split()[1]))
-        except OSError:
-            continue
-    return best
-
-
-def run_benchq(
-    server: StandinServer, suite: Path, workdir: Path, concurrency: int
-) -> dict[str, float]:
-    """`benchq run` on the embedded default; returns its timings and peak worker memory."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCHQ_")}
-    per_worker = max(1, concurrency // 2)
-    env.update(
-        BENCHQ_MEDGEMMA_BASE_URL=server.openai_base_url,
-        BENCHQ_MODEL__MEDGEMMA__CONCURRENCY=str(concurrency),
-        BENCHQ_WORKER_CONCURRENCY=str(per_worker),
-        BENCHQ_RESPONSE_CACHE="false",
-        BENCHQ_BENCH_MARKER=str(workdir),
+@contextlib.contextmanager
+def standin(delay: float) -> Iterator[tuple[str, int]]:
+    """A fresh stand-in server process; yields its base URL and pid."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "standin_serve.py"), "--delay", str(delay)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    peak = [0]
-    stop = threading.Event()
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip(), proc.pid
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=30)
 
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], _worker_rss_kib(str(workdir)))
-            time.sleep(0.1)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+def run_bare(url: str, bodies: Path, concurrency: int) -> Figures:
+    """The bare aiohttp client as a command of its own."""
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "benchq.cli", "run", "--suite", str(suite), "--models",
-         "medgemma", "--workers", "2"],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=900,
+        [sys.executable, str(ROOT / "bench" / "bare_client.py"), "--url", url,
+         "--bodies", str(bodies), "--concurrency", str(concurrency)],
+        capture_output=True, text=True, timeout=900, check=True,
     )  # fmt: skip
     wall = time.perf_counter() - started
-    stop.set()
-    sampler.join()
-    if proc.returncode != 0:
-        raise SystemExit(f"benchq run failed:\n{proc.stdout}\n{proc.stderr}")
-    with sqlite3.connect(workdir / "benchq.db") as conn:
-        (monitoring, published) = conn.execute(
-            "SELECT monitoring, finished_at FROM benchmark_run_models"
-        ).fetchone()
-        rows = [json.loads(row[0]) for row in conn.execute(
-            "SELECT result FROM benchmark_case_results")]  # fmt: skip
-        ends = [datetime.fromisoformat(r["finished_at"]).timestamp() for r in rows]
-        starts = [end - r["pipeline_latency_ms"] / 1000 for end, r in zip(ends, rows, strict=True)]
-        errors = conn.execute(
-            "SELECT count(*) FROM benchmark_case_results WHERE error_message IS NOT NULL"
-        ).fetchone()[0]
+    out = json.loads(proc.stdout)
     return {
-        "run_seconds": json.loads(monitoring)["duration_seconds"],
-        # From the first model call to the run published: what a deployment with
-        # workers already running pays (no Redis or worker start-up).
-        "processing_seconds": datetime.fromisoformat(published).timestamp() - min(starts),
-        # From the last case scored to the run published: aggregation and publishing.
-        "finalize_seconds": datetime.fromisoformat(published).timestamp() - max(ends),
-        "command_wall_seconds": wall,
-        "errors": errors,
-        "peak_worker_rss_mb": peak[0] / 1024,
+        "run_seconds": out["run_seconds"],
+        "command_seconds": wall,
+        "cpu_seconds": out["cpu_seconds"],
+        "calls": out["calls"],
+        "errors": out["failed"],
     }
 
 
-async def _plain(server: StandinServer, bodies: list[dict[str, object]], limit: int) -> float:
-    sem = asyncio.Semaphore(limit)
-    url = f"{server.openai_base_url}/chat/completions"
-    connector = aiohttp.TCPConnector(limit=limit)
-    async with aiohttp.ClientSession(connector=connector) as session:
+def _benchq_env(
+    url: str, concurrency: int, workers: int, batch: int, marker: Path, extra: dict[str, str]
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCHQ_")}
+    env.update(
+        BENCHQ_MEDGEMMA_BASE_URL=url,
+        BENCHQ_MODEL__MEDGEMMA__CONCURRENCY=str(concurrency),
+        BENCHQ_WORKER_CONCURRENCY=str(max(1, math.ceil(concurrency / workers))),
+        BENCHQ_BATCH_SIZE=str(batch),
+        BENCHQ_RESPONSE_CACHE="false",
+        BENCHQ_BENCH_MARKER=str(marker),
+    )
+    env.update(extra)
+    return env
 
-        async def one(body: dict[str, object]) -> None:
-            async with sem, session.post(url, json=body) as resp:
-                await resp.read()
-                if resp.status != 200:
-                    raise RuntimeError(f"HTTP {resp.status}")
 
-        started = time.perf_counter()
-        await asyncio.gather(*(one(b) for b in bodies))
-        return time.perf_counter() - started
+def run_benchq(
+    url: str,
+    suite: Path,
+    workdir: Path,
+    *,
+    concurrency: int,
+    workers: int,
+    batch: int,
+    extra_env: dict[str, str] | None = None,
+) -> Figures:
+    """`benchq run` on the embedded default; its figures from the store and /proc."""
+    workdir.mkdir(parents=True)
+    env = _benchq_env(url, concurrency, workers, batch, workdir, extra_env or {})
+    argv = [sys.executable, "-m", "benchq.cli", "run", "--suite", str(suite),
+            "--models", "medgemma", "--workers", str(workers)]  # fmt: skip
+    started = time.perf_counter()
+    with open(workdir / "command.log", "w") as log:
+        proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+        sampler = TreeSampler(proc.pid).start()
+        code = proc.wait(timeout=1800)
+    wall = time.perf_counter() - started
+    sampler.stop()
+    if code != 0:
+        raise SystemExit(f"benchq run failed ({code}):\n{(workdir / 'command.log').read_text()}")
+    with sqlite3.connect(workdir / "benchq.db") as conn:
+        monitoring, finished = conn.execute(
+            "SELECT monitoring, finished_at FROM benchmark_run_models"
+        ).fetchone()
+        calls, errors = conn.execute(
+            "SELECT count(*), count(error_message) FROM benchmark_case_results"
+        ).fetchone()
+    end = datetime.fromisoformat(finished).timestamp()
+    run_seconds = float(json.loads(monitoring)["duration_seconds"])
+    start = end - run_seconds
+    return {
+        "run_seconds": run_seconds,
+        "command_seconds": wall,
+        "cpu_seconds": sampler.cpu_between(start, end),
+        "cpu_seconds_by_process": {
+            k: round(v, 3)
+            for k, v in sampler.cpu_by_kind(
+                start, end, {"worker": "celery", "redis": "redis-server", "producer": "benchq.cli"}
+            ).items()
+        },
+        "command_cpu_seconds": sampler.totals[-1] if sampler.totals else 0.0,
+        "calls": calls,
+        "errors": errors,
+        "peak_worker_rss_mib": sampler.peak_rss_matching("celery"),
+    }
+
+
+def write_bodies(suite: Path, path: Path) -> None:
+    """The request bodies benchq's provider sends for the suite, one JSON a line."""
+    settings = Settings()
+    spec = load_registry(settings).get("medgemma")
+    provider = MedGemmaProvider(spec, api_key=None, prompt=load_prompt(settings.prompt_version))
+    docs = [case.text for case in load_suite(suite).cases]
+    path.write_text("".join(json.dumps(provider.request_body(d)) + "\n" for d in docs))
+    provider.close()
+
+
+def _summary(rows: list[Figures]) -> list[Figures]:
+    """Median and range of each side's figures and ratios, per (calls, concurrency, batch)."""
+    out = []
+    keys = sorted({(r["calls"], r["concurrency"], r["batch"]) for r in rows})
+    for calls, conc, batch in keys:
+        mine = [
+            r for r in rows if (r["calls"], r["concurrency"], r["batch"]) == (calls, conc, batch)
+        ]
+        entry: Figures = {"calls": calls, "concurrency": conc, "batch": batch, "runs": len(mine)}
+        for side in ("bare", "benchq", "inspect"):
+            have = [r[side] for r in mine if side in r]
+            if not have:
+                continue
+            for what in ("run_seconds", "command_seconds", "cpu_ms_per_call"):
+                values = [h[what] for h in have]
+                entry[f"{side}_{what}"] = _med_range(values)
+            if side != "bare" and all("bare" in r for r in mine):
+                for what in ("run_seconds", "command_seconds", "cpu_ms_per_call"):
+                    ratios = [r[side][what] / r["bare"][what] for r in mine if side in r]
+                    entry[f"{side}_{what}_ratio"] = _med_range(ratios)
+            entry[f"{side}_errors"] = sum(h["errors"] for h in have)
+        out.append(entry)
+    return out
+
+
+def _med_range(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
+
+
+def measure(
+    side: str,
+    args: argparse.Namespace,
+    where: Path,
+    suite: Path,
+    bodies: Path,
+    conc: int,
+    batch: int,
+    inspect_python: Path | None,
+) -> Figures:
+    """One side's figures, against a fresh stand-in of its own."""
+    with standin(args.delay) as (url, server_pid):
+        server_cpu = cpu_seconds(server_pid) or 0.0
+        if side == "bare":
+            got = run_bare(url, bodies, conc)
+        elif side == "benchq":
+            extra = dict(item.split("=", 1) for item in args.env)
+            got = run_benchq(
+                url, suite, where, concurrency=conc, workers=args.workers, batch=batch,
+                extra_env=extra,
+            )  # fmt: skip
+        else:
+            from inspect_side import run_inspect
+
+            assert inspect_python is not None
+            got = run_inspect(inspect_python, url, bodies, where, concurrency=conc)
+        got["server_cpu_seconds"] = (cpu_seconds(server_pid) or 0.0) - server_cpu
+    got["cpu_ms_per_call"] = got["cpu_seconds"] / got["calls"] * 1000 if got["calls"] else 0.0
+    return got
 
 
 def main() -> None:
-    """Run both sides and print a JSON summary."""
+    """Run every side for each (calls, concurrency), `--repeat` times; print JSON lines."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=2000)
+    parser.add_argument("--calls", type=int, nargs="+", default=[2000, 10000])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[20])
     parser.add_argument("--delay", type=float, default=0.1)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument(
-        "--keep",
+        "--env", action="append", default=[], metavar="KEY=VALUE",
+        help="An environment variable for the benchq command (repeatable).",
+    )  # fmt: skip
+    parser.add_argument("--sides", nargs="+", default=["bare", "benchq"])
+    parser.add_argument("--inspect", action="store_true", help="Also run Inspect AI.")
+    parser.add_argument(
+        "--inspect-venv",
         type=Path,
-        default=None,
-        help="Work in this new folder and keep it (suite, store, worker logs).",
+        default=Path.home() / ".cache" / "benchq-bench" / "inspect-venv",
+        help="Virtualenv Inspect AI is installed into (made on first use).",
     )
+    parser.add_argument("--keep", type=Path, default=None, help="Keep the work folders here.")
     args = parser.parse_args()
+    sides = list(args.sides) + (["inspect"] if args.inspect else [])
+    inspect_python = None
+    if "inspect" in sides:
+        from inspect_side import ensure_inspect
 
-    if args.keep is not None:
-        args.keep.mkdir(parents=True)
+        inspect_python = ensure_inspect(args.inspect_venv)
+
+    rows: list[Figures] = []
+    keep = args.keep
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
     with (
-        contextlib.nullcontext(str(args.keep))
-        if args.keep is not None
-        else tempfile.TemporaryDirectory(prefix="benchq-fanout-")
+        contextlib.nullcontext(str(keep)) if keep else tempfile.TemporaryDirectory(prefix="fanout-")
     ) as tmp:
         work = Path(tmp)
-        suite_dir = work / "suite"
-        generate_suite(args.cases, 5, suite_dir)
-        # The plain client sends exactly the bodies benchq's provider sends
-        # (prompt, document, length limit and JSON schema), built by it.
-        settings = Settings()
-        spec = load_registry(settings).get("medgemma")
-        provider = MedGemmaProvider(spec, api_key=None, prompt=load_prompt(settings.prompt_version))
-        bodies = [provider.request_body(case.text) for case in load_suite(suite_dir).cases]
-        with StandinServer() as server:
-            server.state.default = Fault(delay=args.delay)
-            plain = asyncio.run(_plain(server, bodies, args.concurrency))
-            plain_calls = server.count()
-            plain_peak = server.state.max_in_flight
-            server.state.max_in_flight = 0
-            ours = run_benchq(server, suite_dir, work, args.concurrency)
-            benchq_calls = server.count() - plain_calls
-            benchq_peak = server.state.max_in_flight
-    ideal = math.ceil(args.cases / args.concurrency) * args.delay
-    print(
-        json.dumps(
-            {
-                "cases": args.cases,
-                "delay_s": args.delay,
-                "concurrency": args.concurrency,
-                "ideal_seconds": round(ideal, 3),
-                "plain_aiohttp_seconds": round(plain, 3),
-                "benchq_run_seconds": round(ours["run_seconds"], 3),
-                "benchq_processing_seconds": round(ours["processing_seconds"], 3),
-                "ratio_processing_to_plain": round(ours["processing_seconds"] / plain, 3),
-                "benchq_finalize_seconds": round(ours["finalize_seconds"], 3),
-                "benchq_command_wall_seconds": round(ours["command_wall_seconds"], 3),
-                "ratio_benchq_to_plain": round(ours["run_seconds"] / plain, 3),
-                "benchq_errors": ours["errors"],
-                "calls": {"plain": plain_calls, "benchq": benchq_calls},
-                "peak_requests_in_flight": {"plain": plain_peak, "benchq": benchq_peak},
-                "peak_worker_rss_mb": round(ours["peak_worker_rss_mb"], 1),
-            },
-            indent=2,
-        )
-    )
+        for calls in args.calls:
+            suite = work / f"suite-{calls}"
+            if not suite.exists():
+                generate_suite(calls, 5, suite)
+            bodies = work / f"bodies-{calls}.jsonl"
+            write_bodies(suite, bodies)
+            for conc, batch, rep in itertools.product(
+                args.concurrency, args.batch_size, range(args.repeat)
+            ):
+                row: Figures = {"calls": calls, "concurrency": conc, "batch": batch}
+                row["repeat"] = rep + 1
+                for side in sides:
+                    where = work / f"{side}-{calls}-{conc}-{batch}-{rep}"
+                    row[side] = measure(
+                        side, args, where, suite, bodies, conc, batch, inspect_python
+                    )
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+    for entry in _summary(rows):
+        print(json.dumps(entry), flush=True)
 
 
 if __name__ == "__main__":

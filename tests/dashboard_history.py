@@ -27,7 +27,7 @@ from uuid import UUID
 
 from benchq.cases.generate import generate_cases
 from benchq.cases.schema import Case
-from benchq.regression.stats import case_rates, group_outcomes, score_intervals
+from benchq.regression.stats import group_outcomes
 from benchq.scoring.aggregate import aggregate
 from benchq.scoring.case import normalize_issue_type
 from benchq.scoring.monitoring import to_monitoring
@@ -35,6 +35,7 @@ from benchq.scoring.schema import AggregatedMetrics, CaseResult
 from benchq.store.aggregates import CaseDocument
 from benchq.store.base import ResultsStore
 from benchq.store.schema import PushMetadata, RunModelSummary, RunRecord
+from benchq.workers.pipeline import with_intervals as pipeline_intervals
 
 #: (id, created_at) pairs to write into benchmark_snapshots.
 Backdater = Callable[[Sequence[tuple[UUID, datetime]]], None]
@@ -83,23 +84,8 @@ def model_id_of(model: FakeModel) -> str:
 
 
 def with_intervals(agg: AggregatedMetrics, results: list[CaseResult]) -> AggregatedMetrics:
-    """The aggregate with the 95 % intervals the pipeline's aggregate step adds."""
-    grouped = group_outcomes((r.document_name, r) for r in results)
-    ci = score_intervals(case_rates(grouped))
-    unstable = sorted(
-        case_id
-        for case_id, outcomes in grouped.items()
-        if len({(o.true_positives, o.false_positives, o.false_negatives) for o in outcomes}) > 1
-    )
-    return agg.model_copy(
-        update={
-            "issue_precision_ci": list(ci.precision_ci),
-            "issue_recall_ci": list(ci.recall_ci),
-            "issue_f1_ci": list(ci.f1_ci),
-            "repeats": max(len(v) for v in grouped.values()),
-            "unstable_cases": unstable,
-        }
-    )
+    """The aggregate with the 95 % intervals the pipeline's aggregate step adds (its own code)."""
+    return pipeline_intervals(agg, group_outcomes((r.document_name, r) for r in results))
 
 
 def sqlite_backdater(path: str) -> Backdater:

@@ -110,6 +110,9 @@ def test_failed_model_calls_are_stored_as_error_results_and_counted(tmp_path: Pa
     out = aggregate_model(job, store, now=datetime(2026, 1, 1, 0, 1, tzinfo=UTC))
     assert out is not None and out.status == "aggregated"
     assert out.aggregated["total_documents"] == 3
+    # The summary holds the sums, not the cases: those are rows of their own,
+    # and a summary is read again by every later step.
+    assert "individual_results" not in out.aggregated
     assert out.aggregated["error_count"] == 2
     assert out.monitoring["error_count"] == 2
     assert out.monitoring["success_count"] == 1

@@ -265,3 +265,44 @@ def test_a_cancelled_async_acquire_gives_its_slot_back(rds: redis.Redis) -> None
     held, after = asyncio.run(scenario())
 
     assert (held, after) == (1, 0)
+
+
+def test_a_freed_slot_goes_to_the_worker_that_waited_not_to_the_one_that_freed_it(
+    rds: redis.Redis,  # type: ignore[type-arg]
+) -> None:
+    async def scenario() -> tuple[str | None, str]:
+        a, b = (_async_worker(rds, max_concurrency=2) for _ in range(2))
+        held = [await a.try_slot(), await a.try_slot()]
+        assert all(held)
+        waiting = asyncio.ensure_future(b.acquire_async(0))
+        while rds.zcard(b.keys["waiting"]) == 0:  # b is in line for a slot
+            await asyncio.sleep(0.01)
+        # a frees a slot and asks again at once: both in one batch, one script call
+        freeing = asyncio.ensure_future(a.end_slot(held[0] or "", "ok"))
+        again = asyncio.ensure_future(a.try_slot())
+        await freeing
+        return await again, await asyncio.wait_for(waiting, 30)
+
+    again, waited = asyncio.run(scenario())
+
+    assert again is None  # a did not jump the line
+    assert waited  # b got the slot a freed
+    assert rds.zcard("benchq:limit:m:{m}:waiting") == 0  # nobody left in line
+
+
+def test_a_running_call_keeps_its_slot_past_the_lease(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    # Leases are short (a dead worker's slots come back soon), so a living
+    # worker renews the slots of its calls for as long as they run.
+    async def scenario() -> tuple[str | None, str | None]:
+        living = _async_worker(rds, max_concurrency=1, lease_seconds=0.3)
+        other = _async_worker(rds, max_concurrency=1)
+        lease = await living.acquire_async(0)
+        await asyncio.sleep(1.0)  # three leases long
+        during = await other.try_slot()
+        await living.release_async(lease, estimated_tokens=0, actual_tokens=None, throttled=False)
+        return during, await other.try_slot()
+
+    during, after = asyncio.run(scenario())
+
+    assert during is None  # still held: renewed while the call ran
+    assert after is not None  # released, the slot is anyone's

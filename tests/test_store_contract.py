@@ -113,6 +113,18 @@ def test_case_results_are_idempotent_on_their_key(store: ResultsStore) -> None:
     assert progress.done == {"openai": 3, "gemini": 0}
 
 
+def test_case_results_come_in_pages_in_case_order(store: ResultsStore) -> None:
+    store.create_run(run_record())
+    names = [f"c{n:02d}" for n in range(25)]
+    store.save_case_results([case("r1", "openai", n) for n in reversed(names)])
+    store.save_case_result(case("r1", "gemini", "c99"))  # another model: not in its pages
+    pages = list(store.iter_case_results("r1", "openai", page_size=10))
+    # Backends that page give pages of at most 10; all give every case once, in order.
+    assert [len(p) for p in pages] in ([10, 10, 5], [25])
+    assert [r.document_name for p in pages for r in p] == names
+    assert [r.document_name for r in store.case_results("r1", "openai")] == names
+
+
 def test_stored_case_ids_are_those_of_the_asked_model(store: ResultsStore) -> None:
     store.create_run(run_record())
     store.create_run(run_record("r2"))

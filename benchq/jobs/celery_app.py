@@ -12,7 +12,7 @@ from celery import Celery
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError
 from benchq.jobs.backend import backend_url
-from benchq.jobs.names import PUBLISH_QUEUE
+from benchq.jobs.names import PUBLISH_QUEUE, SAVE_CASES
 
 
 def make_app(settings: Settings) -> Celery:
@@ -66,5 +66,8 @@ def make_app(settings: Settings) -> Celery:
         # when it starts (`celery control enable_events`).
         worker_send_task_events=False,
         task_send_sent_event=False,
+        # Nothing reads a save_cases result (the chain reads the store): storing
+        # it cost a Redis write per job for nothing.
+        task_annotations={SAVE_CASES: {"ignore_result": True}},
     )
     return app

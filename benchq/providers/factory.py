@@ -14,7 +14,7 @@ from benchq.errors import ConfigError
 from benchq.providers.base import Provider
 from benchq.providers.cache import CachingProvider, ResponseCache
 from benchq.providers.prompts import load_prompt
-from benchq.providers.ratelimit import FleetLimiter
+from benchq.providers.ratelimit import SLOT_LEASE_SECONDS, FleetLimiter
 from benchq.providers.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -119,7 +119,8 @@ def make_provider(
             requests_per_minute=spec.requests_per_minute,
             tokens_per_minute=spec.tokens_per_minute,
             max_concurrency=spec.concurrency,
-            lease_seconds=spec.timeout_s + 30.0,
+            # renewed while the call runs: how soon a dead worker's slots free up
+            lease_seconds=SLOT_LEASE_SECONDS,
             defer_after_seconds=settings.limit_defer_after,
         )
     provider = _provider_class(spec)(
@@ -129,6 +130,8 @@ def make_provider(
         prompt=prompt,
         retry=retry_policy(settings),
         limiter=limiter,
+        # one HTTP connection per call a worker keeps in flight: none waits for the pool
+        connections=settings.worker_concurrency,
     )
     if cache is not None and settings.response_cache:
         return CachingProvider(provider, cache, identity=provider.cache_identity(), mode=cache_mode)

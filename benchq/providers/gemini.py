@@ -2,19 +2,33 @@
 
 google-genai's own retries are off (`HttpRetryOptions(attempts=1)`, which also
 stops its implicit reconnect loop): benchq's `RetryPolicy` is the only one.
+
+How a request travels (docs/performance.md, "Which path a request takes"):
+the `genai.Client` is built from the settings as usual, and the SDK builds
+the request once (`_lean_request`: URL, headers with the key, the body its
+converters make from `GenerateContentConfig`, with a marker where the
+document goes). Each call splices its document into that body and POSTs it
+with `JsonTransport`; the answer is read into the SDK's
+`GenerateContentResponse`, an error status into the SDK's `APIError`
+classes. `client.aio.models.generate_content` cost seven times the CPU of
+the bare POST. A client the lean path cannot serve (Vertex AI, no API key,
+an SDK whose internals moved) keeps `generate_content`.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import httpx2
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from benchq.config.registry import ModelSpec
 from benchq.errors import ProviderError, ProviderRejected, ProviderRetryable, ProviderUnreachable
@@ -25,8 +39,12 @@ from benchq.providers.llm import Completion, LLMProvider
 from benchq.providers.prompts import Prompt
 from benchq.providers.ratelimit import Limiter
 from benchq.providers.retry import ProviderThrottled, RetryPolicy, parse_retry_after
+from benchq.providers.transport import JsonTransport
 
 _RETRY_DELAY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)s$")
+
+#: Stands for the document in the request the SDK builds once (`_lean_request`).
+_MARK = "\x00benchq:document\x00"
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -104,8 +122,12 @@ class GeminiProvider(LLMProvider):
         prompt: Prompt,
         retry: RetryPolicy | None = None,
         limiter: Limiter | None = None,
+        connections: int = 100,
     ) -> None:
         super().__init__(spec, prompt=prompt, retry=retry, limiter=limiter, secrets=[api_key])
+        # google-genai's aiohttp session has no connection limit of its own
+        # (`TCPConnector(limit=0)`): a call never waits for its pool.
+        self.connections = connections
         self.client = genai.Client(
             api_key=api_key.get_secret_value() if api_key else None,
             http_options=types.HttpOptions(
@@ -122,13 +144,18 @@ class GeminiProvider(LLMProvider):
             max_output_tokens=spec.max_output_tokens,
             seed=spec.seed,
         )
+        self.transport = JsonTransport(limit=connections, timeout=spec.timeout_s)
+        self.lean = _lean_request(self.client, spec.model_id, self.config)
 
     async def _complete(self, document: str) -> Completion:
         try:
-            # the async client runs on aiohttp when it is installed (benchq requires it)
-            result = await self.client.aio.models.generate_content(
-                model=self.spec.model_id, contents=document, config=self.config
-            )
+            if self.lean is None:
+                # the async client runs on aiohttp when it is installed (benchq requires it)
+                result = await self.client.aio.models.generate_content(
+                    model=self.spec.model_id, contents=document, config=self.config
+                )
+            else:
+                result = await self._generate(self.lean, document)
         except genai_errors.APIError as exc:
             raise self._wrap_api(exc) from exc
         except _TRANSPORT_ERRORS as exc:
@@ -162,6 +189,30 @@ class GeminiProvider(LLMProvider):
             truncated=truncated,
         )
 
+    async def _generate(self, lean: LeanRequest, document: str) -> types.GenerateContentResponse:
+        """One generateContent request on the lean path; the SDK's answer type or error."""
+        data = lean.head + json.dumps(document)[1:-1].encode() + lean.tail
+        reply = await self.transport.post(lean.url, data, lean.headers)
+        if reply.status != 200:
+            try:
+                payload: Any = json.loads(reply.body)
+            except ValueError:
+                payload = {"message": reply.body.decode("utf-8", "replace"), "status": ""}
+            response = httpx2.Response(
+                reply.status,
+                headers=list(reply.headers.items()),
+                content=reply.body,
+                request=httpx2.Request("POST", lean.url),
+            )
+            await genai_errors.APIError.raise_error_async(reply.status, payload, response)
+        try:
+            return types.GenerateContentResponse.model_validate_json(reply.body)
+        except ValidationError:
+            # Fields this SDK version does not know: read it as the SDK itself does.
+            return types.GenerateContentResponse._from_response(
+                response=json.loads(reply.body), kwargs={}
+            )
+
     def _wrap_api(self, exc: genai_errors.APIError) -> ProviderError:
         """Map a google-genai API error to benchq's: retryable, throttled, or rejected."""
         code = int(exc.code or 0)
@@ -178,6 +229,49 @@ class GeminiProvider(LLMProvider):
         return ProviderRejected(message)
 
     def close(self) -> None:
-        """Close the SDK's HTTP clients (the async one on the loop it was opened on)."""
+        """Close the HTTP pools (the async ones on the loop they were opened on)."""
+        aio.run_sync(self.transport.aclose())
         aio.run_sync(self.client.aio.aclose())
         self.client.close()
+
+
+@dataclass(frozen=True)
+class LeanRequest:
+    """A generateContent request as the SDK builds it, cut around the document."""
+
+    url: str
+    headers: dict[str, str]
+    head: bytes
+    tail: bytes
+
+
+def _lean_request(
+    client: genai.Client, model: str, config: types.GenerateContentConfig
+) -> LeanRequest | None:
+    """The SDK's own request for `model` and `config`, ready for any document; None if not."""
+    try:
+        # Private to the SDK: the same converters and request builder its
+        # `generate_content` runs, run once here. An SDK whose internals
+        # moved falls back to `generate_content`, which still works.
+        from google.genai import _common
+        from google.genai import models as genai_models
+
+        api = client._api_client
+        if api.vertexai or not api.api_key:
+            return None
+        params = types._GenerateContentParameters(model=model, contents=_MARK, config=config)
+        body = genai_models._GenerateContentParameters_to_mldev(api, params, None, params)
+        url_parts = body.pop("_url", None)
+        body.pop("config", None)
+        body = _common.encode_unserializable_types(_common.convert_to_dict(body))
+        path = "{model}:generateContent".format_map(url_parts) if url_parts else ""
+        request = api._build_request("post", path or f"{model}:generateContent", body, None)
+        text = json.dumps(request.data)
+    except Exception:  # see above: the SDK's pipeline serves instead
+        return None
+    mark = json.dumps(_MARK)[1:-1]
+    before, found, after = text.partition(mark)
+    if not found or mark in after:
+        return None
+    headers = {k: v for k, v in request.headers.items() if isinstance(v, str)}
+    return LeanRequest(request.url, headers, before.encode(), after.encode())

@@ -13,8 +13,13 @@ requests-per-minute and tokens-per-minute hold for the fleet as a whole:
 - Concurrency is an adaptive limit (AIMD): halved when the provider answers
   429 (at most once per cool-down, as one burst of 429s is one signal), and
   raised by 1/limit per success, about +1 per limit's worth of calls. Slots
-  are leases in a sorted set that expire, so a worker that dies mid-call
-  does not hold its slot for ever.
+  are leases in a sorted set that expire unless renewed: a living worker
+  renews the slots of its running calls, one that dies mid-call frees them
+  within a lease (30 s), not after the longest call's timeout. A freed slot
+  goes to the call that has waited longest anywhere in the fleet, not to
+  whoever asks next: a worker that frees a slot and asks again at once (in
+  the same batch, even) would otherwise keep the model to itself while
+  others wait and defer their jobs.
 """
 
 from __future__ import annotations
@@ -32,83 +37,164 @@ import redis.exceptions
 
 from benchq.errors import InfraUnavailable, ProviderBusy, ProviderError
 
-_RATE_LUA = """
+# One script runs a batch of operations, in order and atomically: every call
+# that waits on the loop for Redis at the same moment shares one round trip
+# (see `_Batcher`). Each operation is its kind, its argument count, then its
+# arguments; the reply holds one result per operation.
+_BATCH_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local wait = 0
-local tats = {}
-for i = 1, 2 do
-  local incr = tonumber(ARGV[2 * i - 1])
-  local tau = tonumber(ARGV[2 * i])
-  if incr > 0 then
-    local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
-    if tat < now then tat = now end
-    local new_tat = tat + incr
-    local allow_at = new_tat - tau
-    if allow_at > now and allow_at - now > wait then wait = allow_at - now end
-    tats[i] = new_tat
+-- a waiting call asks again at least every 0.2 s; one silent for 2 s gave up
+local WAITER_US = 2000000
+
+local function rate(a, i)
+  -- GCRA over KEYS[1] (requests) and KEYS[2] (tokens): both or neither
+  local wait = 0
+  local tats = {}
+  for k = 1, 2 do
+    local incr = tonumber(a[i + 2 * k - 2])
+    local tau = tonumber(a[i + 2 * k - 1])
+    if incr > 0 then
+      local tat = tonumber(redis.call('GET', KEYS[k]) or '0')
+      if tat < now then tat = now end
+      local new_tat = tat + incr
+      local allow_at = new_tat - tau
+      if allow_at > now and allow_at - now > wait then wait = allow_at - now end
+      tats[k] = new_tat
+    end
   end
-end
-if wait > 0 then return wait end
-for i = 1, 2 do
-  if tats[i] then
-    redis.call('SET', KEYS[i], tats[i], 'PX', math.floor((tats[i] - now) / 1000) + 1000)
+  if wait > 0 then return wait end
+  for k = 1, 2 do
+    if tats[k] then
+      redis.call('SET', KEYS[k], tats[k], 'PX', math.floor((tats[k] - now) / 1000) + 1000)
+    end
   end
+  return 0
 end
-return 0
+
+local function settle(delta)
+  if delta == 0 then return 0 end
+  local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if tat < now then tat = now end
+  tat = tat + delta
+  if tat > now then
+    redis.call('SET', KEYS[2], tat, 'PX', math.floor((tat - now) / 1000) + 1000)
+  end
+  return 0
+end
+
+local function slot(a, i)
+  -- A free slot goes to the calls that have waited longest, fleet-wide
+  -- (KEYS[5]: lease -> when it first asked; KEYS[6]: lease -> when it last
+  -- asked, so a caller that gave up is forgotten after WAITER_US).
+  local lease = a[i]
+  local lease_us = tonumber(a[i + 1])
+  local max_c = tonumber(a[i + 2])
+  local min_c = tonumber(a[i + 3])
+  local queue = a[i + 4] == '1'  -- a caller that will ask again with this lease
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+  local limit = tonumber(redis.call('HGET', KEYS[4], 'limit') or max_c)
+  if limit > max_c then limit = max_c end
+  if limit < min_c then limit = min_c end
+  local free = math.floor(limit) - redis.call('ZCARD', KEYS[3])
+  local ahead = 0
+  if redis.call('EXISTS', KEYS[6]) == 1 then
+    for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now - WAITER_US)) do
+      redis.call('ZREM', KEYS[5], gone)
+      redis.call('ZREM', KEYS[6], gone)
+    end
+    local since = redis.call('ZSCORE', KEYS[5], lease)
+    if since then
+      ahead = redis.call('ZCOUNT', KEYS[5], '-inf', '(' .. since)
+    else
+      ahead = redis.call('ZCARD', KEYS[5])
+    end
+  end
+  if free > ahead then
+    redis.call('ZADD', KEYS[3], now + lease_us, lease)
+    redis.call('PEXPIRE', KEYS[3], math.floor(lease_us / 1000) + 1000)
+    redis.call('ZREM', KEYS[5], lease)
+    redis.call('ZREM', KEYS[6], lease)
+    return 1
+  end
+  if queue then
+    redis.call('ZADD', KEYS[5], 'NX', now, lease)
+    redis.call('ZADD', KEYS[6], now, lease)
+    redis.call('PEXPIRE', KEYS[5], math.floor(WAITER_US / 1000) + 1000)
+    redis.call('PEXPIRE', KEYS[6], math.floor(WAITER_US / 1000) + 1000)
+  end
+  return 0
+end
+
+local function release(a, i)
+  local max_c = tonumber(a[i + 2])
+  local min_c = tonumber(a[i + 3])
+  local cooldown = tonumber(a[i + 4])
+  redis.call('ZREM', KEYS[3], a[i])
+  local limit = tonumber(redis.call('HGET', KEYS[4], 'limit') or max_c)
+  if a[i + 1] == 'throttled' then
+    local last = tonumber(redis.call('HGET', KEYS[4], 'last_cut') or '0')
+    if now - last >= cooldown then
+      limit = math.max(min_c, limit / 2)
+      redis.call('HSET', KEYS[4], 'last_cut', now)
+    end
+  elseif a[i + 1] == 'ok' then
+    limit = math.min(max_c, limit + 1 / limit)
+  end
+  redis.call('HSET', KEYS[4], 'limit', tostring(limit))
+  redis.call('EXPIRE', KEYS[4], 86400)
+  return tostring(limit)
+end
+
+local out = {}
+local i = 1
+local k = 1
+while i <= #ARGV do
+  local op = ARGV[i]
+  local n = tonumber(ARGV[i + 1])
+  local a = i + 2
+  if op == 'rate' then
+    out[k] = rate(ARGV, a)
+  elseif op == 'settle' then
+    out[k] = settle(tonumber(ARGV[a]))
+  elseif op == 'slot' then
+    out[k] = slot(ARGV, a)
+  elseif op == 'slotrate' then
+    -- a slot, then the rates while holding it: -1 without a slot, else the wait
+    if slot(ARGV, a) == 1 then out[k] = rate(ARGV, a + 5) else out[k] = -1 end
+  elseif op == 'renew' then
+    -- the leases of calls still running: held for another lease period
+    local lease_us = tonumber(ARGV[a])
+    for j = a + 1, a + n - 1 do
+      redis.call('ZADD', KEYS[3], 'XX', now + lease_us, ARGV[j])
+    end
+    redis.call('PEXPIRE', KEYS[3], math.floor(lease_us / 1000) + 1000)
+    out[k] = 0
+  elseif op == 'leave' then
+    -- a waiting call that gave up (deferred, cancelled) leaves the line
+    redis.call('ZREM', KEYS[5], ARGV[a])
+    redis.call('ZREM', KEYS[6], ARGV[a])
+    out[k] = 0
+  elseif op == 'end' then
+    out[k] = release(ARGV, a)
+  elseif op == 'endsettle' then
+    out[k] = release(ARGV, a)
+    settle(tonumber(ARGV[a + 5]))
+  else
+    return redis.error_reply('unknown limiter operation ' .. tostring(op))
+  end
+  i = a + n
+  k = k + 1
+end
+return out
 """
 
-_SETTLE_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local delta = tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-tat = tat + delta
-if tat > now then
-  redis.call('SET', KEYS[1], tat, 'PX', math.floor((tat - now) / 1000) + 1000)
-end
-return 0
-"""
+#: Operations sent in one round trip at most (a bound on the script's run time).
+_MAX_BATCH = 256
 
-_ACQUIRE_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local max_c = tonumber(ARGV[3])
-local min_c = tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or max_c)
-if limit > max_c then limit = max_c end
-if limit < min_c then limit = min_c end
-if redis.call('ZCARD', KEYS[1]) < math.floor(limit) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], math.floor(tonumber(ARGV[2]) / 1000) + 1000)
-  return 1
-end
-return 0
-"""
-
-_RELEASE_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local max_c = tonumber(ARGV[3])
-local min_c = tonumber(ARGV[4])
-local cooldown = tonumber(ARGV[5])
-redis.call('ZREM', KEYS[1], ARGV[1])
-local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or max_c)
-if ARGV[2] == 'throttled' then
-  local last = tonumber(redis.call('HGET', KEYS[2], 'last_cut') or '0')
-  if now - last >= cooldown then
-    limit = math.max(min_c, limit / 2)
-    redis.call('HSET', KEYS[2], 'last_cut', now)
-  end
-elseif ARGV[2] == 'ok' then
-  limit = math.min(max_c, limit + 1 / limit)
-end
-redis.call('HSET', KEYS[2], 'limit', tostring(limit))
-redis.call('EXPIRE', KEYS[2], 86400)
-return tostring(limit)
-"""
+#: How long a slot is held without renewal: a dead worker's slots are free
+#: again this long after it died (a living one renews them every third of it).
+SLOT_LEASE_SECONDS = 30.0
 
 
 class Limiter(Protocol):
@@ -139,20 +225,78 @@ class NullLimiter:
 
 
 @dataclass(frozen=True)
-class _Script:
-    """One Lua script call: which script, its keys and arguments."""
+class _Op:
+    """One limiter operation of a batch: its kind (see `_BATCH_LUA`) and arguments."""
 
-    name: str
-    keys: list[str]
-    args: list[Any]
+    kind: str
+    args: tuple[Any, ...]
+
+
+class _Batcher:
+    """Sends the operations awaited at the same moment on a loop in one script call.
+
+    The first operation starts a round trip on the next turn of the loop;
+    operations submitted meanwhile, and while a round trip is out, go in the
+    next one. Under load a worker with a hundred calls in flight makes a few
+    round trips where it made hundreds, and needs one connection for them,
+    not one per waiting call; alone, an operation waits for nothing.
+    """
+
+    def __init__(self, script: Any, keys: list[str], model: str) -> None:
+        self._script = script
+        self._keys = keys
+        self._model = model
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: list[tuple[_Op, asyncio.Future[Any]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, op: _Op) -> asyncio.Future[Any]:
+        """Queue `op`; the future resolves to its result (or `InfraUnavailable`)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # A limiter driven from another loop (tests run several): start afresh there.
+            self._loop, self._pending, self._task = loop, [], None
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((op, future))
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._drain())
+        return future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch = self._pending[:_MAX_BATCH]
+            del self._pending[:_MAX_BATCH]
+            args: list[Any] = []
+            for op, _ in batch:
+                args += [op.kind, len(op.args), *op.args]
+            try:
+                replies = await self._script(keys=self._keys, args=args)
+            except redis.exceptions.RedisError as exc:
+                # The limiter's Redis is the broker's: its outage is benchq's, not the model's.
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(
+                            InfraUnavailable(f"fleet limiter of {self._model!r}: {exc}")
+                        )
+                continue
+            except BaseException:
+                # Cancelled (the loop is closing): nobody must wait for ever.
+                for _, future in [*batch, *self._pending]:
+                    future.cancel()
+                self._pending = []
+                raise
+            for (_, future), reply in zip(batch, replies, strict=True):
+                if not future.done():  # a caller that was cancelled meanwhile
+                    future.set_result(reply)
 
 
 class FleetLimiter:
     """Requests/min, tokens/min and adaptive concurrency for one model, shared via Redis.
 
     Calls wait for their limits on the process's event loop, and the
-    scripts run through redis.asyncio, so a round trip to Redis never stalls
-    the loop's other calls. `try_*`, `end_slot` and `settle` run one script
+    operations run through redis.asyncio, batched (`_Batcher`), so a round
+    trip to Redis never stalls the loop's other calls and a busy worker pays
+    for few of them. `try_*`, `end_slot` and `settle` run one operation
     each: the steps `acquire_async` and `release_async` are made of.
     """
 
@@ -192,24 +336,26 @@ class FleetLimiter:
             "tok": f"{base}:{{{model}}}:tok",
             "leases": f"{base}:{{{model}}}:leases",
             "state": f"{base}:{{{model}}}:state",
+            "waiting": f"{base}:{{{model}}}:waiting",
+            "asked": f"{base}:{{{model}}}:asked",
         }
         # Lease ids: unique across the fleet by a random prefix per limiter,
         # then a counter (a fresh uuid4 per call costs a system call each).
         self._lease_prefix = f"{uuid.uuid4().hex[:16]}-"
         self._lease_numbers = itertools.count()
-        sources = {"rate": _RATE_LUA, "settle": _SETTLE_LUA, "acquire": _ACQUIRE_LUA}
-        sources["release"] = _RELEASE_LUA
-        self._scripts = {name: client.register_script(lua) for name, lua in sources.items()}
+        keys = [self.keys[k] for k in ("req", "tok", "leases", "state", "waiting", "asked")]
+        self._batch = _Batcher(client.register_script(_BATCH_LUA), keys, model)
+        # Slots of calls still running are renewed every third of a lease,
+        # so a lease can be short: a worker that dies frees its slots within
+        # `lease_seconds`, however long a call may take.
+        self._held: set[str] = set()
+        self._renewer: asyncio.Task[None] | None = None
 
-    # -- the scripts' calls ---------------------------------------------------------
-    async def _run(self, call: _Script) -> Any:
-        try:
-            return await self._scripts[call.name](keys=call.keys, args=call.args)
-        except redis.exceptions.RedisError as exc:
-            # The limiter's Redis is the broker's: its outage is benchq's, not the model's.
-            raise InfraUnavailable(f"fleet limiter of {self.model!r}: {exc}") from exc
+    # -- the operations' arguments ----------------------------------------------------
+    def _op(self, kind: str, *args: Any) -> asyncio.Future[Any]:
+        return self._batch.submit(_Op(kind, args))
 
-    def _rate_call(self, tokens: int) -> _Script | None:
+    def _rate_args(self, tokens: int) -> tuple[int, ...] | None:
         if not self.rpm and not self.tpm:
             return None
         req_interval = int(60e6 / self.rpm) if self.rpm else 0
@@ -218,22 +364,21 @@ class FleetLimiter:
         # a call bigger than the burst would never fit: let it fit alone
         tok_burst = max(int(self.tpm * self.burst_fraction), tokens)
         tok_incr = int(tokens * tok_interval) if self.tpm else 0
-        args = [req_interval, req_tau, tok_incr, int(tok_burst * tok_interval)]
-        return _Script("rate", [self.keys["req"], self.keys["tok"]], args)
+        return (req_interval, req_tau, tok_incr, int(tok_burst * tok_interval))
 
-    def _settle_call(self, estimated_tokens: int, actual_tokens: int | None) -> _Script | None:
+    def _settle_delta(self, estimated_tokens: int, actual_tokens: int | None) -> int:
         if not self.tpm or actual_tokens is None or actual_tokens == estimated_tokens:
-            return None
-        delta = int((actual_tokens - estimated_tokens) * 60e6 / self.tpm)
-        return _Script("settle", [self.keys["tok"]], [delta])
+            return 0
+        return int((actual_tokens - estimated_tokens) * 60e6 / self.tpm)
 
-    def _slot_call(self, lease: str) -> _Script:
-        args = [lease, self.lease_us, self.max_concurrency, self.min_concurrency]
-        return _Script("acquire", [self.keys["leases"], self.keys["state"]], args)
+    def _slot_args(self, lease: str, queue: bool) -> tuple[Any, ...]:
+        # queue: the caller asks again with this lease until it gets a slot,
+        # so it takes its place in the fleet's line of waiting calls
+        flag = "1" if queue else "0"
+        return (lease, self.lease_us, self.max_concurrency, self.min_concurrency, flag)
 
-    def _end_call(self, lease: str, outcome: str) -> _Script:
-        args = [lease, outcome, self.max_concurrency, self.min_concurrency, self.cooldown_us]
-        return _Script("release", [self.keys["leases"], self.keys["state"]], args)
+    def _end_args(self, lease: str, outcome: str) -> tuple[Any, ...]:
+        return (lease, outcome, self.max_concurrency, self.min_concurrency, self.cooldown_us)
 
     def _new_lease(self) -> str:
         return f"{self._lease_prefix}{next(self._lease_numbers)}"
@@ -241,24 +386,54 @@ class FleetLimiter:
     # -- rates ------------------------------------------------------------------
     async def try_rate(self, tokens: int) -> float:
         """Charge one request and `tokens` if both limits allow now; else seconds to wait."""
-        call = self._rate_call(tokens)
-        return 0.0 if call is None else int(await self._run(call)) / 1e6
+        args = self._rate_args(tokens)
+        return 0.0 if args is None else int(await self._op("rate", *args)) / 1e6
 
     async def settle(self, estimated_tokens: int, actual_tokens: int | None) -> None:
         """Correct the token charge once the provider reported the real usage."""
-        call = self._settle_call(estimated_tokens, actual_tokens)
-        if call is not None:
-            await self._run(call)
+        delta = self._settle_delta(estimated_tokens, actual_tokens)
+        if delta:
+            await self._op("settle", delta)
 
     # -- concurrency ---------------------------------------------------------------
     async def try_slot(self) -> str | None:
         """Take a concurrency slot if one is free now; return its lease id."""
         lease = self._new_lease()
-        return lease if int(await self._run(self._slot_call(lease))) == 1 else None
+        return lease if int(await self._take("slot", lease, (), queue=False)) == 1 else None
 
     async def end_slot(self, lease: str, outcome: str) -> float:
         """Free `lease`; outcome `ok` grows the limit, `throttled` cuts it. Returns the limit."""
-        return float(await self._run(self._end_call(lease, outcome)))
+        self._held.discard(lease)
+        return float(await self._op("end", *self._end_args(lease, outcome)))
+
+    def _hold(self, lease: str) -> str:
+        """Renew `lease` while its call runs (until it is released)."""
+        self._held.add(lease)
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.get_running_loop().create_task(self._renew())
+        return lease
+
+    async def _renew(self) -> None:
+        while self._held:
+            await asyncio.sleep(self.lease_us / 3e6)
+            if self._held:
+                try:
+                    await self._op("renew", self.lease_us, *sorted(self._held))
+                except InfraUnavailable:
+                    continue  # the broker is away; its leases wait for it too
+
+    async def _take(
+        self, kind: str, lease: str, rate: tuple[int, ...], *, queue: bool = True
+    ) -> Any:
+        """Run a slot-taking operation; a caller cancelled meanwhile gives the slot back."""
+        future = self._op(kind, *self._slot_args(lease, queue), *rate)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # The operation still runs in Redis and may take the slot: free it
+            # right after (operations run in the order they were queued).
+            self._op("end", *self._end_args(lease, "none")).add_done_callback(_quiet)
+            raise
 
     async def concurrency_limit(self) -> float:
         """The fleet's current adaptive concurrency limit for this model."""
@@ -273,19 +448,39 @@ class FleetLimiter:
         """Wait for a slot, then for the rate limits; ProviderError after `max_wait_seconds`.
 
         A waiting call costs no thread. An error or a cancellation while it
-        waits for the rate gives its slot back.
+        waits for the rate gives its slot back. The slot and the first rate
+        check are one operation.
         """
         started = time.monotonic()
         deadline = started + self.max_wait
         lease = self._new_lease()
-        while int(await self._run(self._slot_call(lease))) != 1:
-            self._defer_if_long(started, random.uniform(0.5, 2.0), "concurrency")
-            await asyncio.sleep(self._checked_wait(deadline, random.uniform(0.02, 0.2)))
+        rate = self._rate_args(estimated_tokens)
         try:
-            while (wait := await self.try_rate(estimated_tokens)) > 0:
+            while True:
+                if rate is None:
+                    if int(await self._take("slot", lease, ())) == 1:
+                        return self._hold(lease)
+                else:
+                    got = int(await self._take("slotrate", lease, rate))
+                    if got == 0:
+                        return self._hold(lease)
+                    if got > 0:
+                        self._hold(lease)
+                        wait = got / 1e6
+                        break
+                self._defer_if_long(started, random.uniform(0.5, 2.0), "concurrency")
+                await asyncio.sleep(self._checked_wait(deadline, random.uniform(0.02, 0.2)))
+        except BaseException:
+            # Giving up (deferred, cancelled, an outage): out of the line at
+            # once, or the calls behind it would wait for a caller who left.
+            self._op("leave", lease).add_done_callback(_quiet)
+            raise
+        try:
+            while wait > 0:
                 self._defer_if_long(started, wait, "rate", ahead=wait)
                 # jitter, so waiting workers do not all ask again at the same instant
                 await asyncio.sleep(self._checked_wait(deadline, wait + random.uniform(0, 0.05)))
+                wait = await self.try_rate(estimated_tokens)
         except BaseException:
             await self.end_slot(lease, "none")
             raise
@@ -305,9 +500,11 @@ class FleetLimiter:
     async def release_async(
         self, lease: str, *, estimated_tokens: int, actual_tokens: int | None, throttled: bool
     ) -> None:
-        """Free the slot, settle tokens and adapt the concurrency limit."""
-        await self.end_slot(lease, "throttled" if throttled else "ok")
-        await self.settle(estimated_tokens, actual_tokens)
+        """Free the slot, settle tokens and adapt the concurrency limit (one operation)."""
+        self._held.discard(lease)
+        end = self._end_args(lease, "throttled" if throttled else "ok")
+        delta = self._settle_delta(estimated_tokens, actual_tokens)
+        await (self._op("endsettle", *end, delta) if delta else self._op("end", *end))
 
     def _checked_wait(self, deadline: float, seconds: float) -> float:
         if time.monotonic() + seconds > deadline:
@@ -315,3 +512,9 @@ class FleetLimiter:
                 f"model {self.model!r}: waited {self.max_wait:.0f}s for a rate-limit slot"
             )
         return seconds
+
+
+def _quiet(future: asyncio.Future[Any]) -> None:
+    """Retrieve a fire-and-forget operation's outcome, so asyncio does not log it as lost."""
+    if not future.cancelled():
+        future.exception()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 
 from benchq.errors import NotFound
 from benchq.regression.original import DEFAULT_RULE, DEFAULT_THRESHOLD, RegressionRule
@@ -61,6 +61,17 @@ class ResultsStore(ExplorerReads, ABC):
     @abstractmethod
     def case_results(self, run_id: str, model_name: str) -> list[CaseResult]:
         """All stored case results of one (run, model), ordered by case id."""
+
+    def iter_case_results(
+        self, run_id: str, model_name: str, *, page_size: int = 1000
+    ) -> Iterator[list[CaseResult]]:
+        """The case results of one (run, model) in pages, ordered by case id.
+
+        What reads a whole run (the aggregate) holds one page at a time, not
+        100,000 results. This default reads them all at once; backends that
+        can page override it.
+        """
+        yield self.case_results(run_id, model_name)
 
     @abstractmethod
     def count_case_results(self, run_id: str, model_name: str) -> int:

@@ -216,6 +216,23 @@ class PostgresStore(PostgresExplorerQueries, ResultsStore):
         )
         return [CaseResult.model_validate(r["result"]) for r in rows]
 
+    def iter_case_results(
+        self, run_id: str, model_name: str, *, page_size: int = 1000
+    ) -> Iterator[list[CaseResult]]:
+        """The case results of one (run, model) in pages by case id (keyset pagination)."""
+        after = ""
+        while True:
+            rows = self._rows(
+                "SELECT case_id, result FROM benchmark_case_results "
+                "WHERE run_id = %s AND model_name = %s AND case_id > %s "
+                "ORDER BY case_id LIMIT %s",
+                (run_id, model_name, after, page_size),
+            )
+            if not rows:
+                return
+            after = str(rows[-1]["case_id"])
+            yield [CaseResult.model_validate(r["result"]) for r in rows]
+
     def count_case_results(self, run_id: str, model_name: str) -> int:
         """How many distinct cases of (run, model) have a stored result."""
         return int(

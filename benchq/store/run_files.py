@@ -1,7 +1,7 @@
 """A run's result files in the original system's formats, written from the store.
 
 The model chains store everything the files hold (each model's aggregate,
-with every case, and the monitoring record it published), so the files of
+its case results, and the monitoring record it published), so the files of
 any run can be written later, on any machine that reaches the store:
 `benchq results RUN_ID`. `benchq run` and `benchq enqueue --wait` write
 theirs with this same code.
@@ -16,6 +16,7 @@ gets no files: a score made of failures would read as a score.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -65,7 +66,7 @@ def run_results(store: ResultsStore, run_id: str) -> RunResults:
             published.append(
                 ModelResult(
                     model_name=name,
-                    aggregated=AggregatedMetrics.model_validate(summary.aggregated),
+                    aggregated=_with_cases(store, run_id, name, summary.aggregated),
                     monitoring=MonitoringRecord.model_validate(summary.monitoring),
                     snapshot_version=summary.snapshot_version,
                     verdict=(
@@ -76,6 +77,21 @@ def run_results(store: ResultsStore, run_id: str) -> RunResults:
                 )
             )
     return RunResults(run=run, published=published, failures=failures, pending=pending)
+
+
+def _with_cases(
+    store: ResultsStore, run_id: str, model: str, aggregated: dict[str, Any]
+) -> AggregatedMetrics:
+    """The stored aggregate, with its cases read from the case results.
+
+    Summaries are stored without them (each case is a row of its own);
+    older summaries that carry them are read as they are.
+    """
+    if "individual_results" in aggregated:
+        return AggregatedMetrics.model_validate(aggregated)
+    found = AggregatedMetrics.model_validate({**aggregated, "individual_results": []})
+    found.individual_results = store.case_results(run_id, model)
+    return found
 
 
 def write_run_files(results: RunResults, out_dir: Path) -> list[Path]:

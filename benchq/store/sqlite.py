@@ -287,6 +287,26 @@ class SQLiteStore(SQLiteDashboardQueries, SQLiteExplorerQueries, ResultsStore):
         )
         return [CaseResult.model_validate_json(r[0]) for r in rows]
 
+    def iter_case_results(
+        self, run_id: str, model_name: str, *, page_size: int = 1000
+    ) -> Iterator[list[CaseResult]]:
+        """The case results of one (run, model) in pages by case id (keyset pagination)."""
+        after = ""
+        while True:
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT case_id, result FROM benchmark_case_results "
+                    "WHERE run_id=? AND model_name=? AND case_id > ? ORDER BY case_id LIMIT ?",
+                    (run_id, model_name, after, page_size),
+                )
+                .fetchall()
+            )
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [CaseResult.model_validate_json(r[1]) for r in rows]
+
     def count_case_results(self, run_id: str, model_name: str) -> int:
         """How many distinct cases of (run, model) have a stored result."""
         row = (

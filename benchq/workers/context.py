@@ -62,10 +62,28 @@ def _broker_url() -> str:
     return url
 
 
+def pool_sizes(worker_concurrency: int, batch_size: int) -> tuple[int, int]:
+    """Connections of a worker's two Redis pools: (blocking client, redis.asyncio client).
+
+    The blocking client serves the job threads (ledger, hand-over) and the
+    lease keeper: at most one connection each, and a worker runs
+    `pool_slots` jobs at once. On the event loop each call in flight holds
+    at most one connection at a time (a cache read or write), and each
+    model's limiter one for its batched operations. Both pools make a caller
+    that finds every connection busy wait for one, so an undersized pool
+    slows a worker down but never fails a case.
+    """
+    threads = -(-worker_concurrency // batch_size) + 2
+    return threads + 4, worker_concurrency + 8
+
+
 @cache
 def broker_redis() -> redis.Redis:  # type: ignore[type-arg]
     """The broker's Redis: the ledger of handed-over cases, and the scheduler's claims."""
-    return broker_client(_broker_url())
+    cfg = settings()
+    return broker_client(
+        _broker_url(), max_connections=pool_sizes(cfg.worker_concurrency, cfg.batch_size)[0]
+    )
 
 
 @cache
@@ -75,7 +93,10 @@ def broker_redis_async() -> redis.asyncio.Redis:  # type: ignore[type-arg]
     Used only on the process's model-call loop, so nothing a call waits for
     blocks the other calls in flight.
     """
-    return broker_client_async(_broker_url())
+    cfg = settings()
+    return broker_client_async(
+        _broker_url(), max_connections=pool_sizes(cfg.worker_concurrency, cfg.batch_size)[1]
+    )
 
 
 @cache
@@ -112,7 +133,12 @@ def provider(
                 spec,
                 cfg,
                 async_redis=broker_redis_async(),
-                cache=response_cache() if spec.provider != "baseline" else None,
+                # Not even opened when off: a cache file nobody reads costs
+                # its writers' start-up (and, opened by every worker at
+                # once, made them wait for each other).
+                cache=response_cache()
+                if spec.provider != "baseline" and cfg.response_cache
+                else None,
                 cache_mode=cache_mode,
                 prompt_version=prompt_version,
             )

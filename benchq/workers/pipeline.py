@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -28,9 +29,9 @@ from benchq.cases.schema import Case
 from benchq.errors import BenchqError, InfraUnavailable, NotFound, ProviderBusy
 from benchq.jobs.messages import ModelJob
 from benchq.providers.base import ModelAnswer, Provider
-from benchq.regression.stats import case_rates, group_outcomes, score_intervals
+from benchq.regression.stats import CaseCounts, CaseOutcome, case_rates, score_intervals
 from benchq.regression.verdict import VerdictRule
-from benchq.scoring.aggregate import aggregate
+from benchq.scoring.aggregate import Totals
 from benchq.scoring.case import score_case
 from benchq.scoring.monitoring import to_monitoring
 from benchq.scoring.schema import AggregatedMetrics, CaseResult, MonitoringRecord
@@ -182,30 +183,35 @@ async def score_batch(
 # --- a model's chain (publish queue) -----------------------------------------------
 
 
-def failure_of(results: list[CaseResult], job: ModelJob) -> str | None:
+def failure_of(results: list[CaseResult] | Totals, job: ModelJob) -> str | None:
     """Why this (run, model) must not be published, or None when it may be.
 
     Too many failed cases (above `job.max_error_rate`): a score made of
     failures is not the model's score. Answers from another model or prompt
     than the producer named (workers with a different registry or benchq):
-    the figure would be filed under the wrong label.
+    the figure would be filed under the wrong label. Takes the results, or
+    their `Totals` (what the aggregate step gathers page by page).
     """
-    errors = [r for r in results if r.error_message]
-    total = len(results)
-    if total and len(errors) / total > job.max_error_rate:
-        first = errors[0]
+    if not isinstance(results, Totals):
+        totals = Totals()
+        for result in results:
+            totals.add(result)
+        results = totals
+    errors, total = results.errors, results.total
+    if total and errors / total > job.max_error_rate:
+        case, message = results.first_error or ("?", "?")
         return (
-            f"{job.model_name}: {len(errors)} of {total} cases failed "
-            f"({100 * len(errors) / total:.0f}% > {100 * job.max_error_rate:.0f}%); "
-            f"first error, case {first.document_name}: {first.error_message}"
+            f"{job.model_name}: {errors} of {total} cases failed "
+            f"({100 * errors / total:.0f}% > {100 * job.max_error_rate:.0f}%); "
+            f"first error, case {case}: {message}"
         )
-    ids = {r.model_id for r in results if r.model_id} - {job.model_id}
+    ids = results.model_ids - {job.model_id}
     if job.model_id and ids:
         return (
             f"{job.model_name}: the run asked for model {job.model_id!r} but workers "
             f"answered with {', '.join(sorted(ids))}: their model registry differs"
         )
-    digests = {r.prompt_digest for r in results if r.prompt_digest} - {job.prompt_digest}
+    digests = results.prompt_digests - {job.prompt_digest or ""}
     if job.prompt_digest and digests:
         return (
             f"{job.model_name}: workers sent a different prompt (digest "
@@ -215,16 +221,18 @@ def failure_of(results: list[CaseResult], job: ModelJob) -> str | None:
     return None
 
 
-def with_intervals(agg: AggregatedMetrics, results: list[CaseResult]) -> AggregatedMetrics:
+def with_intervals(
+    agg: AggregatedMetrics, grouped: Mapping[str, Sequence[CaseCounts]]
+) -> AggregatedMetrics:
     """The aggregate with 95 % bootstrap intervals over cases (seeded: re-aggregating agrees).
 
-    Repeats of a case (`--repeat`) pool into the case's rates, so the
-    interval is over cases, not over case-repeats; the cases whose outcome
-    differed between repeats are named.
+    `grouped` holds each case's issue counts, one per repeat (`--repeat`):
+    repeats pool into the case's rates, so the interval is over cases, not
+    over case-repeats; the cases whose outcome differed between repeats are
+    named.
     """
-    if not results:
+    if not grouped:
         return agg
-    grouped = group_outcomes((r.document_name, r) for r in results)
     ci = score_intervals(case_rates(grouped))
     unstable = sorted(
         case_id
@@ -267,8 +275,22 @@ def aggregate_model(
     if store.count_case_results(job.run_id, job.model_name) < job.expected_cases:
         return None
     now = now or datetime.now(UTC)
-    results = store.case_results(job.run_id, job.model_name)
-    agg = with_intervals(aggregate(job.model_name, results, generated_at=now), results)
+    # Page by page: the sums, and each case's three issue counts for the
+    # intervals, are all the aggregate needs; the 30,000 results of a run
+    # held at once took a worker past 500 MB.
+    totals = Totals()
+    grouped: dict[str, list[CaseCounts]] = {}
+    for page in store.iter_case_results(job.run_id, job.model_name):
+        for result in page:
+            totals.add(result)
+            grouped.setdefault(result.document_name, []).append(
+                CaseOutcome(
+                    true_positives=result.true_positives,
+                    false_positives=result.false_positives,
+                    false_negatives=result.false_negatives,
+                )
+            )
+    agg = with_intervals(totals.metrics(job.model_name, generated_at=now), grouped)
     record = to_monitoring(
         agg,
         model=job.model_name,
@@ -283,14 +305,16 @@ def aggregate_model(
             "model_id": job.model_id or None,
             "prompt_digest": job.prompt_digest,
             # the suite's size: with `--repeat`, the results are cases x repeats
-            "dataset_size": len({r.document_name for r in results}),
+            "dataset_size": len(grouped),
         }
     )
-    error = failure_of(results, job)
+    error = failure_of(totals, job)
     summary = RunModelSummary(
         run_id=job.run_id,
         model_name=job.model_name,
-        aggregated=agg.model_dump(mode="json"),
+        # Without the cases: they are stored already, one row each, and every
+        # later step (and each progress poll) reads this summary again.
+        aggregated=agg.model_dump(mode="json", exclude={"individual_results"}),
         monitoring=record.model_dump(mode="json"),
         finished_at=now.isoformat(),
         status="failed" if error else "aggregated",
@@ -375,5 +399,5 @@ def finish_run(store: ResultsStore, run_id: str) -> RunStatus | None:
 
 
 def aggregated_of(summary: RunModelSummary) -> AggregatedMetrics:
-    """The aggregate a summary holds."""
-    return AggregatedMetrics.model_validate(summary.aggregated)
+    """The aggregate a summary holds (its cases are in the store, not in the summary)."""
+    return AggregatedMetrics.model_validate({"individual_results": [], **summary.aggregated})

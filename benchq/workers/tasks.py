@@ -13,7 +13,6 @@ needs is already stored, and the model is never called again.
 
 from __future__ import annotations
 
-import gc
 import logging
 import random
 from collections.abc import Callable
@@ -41,6 +40,7 @@ from benchq.workers.pipeline import (
     score_batch,
     verdict_model,
 )
+from benchq.workers.tuning import tune_process
 
 log = logging.getLogger("benchq.jobs")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,10 +90,9 @@ def _import_sdks(sender: Any = None, **_: Any) -> None:
         kind = names.provider_of_queue(queue)
         if kind is not None:
             provider_class(kind)
-    # Everything imported so far lives as long as the worker: keep it out of
-    # the garbage collector's full passes, which otherwise walk it again and
-    # again while jobs allocate.
-    gc.freeze()
+    # Everything imported so far lives as long as the worker; jobs allocate a
+    # lot that dies young (benchq.workers.tuning).
+    tune_process()
 
 
 class JobTask(Task):  # type: ignore[misc]

@@ -264,10 +264,10 @@ class _Server(ThreadingHTTPServer):
 
 
 class StandinServer:
-    """The stand-in, on a free loopback port, serving from a background thread."""
+    """The stand-in, on a free port (of loopback unless told), serving from a background thread."""
 
-    def __init__(self) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._server = _Server((host, 0), _Handler)
         self._server.state = _State()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
