@@ -173,3 +173,42 @@ def test_a_negative_count_names_its_case() -> None:
 
     with pytest.raises(ValueError, match="'b' has a negative count"):
         case_rates({"a": [RIGHT], "b": [Broken()], "c": [WRONG]})
+
+
+def _scipy_intervals(data: np.ndarray, seed: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """`scipy.stats.bootstrap` of the micro scores, paired, as the module once called it."""
+
+    def statistic(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, axis: int) -> np.ndarray:
+        sums = np.stack([tp.sum(axis=axis), fp.sum(axis=axis), fn.sum(axis=axis)], axis=-1)
+        return np.moveaxis(micro_scores(sums), -1, 0)
+
+    result = sps.bootstrap(
+        (data[:, 0], data[:, 1], data[:, 2]),
+        statistic,
+        paired=True,
+        vectorized=True,
+        n_resamples=2000,
+        method=method,
+        rng=np.random.default_rng(seed),
+    )
+    return result.confidence_interval.low, result.confidence_interval.high
+
+
+@pytest.mark.parametrize("method", ["BCa", "percentile"])
+@pytest.mark.parametrize("cases", [30, 1500])
+def test_the_intervals_are_scipys_bootstrap(
+    method: str, cases: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The module computes what scipy.stats.bootstrap computes (same stream,
+    # same BCa formulas) in linear time; drawing in small batches must not
+    # change the stream either.
+    import benchq.regression.stats as stats
+
+    monkeypatch.setattr(stats, "_DRAW_ELEMENTS", cases * 7)
+    rng = np.random.default_rng(cases)
+    data = rng.integers(0, 4, size=(cases, 3)) / rng.integers(1, 4, size=(cases, 1))
+    ours = score_intervals(data, seed=3, method=method)  # type: ignore[arg-type]
+    low, high = _scipy_intervals(data, 3, method)
+    got = np.array([ours.precision_ci, ours.recall_ci, ours.f1_ci])
+    assert got[:, 0] == pytest.approx(low, rel=1e-9, abs=1e-12)
+    assert got[:, 1] == pytest.approx(high, rel=1e-9, abs=1e-12)
