@@ -7,6 +7,7 @@ runtime the settings call for and drives the producer through it.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable
@@ -24,8 +25,8 @@ from benchq.jobs.celery_app import make_app
 from benchq.jobs.ledger import forget
 from benchq.local.runtime import runtime
 from benchq.producers.enqueue import enqueue_run, send_jobs
-from benchq.producers.models import run_queues
-from benchq.producers.plan import RunPlan
+from benchq.producers.models import model_queues, resolve_models, run_queues
+from benchq.producers.plan import RunPlan, check_run_id, parse_models
 from benchq.producers.preflight import check_broker
 from benchq.producers.resume import plan_resume
 from benchq.producers.runner import (
@@ -65,23 +66,42 @@ def run_benchmark(
     """
     if workers is not None:
         settings = settings.model_copy(update={"workers": workers})
-    plan = load_plan(
-        settings,
-        suite_path=suite_path,
-        models=models,
-        run_id=run_id,
-        use_cache=use_cache,
-        regression_threshold=regression_threshold,
-        repeats=repeats,
-    )
+    # Refused before anything starts: unknown models, missing credentials, a bad run id.
+    resolved = resolve_models(parse_models(models), settings)
+    if run_id is not None:
+        check_run_id(run_id)
 
-    def send(app: Celery, store: ResultsStore, identity: str, broker_url: str) -> None:
+    def prepare() -> RunPlan:
+        # The suite is loaded and checked while the workers start (they import
+        # Celery and the SDKs meanwhile, on the other cores).
+        return load_plan(
+            settings,
+            suite_path=suite_path,
+            models=models,
+            run_id=run_id,
+            use_cache=use_cache,
+            regression_threshold=regression_threshold,
+            repeats=repeats,
+            resolved=resolved,
+        )
+
+    def send(
+        app: Celery, plan: RunPlan, store: ResultsStore, identity: str, broker_url: str
+    ) -> None:
         enqueue_run(app, plan, store, store_identity=identity)
         console.print(
             f"run [bold]{plan.run_id}[/]: {plan.case_count} cases enqueued in {plan.job_count} jobs"
         )
 
-    return _drive(settings, plan, send, workers=workers, timeout=timeout, console=console)
+    return _drive(
+        settings,
+        prepare,
+        model_queues(resolved),
+        send,
+        workers=workers,
+        timeout=timeout,
+        console=console,
+    )
 
 
 def resume_benchmark(
@@ -102,7 +122,9 @@ def resume_benchmark(
     finally:
         store.close()
 
-    def send(app: Celery, store: ResultsStore, identity: str, broker_url: str) -> None:
+    def send(
+        app: Celery, plan: RunPlan, store: ResultsStore, identity: str, broker_url: str
+    ) -> None:
         store.reopen_run(run_id)
         # Cases the lost jobs handed over may never have reached the store.
         forget(broker_client(broker_url), run_id, list(resume.missing))
@@ -112,50 +134,64 @@ def resume_benchmark(
             f"{len(resume.missing)} model(s) enqueued"
         )
 
-    return _drive(settings, resume.plan, send, workers=workers, timeout=timeout, console=console)
+    return _drive(
+        settings,
+        lambda: resume.plan,
+        run_queues(resume.plan),
+        send,
+        workers=workers,
+        timeout=timeout,
+        console=console,
+    )
 
 
-Send = Callable[[Celery, ResultsStore, str, str], None]
+Send = Callable[[Celery, RunPlan, ResultsStore, str, str], None]
 
 
 def _drive(
     settings: Settings,
-    plan: RunPlan,
+    prepare: Callable[[], RunPlan],
+    queues: list[str],
     send: Send,
     *,
     workers: int | None,
     timeout: float | None,
     console: Console,
 ) -> RunOutcome:
-    """Start what the run needs, send its jobs, wait for it, write its files and summary."""
+    """Start what the run needs, plan it meanwhile, send its jobs, wait, write files and summary.
+
+    The broker and workers are started first and `prepare` (loading the
+    suite) runs while they start. If it raises, everything started is stopped
+    and nothing is written: the store is opened and the workers' logs kept
+    only once the plan stands.
+    """
     # SIGTERM (from CI or a supervisor) must clean up exactly as Ctrl-C does.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     target = resolve_store_target(settings)
-    store, identity = open_checked_store(settings)
     started = time.monotonic()
-    log_dir = settings.results_dir / "logs" / plan.run_id
-    try:
-        if settings.broker_url:
-            check_broker(settings.broker_url)
-        with runtime(
-            settings, target, queues=run_queues(plan), local_workers=workers, log_dir=log_dir
-        ) as rt:
-            broker_url = rt.settings.broker_url or ""
-            try:
-                send(make_app(rt.settings), store, identity, broker_url)
-                wait_with_bar(
-                    store, plan, rt.workers_alive, timeout, console, broker_url=broker_url
-                )
-            except RunFailed as exc:
-                # The run is recorded before its first job is sent, so it exists here.
-                store.set_run_status(plan.run_id, "failed", error=str(exc))
-                print_worker_logs(rt.log_dir, console)
-                raise
-            except KeyboardInterrupt:
-                store.set_run_status(plan.run_id, "failed", error="interrupted (Ctrl-C or SIGTERM)")
-                raise
+    if settings.broker_url:
+        check_broker(settings.broker_url)
+    with contextlib.ExitStack() as stack:
+        rt = stack.enter_context(runtime(settings, target, queues=queues, local_workers=workers))
+        plan = prepare()
+        rt.keep_logs(settings.results_dir / "logs" / plan.run_id)
+        store, identity = open_checked_store(settings)
+        stack.callback(store.close)
+        rt.wait_ready()
+        broker_url = rt.settings.broker_url or ""
+        try:
+            send(make_app(rt.settings), plan, store, identity, broker_url)
+            wait_with_bar(store, plan, rt.workers_alive, timeout, console, broker_url=broker_url)
+        except RunFailed as exc:
+            # The run is recorded before its first job is sent, so it exists here.
+            store.set_run_status(plan.run_id, "failed", error=str(exc))
+            print_worker_logs(rt.log_dir, console)
+            raise
+        except KeyboardInterrupt:
+            store.set_run_status(plan.run_id, "failed", error="interrupted (Ctrl-C or SIGTERM)")
+            raise
+        # The run is over: the workers shut down (warm) while its files are written.
+        rt.stop_workers_soon()
         outcome = collect_outcome(store, plan.run_id, settings.results_dir)
-    finally:
-        store.close()
     print_summary(outcome, time.monotonic() - started, console)
     return outcome

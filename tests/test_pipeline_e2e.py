@@ -33,11 +33,14 @@ def test_run_on_embedded_default_writes_original_files_and_stops_everything(
 ) -> None:
     suite = clean_env / "suite"
     generate_suite(30, 7, suite)
+    tmp = clean_env / "tmp"
+    tmp.mkdir()
     proc = subprocess.run(
         cli("run", "--suite", str(suite), "--models", "baseline", "--workers", "2"),
         capture_output=True,
         text=True,
         timeout=240,
+        env={**os.environ, "TMPDIR": str(tmp)},
     )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "baseline" in proc.stdout and "precision" in proc.stdout
@@ -64,6 +67,35 @@ def test_run_on_embedded_default_writes_original_files_and_stops_everything(
     assert store.get_run(run_id).status == "done"
     assert len(_rows(clean_env / "benchq.db", run_id)) == 30
     # Nothing the run started is left: no worker, no redis-server.
+    assert processes_mentioning(str(clean_env)) == []
+    # The workers' logs, begun in a temporary folder while the suite loaded, are kept.
+    logs = sorted(p.name for p in (results / "logs" / run_id).iterdir())
+    assert logs == ["local1.log", "local2.log"]
+    assert list(tmp.iterdir()) == []
+
+
+def test_a_suite_refused_while_the_workers_start_leaves_nothing(clean_env: Path) -> None:
+    # The workers are started before the suite is loaded (they import while
+    # it is read); a suite that does not load must still stop them and leave
+    # no store, no results, no logs, no temporary folder.
+    suite = clean_env / "suite"
+    generate_suite(400, 1, suite)
+    bad = sorted((suite / "expected_outputs").glob("*.json"))[-1]
+    bad.write_text("{not json")
+    tmp = clean_env / "tmp"
+    tmp.mkdir()
+    proc = subprocess.run(
+        cli("run", "--suite", str(suite), "--workers", "2"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TMPDIR": str(tmp)},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert bad.name in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in clean_env.iterdir()) == ["suite", "tmp"]
+    assert list(tmp.iterdir()) == []
     assert processes_mentioning(str(clean_env)) == []
 
 

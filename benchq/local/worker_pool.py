@@ -149,11 +149,15 @@ class WorkerPool:
         """How many worker processes are still running."""
         return sum(1 for p in self.procs if p.poll() is None)
 
-    def stop(self) -> None:
-        """Warm shutdown of every worker (SIGTERM), SIGKILL after a grace period."""
+    def terminate(self) -> None:
+        """Ask every worker to shut down warm (SIGTERM), without waiting for it."""
         for proc in self.procs:
             if proc.poll() is None:
                 proc.terminate()
+
+    def stop(self) -> None:
+        """Warm shutdown of every worker (SIGTERM), SIGKILL after a grace period."""
+        self.terminate()
         for proc in self.procs:
             stop(proc, timeout=15.0)
         self.procs.clear()

@@ -42,5 +42,10 @@ def run_queues(plan: RunPlan) -> list[str]:
     Workers started for one run (`benchq run`) consume only these, so they
     load only the SDKs the run needs.
     """
-    kinds = sorted({m.provider for m in plan.models})
+    return model_queues(plan.models)
+
+
+def model_queues(models: list[ModelPlan]) -> list[str]:
+    """The queues the jobs of these models go to (`run_queues`), known before the suite is."""
+    kinds = sorted({m.provider for m in models})
     return [PUBLISH_QUEUE, *(provider_queue(k) for k in kinds)]

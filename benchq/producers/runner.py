@@ -23,7 +23,7 @@ from benchq.jobs.celery_app import make_app
 from benchq.producers.enqueue import enqueue_run
 from benchq.producers.liveness import run_has_jobs
 from benchq.producers.models import resolve_models
-from benchq.producers.plan import RunPlan, parse_models, plan_run
+from benchq.producers.plan import ModelPlan, RunPlan, parse_models, plan_run
 from benchq.producers.preflight import check_broker
 from benchq.producers.provenance import detect_provenance
 from benchq.producers.wait import wait_for_run
@@ -70,12 +70,16 @@ def load_plan(
     use_cache: bool = True,
     regression_threshold: float = 0.05,
     repeats: int = 1,
+    resolved: list[ModelPlan] | None = None,
 ) -> RunPlan:
-    """Load and validate everything a run needs; raises before anything is enqueued."""
+    """Load and validate everything a run needs; raises before anything is enqueued.
+
+    `resolved`: the models already resolved from `models` (`resolve_models`).
+    """
     from benchq.cases.suite import load_suite, sample_suite_path
 
-    names = parse_models(models)
-    resolved = resolve_models(names, settings)
+    if resolved is None:
+        resolved = resolve_models(parse_models(models), settings)
     path = (suite_path or sample_suite_path()).resolve()
     suite = load_suite(path, max_input_bytes=settings.max_input_bytes)
     if suite.skipped:
