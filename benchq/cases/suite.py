@@ -274,6 +274,7 @@ def _load_directory(root: Path, report: SuiteCheck, limit: int) -> None:
         return
     input_files = sorted(inputs.glob("*.txt"))
     stems = {t.stem for t in input_files}
+    within = files.SuiteRoot(root)
     for txt in input_files:
         gt_path = truths / f"{txt.stem}.json"
         if not os.path.lexists(gt_path):
@@ -286,8 +287,8 @@ def _load_directory(root: Path, report: SuiteCheck, limit: int) -> None:
         except ContentError as exc:
             report.error(txt, f"{exc.detail}; rename the file")
             ok = False
-        text = _read_document(report, txt, root, limit)
-        truth = _read_truth(report, gt_path, root, limit)
+        text = _read_document(report, txt, within, limit)
+        truth = _read_truth(report, gt_path, within, limit)
         if ok and text is not None and truth is not None:
             report.cases.append(Case(id=case_id, text=text, truth=truth, source=str(txt)))
     for orphan in sorted(truths.glob("*.json")):
@@ -295,7 +296,7 @@ def _load_directory(root: Path, report: SuiteCheck, limit: int) -> None:
             report.warn(orphan, f"no input {orphan.stem}.txt: ground truth ignored")
 
 
-def _read_document(report: SuiteCheck, path: Path, root: Path, limit: int) -> str | None:
+def _read_document(report: SuiteCheck, path: Path, root: files.SuiteRoot, limit: int) -> str | None:
     try:
         text = files.read_text(path, root, limit)
         check_text(text)
@@ -307,7 +308,9 @@ def _read_document(report: SuiteCheck, path: Path, root: Path, limit: int) -> st
     return text
 
 
-def _read_truth(report: SuiteCheck, path: Path, root: Path, limit: int) -> GroundTruth | None:
+def _read_truth(
+    report: SuiteCheck, path: Path, root: files.SuiteRoot, limit: int
+) -> GroundTruth | None:
     try:
         data = parse_json(files.read_text(path, root, limit))
     except Refused as exc:
