@@ -9,7 +9,6 @@ wraps each attempt in the fleet limiter, repeats retryable failures under the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from abc import abstractmethod
@@ -30,9 +29,6 @@ from benchq.providers.redact import Redactor
 from benchq.providers.retry import ProviderThrottled, RetryPolicy, call_with_retry_async
 
 log = logging.getLogger(__name__)
-
-#: Releases sent and not yet answered (the loop keeps only weak references to tasks).
-_releases: set[asyncio.Future[None]] = set()
 
 _ESTIMATED_OUTPUT_TOKENS = 512
 """Output tokens charged to the token limit before the real count is known."""
@@ -108,27 +104,14 @@ class LLMProvider(Provider):
             throttled = True
             raise
         finally:
-            # Not awaited: the answer is in hand, and the slot is freed in the
-            # limiter's next round trip to Redis, which the next call's request
-            # for a slot usually shares (one round trip for both, not two).
-            release = asyncio.ensure_future(
-                self.limiter.release_async(
+            try:
+                await self.limiter.release_async(
                     lease, estimated_tokens=estimated, actual_tokens=actual, throttled=throttled
                 )
-            )
-            _releases.add(release)
-            release.add_done_callback(self._released)
-
-    def _released(self, release: asyncio.Future[None]) -> None:
-        _releases.discard(release)
-        if release.cancelled():
-            return
-        exc = release.exception()
-        if isinstance(exc, InfraUnavailable):
-            # The lease expires in Redis on its own (`lease_seconds`): the slot is not lost.
-            log.warning("could not release a limiter lease of %s: %s", self.spec.name, exc)
-        elif exc is not None:
-            log.error("releasing a limiter lease of %s failed: %r", self.spec.name, exc)
+            except InfraUnavailable as exc:
+                # The answer is in hand: keep it. The lease expires in Redis on
+                # its own (`lease_seconds`), so the fleet's slot is not lost.
+                log.warning("could not release a limiter lease of %s: %s", self.spec.name, exc)
 
     async def analyze_async(self, document: str) -> ModelAnswer:
         """Call the model (limited, retried), parse its answer and price it."""
