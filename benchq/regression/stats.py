@@ -216,9 +216,10 @@ def score_intervals(
     )
 
 
-#: Elements (resamples x cases) drawn at once: about 16 MB of indices and
-#: 48 MB of gathered counts, whatever the number of cases.
-_DRAW_ELEMENTS = 2_000_000
+#: Elements (resamples x cases) drawn at once: 4 MB of indices and 4 MB of
+#: gathered counts at a time, whatever the number of cases (a worker's
+#: memory must not grow with the run).
+_DRAW_ELEMENTS = 500_000
 
 
 def _bootstrap(
