@@ -174,9 +174,11 @@ def _drive(
     with contextlib.ExitStack() as stack:
         rt = stack.enter_context(runtime(settings, target, queues=queues, local_workers=workers))
         plan = prepare()
-        rt.keep_logs(settings.results_dir / "logs" / plan.run_id)
         store, identity = open_checked_store(settings)
         stack.callback(store.close)
+        # Only for a run that will be recorded: a store that does not answer
+        # (exit 1) leaves no log folder of a run that never was.
+        rt.keep_logs(settings.results_dir / "logs" / plan.run_id)
         rt.wait_ready()
         broker_url = rt.settings.broker_url or ""
         try:
