@@ -20,7 +20,7 @@ from benchq.jobs.names import PUBLISH_QUEUE, RUN_CASES, provider_queue
 from benchq.local.worker_pool import WorkerPool
 from benchq.producers.enqueue import enqueue_run
 from benchq.producers.plan import ModelPlan, plan_run
-from benchq.producers.wait import RunFailed, wait_for_run
+from benchq.producers.wait import wait_for_run
 from benchq.store.factory import resolve_store_target
 from benchq.store.schema import RunRecord, RunStatus
 from benchq.store.sqlite import SQLiteStore
@@ -76,10 +76,11 @@ def test_a_job_delivered_again_calls_the_model_only_for_cases_not_yet_stored(
     store.close()
 
 
-def test_a_job_that_fails_for_good_fails_the_run_instead_of_hanging_it(
+def test_a_job_that_fails_for_good_fails_its_model_and_the_others_finish(
     clean_env: Path, redis_url: str
 ) -> None:
-    """A producer enqueues a model its workers do not know: the run ends failed, not waiting."""
+    """A producer enqueues a model its workers do not know: that model fails, with its
+    error, and the run waits for the others, publishes them, then ends failed."""
     suite_dir = clean_env / "suite"
     generate_suite(6, 4, suite_dir)
     settings = settings_for(clean_env, redis_url, batch_size=3)
@@ -89,13 +90,18 @@ def test_a_job_that_fails_for_good_fails_the_run_instead_of_hanging_it(
     identity = resolve_store_target(settings).identity
     with workers(settings, 1):
         enqueue_run(make_app(settings), plan, store, store_identity=identity)
-        with pytest.raises(RunFailed, match="failed"):
-            wait_for_run(store, plan.run_id, timeout=120)
+        progress = wait_for_run(store, plan.run_id, timeout=120)
 
-    assert store.get_run(plan.run_id).status is RunStatus.failed
-    # The model the workers know was run, stored and published all the same.
+    assert progress.failed_models == ["ghost"]
+    run = store.get_run(plan.run_id)
+    assert run.status is RunStatus.failed
+    assert run.error is not None and "ghost" in run.error and "failed for good" in run.error
+    # The model the workers know was run, stored and published all the same,
+    # before the run was closed (the waiting producer saw it finished).
     assert store.count_case_results(plan.run_id, "baseline") == 6
-    assert [s.model_name for s in store.run_summaries(plan.run_id)] == ["baseline"]
+    summaries = {s.model_name: s for s in store.run_summaries(plan.run_id)}
+    assert summaries["baseline"].status == "published" and summaries["baseline"].final
+    assert summaries["ghost"].status == "failed"
     assert store.count_case_results(plan.run_id, "ghost") == 0
     store.close()
 

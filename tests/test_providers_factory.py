@@ -82,7 +82,9 @@ def test_sdk_variables_and_benchq_variables_both_work(monkeypatch: pytest.Monkey
     assert settings.gemini_api_key is not None
     assert settings.gemini_api_key.get_secret_value() == "benchq-secret"
     # secrets never show in a repr, a dump or a log line of the settings
-    assert "secret" not in repr(settings) and "secret" not in settings.model_dump_json()
+    shown = repr(settings) + settings.model_dump_json()
+    for value in ("sk-openai-secret", "google-secret", "benchq-secret"):
+        assert value not in shown
 
 
 def test_medgemma_without_a_server_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

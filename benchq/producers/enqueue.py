@@ -174,10 +174,15 @@ def _model_chain(app: Celery, job: ModelJob) -> chain:
         for task in (names.AGGREGATE, names.PUBLISH, names.VERDICT)
     ]
     model_chain = chain(*steps, app=app)
-    # A job of the chord, or a step of the chain, that fails for good fails the
-    # run: nobody waits for a verdict that will not come. Set on the chain, it
+    # A job of the chord, or a step of the chain, that fails for good fails its
+    # model: nobody waits for a verdict that will not come, and the run's other
+    # models still finish. Set on the chain, it
     # reaches each step as it runs, and Celery calls it on a failed chord header.
     model_chain.link_error(
-        app.signature(names.RUN_FAILED, kwargs={"run_id": job.run_id}, queue=names.PUBLISH_QUEUE)
+        app.signature(
+            names.RUN_FAILED,
+            kwargs={"run_id": job.run_id, "model_name": job.model_name},
+            queue=names.PUBLISH_QUEUE,
+        )
     )
     return model_chain

@@ -388,6 +388,33 @@ def verdict_model(job: ModelJob, store: ResultsStore) -> RunModelSummary:
     return judged
 
 
+def fail_model(
+    store: ResultsStore, run_id: str, model_name: str, error: str, *, now: datetime | None = None
+) -> RunModelSummary:
+    """Record that a model's chain cannot finish (a job or step failed for good).
+
+    The model's summary becomes `failed` with `error`, keeping whatever the
+    aggregate step stored; a chain already over (published with its
+    verdict, or failed) is left as it is. The run's other models go on, and
+    `finish_run` closes the run once they are over.
+    """
+    found = next((s for s in store.run_summaries(run_id) if s.model_name == model_name), None)
+    if found is not None and found.final:
+        return found
+    failed = RunModelSummary(
+        run_id=run_id,
+        model_name=model_name,
+        aggregated=found.aggregated if found else {},
+        monitoring=found.monitoring if found else {},
+        finished_at=(now or datetime.now(UTC)).isoformat(),
+        snapshot_version=found.snapshot_version if found else None,
+        status="failed",
+        error=error,
+    )
+    store.save_run_summary(failed)
+    return failed
+
+
 def finish_run(store: ResultsStore, run_id: str) -> RunStatus | None:
     """Set the run's final status once every model's chain is over; returns it, or None.
 

@@ -35,6 +35,7 @@ from benchq.workers.patience import Patience
 from benchq.workers.pipeline import (
     BatchOutcome,
     aggregate_model,
+    fail_model,
     finish_run,
     publish_model,
     score_batch,
@@ -305,18 +306,26 @@ def _notify(run_id: str) -> None:
 
 
 @app.task(name=names.RUN_FAILED)  # type: ignore[untyped-decorator]
-def run_failed(request: Any, exc: BaseException, traceback: Any, *, run_id: str) -> None:
-    """Errback of a run's jobs: a job failed for good, so the run cannot complete.
+def run_failed(
+    request: Any, exc: BaseException, traceback: Any, *, run_id: str, model_name: str | None = None
+) -> None:
+    """Errback of a model's jobs and chain: one failed for good, so that model cannot finish.
 
-    Celery calls it in the worker where the failure was noticed. The run is
-    marked failed, so `benchq run` and `benchq enqueue --wait` stop waiting
-    and say so, and the webhooks hear about it.
+    Celery calls it in the worker where the failure was noticed. The model
+    is recorded failed, with the error; the run's other models go on and
+    are published, and the run ends failed once they are over, so
+    `benchq run` and `benchq enqueue --wait` wait for them and then say so.
+    (Messages from an older producer name no model: the run fails at once.)
     """
     log.error("run %s failed: job %s raised %r", run_id, getattr(request, "id", "?"), exc)
-    context.store().set_run_status(
-        run_id, "failed", error=f"a job failed for good: {type(exc).__name__}: {exc}"
-    )
-    _notify(run_id)
+    error = f"a job failed for good: {type(exc).__name__}: {exc}"
+    store = context.store()
+    if model_name is None:
+        store.set_run_status(run_id, "failed", error=error)
+        _notify(run_id)
+        return
+    fail_model(store, run_id, model_name, f"{model_name}: {error}")
+    _finish(run_id)
 
 
 @app.task(name=names.PING)  # type: ignore[untyped-decorator]
