@@ -15,6 +15,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ import redis
 
 from benchq.cases.generate import generate_suite
 from benchq.cases.suite import load_suite
-from benchq.jobs.celery_app import make_app
+from benchq.jobs.celery_app import UNACKED_MUTEX_EXPIRE, make_app
 from benchq.producers.enqueue import enqueue_run
 from benchq.producers.plan import ModelPlan, plan_run
 from benchq.producers.wait import wait_for_run
@@ -336,3 +337,46 @@ def test_resume_refuses_a_changed_suite(clean_env: Path) -> None:
     refused = subprocess.run(cli("resume", run.run_id), env=env, capture_output=True, text=True)
     assert refused.returncode == 2
     assert "not the suite run" in refused.stderr
+
+
+_HOLD_RESTORE_LOCK = """
+import sys, time
+from kombu.transport.redis import Mutex
+from benchq.config.settings import Settings
+from benchq.jobs.celery_app import UNACKED_MUTEX_EXPIRE, make_app
+
+app = make_app(Settings(broker_url=sys.argv[1]))
+with app.connection_for_write() as conn:
+    channel = conn.default_channel
+    # What a worker's restore sweep does, with the worker's own transport options.
+    with Mutex(channel.client, channel.unacked_mutex_key, channel.unacked_mutex_expire):
+        print(channel.unacked_mutex_key, flush=True)
+        time.sleep(600)
+"""
+
+
+def test_a_worker_killed_inside_a_restore_sweep_does_not_stop_redelivery(redis_url: str) -> None:
+    """SIGKILL a process holding the broker's restore lock, as a worker inside a sweep holds it.
+
+    Every worker's redelivery of expired jobs waits on that lock; kombu's own
+    default keeps a dead holder's lock for 5 minutes, which stalled a run
+    whose worker was killed at that moment far past its 90 s.
+    """
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_RESTORE_LOCK, redis_url],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        key = holder.stdout.readline().strip()
+        assert key, "the holder did not take the lock"
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+    client = redis.Redis.from_url(redis_url.replace("redis+socket://", "unix://"))
+    assert client.exists(key), "the dead holder's lock should outlive it (until it expires)"
+    ttl = client.ttl(key)
+    assert 0 < ttl <= UNACKED_MUTEX_EXPIRE <= 15
+    # ... and then goes, so the next sweep of a living worker takes it.
+    _until(lambda: not client.exists(key), "the dead holder's lock to expire", timeout=30)

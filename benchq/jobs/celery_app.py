@@ -14,6 +14,9 @@ from benchq.errors import ConfigError
 from benchq.jobs.backend import backend_url
 from benchq.jobs.names import PUBLISH_QUEUE, SAVE_CASES
 
+#: Seconds the broker's restore lock outlives a worker that died holding it.
+UNACKED_MUTEX_EXPIRE = 10
+
 
 def make_app(settings: Settings) -> Celery:
     """A Celery app for these settings. The broker must be set (embedded runs set it)."""
@@ -53,6 +56,12 @@ def make_app(settings: Settings) -> Celery:
             "unacked_restore_interval": settings.restore_interval,
             # Scan on every interval: otherwise restoring takes interval x 10.
             "unacked_restore_throttle": 1,
+            # The lock a worker holds while it restores expired jobs: kombu's
+            # default keeps it 5 minutes, so a worker SIGKILLed inside a sweep
+            # stopped every redelivery for 5 minutes. A sweep takes
+            # milliseconds, and each message is restored in a WATCH
+            # transaction, so two sweeps at once cannot restore one twice.
+            "unacked_mutex_expire": UNACKED_MUTEX_EXPIRE,
         },
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout},
         # A Redis that restarts under a running job: the job's result and its
