@@ -8,12 +8,15 @@ from pathlib import Path
 
 from benchq.cases.suite import load_suite
 from benchq.config.settings import Settings
+from benchq.jobs.broker import broker_client
 from benchq.jobs.celery_app import make_app
+from benchq.jobs.ledger import forget
 from benchq.jobs.target import worker_environment
 from benchq.local.worker_pool import WorkerPool
-from benchq.producers.enqueue import enqueue_run
+from benchq.producers.enqueue import enqueue_run, send_jobs
 from benchq.producers.models import all_queues
 from benchq.producers.plan import ModelPlan, RunPlan, plan_run
+from benchq.producers.resume import plan_resume
 from benchq.store.factory import open_target, resolve_store_target
 
 BASELINE = ModelPlan(
@@ -67,3 +70,16 @@ def enqueue(settings: Settings, suite_dir: Path, run_id: str | None = None) -> R
     enqueue_run(make_app(settings), plan, store, store_identity=target.identity)
     store.close()
     return plan
+
+
+def resume(settings: Settings, suite_dir: Path, run_id: str) -> None:
+    """What `benchq resume` sends for a run, done in process (the workers are the test's)."""
+    target = resolve_store_target(settings)
+    store = open_target(target)
+    try:
+        plan = plan_resume(store, settings, run_id, suite_dir)
+        store.reopen_run(run_id)
+        forget(broker_client(settings.broker_url or ""), run_id, list(plan.missing))
+        send_jobs(make_app(settings), plan.plan, plan.missing, store_identity=target.identity)
+    finally:
+        store.close()

@@ -27,12 +27,16 @@ import redis
 from benchq.cases.generate import generate_suite
 from benchq.cases.suite import load_suite
 from benchq.jobs.celery_app import UNACKED_MUTEX_EXPIRE, make_app
+from benchq.jobs.liveness import run_has_jobs
+from benchq.jobs.names import PUBLISH_QUEUE, RUN_CASES, SAVE_CASES, provider_queue
+from benchq.jobs.target import worker_environment
+from benchq.local.worker_pool import WorkerPool
 from benchq.producers.enqueue import enqueue_run
 from benchq.producers.plan import ModelPlan, plan_run
-from benchq.producers.wait import wait_for_run
+from benchq.producers.wait import RunFailed, wait_for_run
 from benchq.store.factory import resolve_store_target
 from benchq.store.sqlite import SQLiteStore
-from tests.pipeline_helpers import cli, settings_for, workers
+from tests.pipeline_helpers import cli, enqueue, resume, settings_for, workers
 from tests.standin.server import Fault, StandinServer
 
 MEDGEMMA = ModelPlan(
@@ -380,3 +384,54 @@ def test_a_worker_killed_inside_a_restore_sweep_does_not_stop_redelivery(redis_u
     assert 0 < ttl <= UNACKED_MUTEX_EXPIRE <= 15
     # ... and then goes, so the next sweep of a living worker takes it.
     _until(lambda: not client.exists(key), "the dead holder's lock to expire", timeout=30)
+
+
+def test_results_lost_in_transit_fail_the_run_at_once_and_resume_brings_them(
+    clean_env: Path, redis_url: str
+) -> None:
+    """A hand-over message gone from the broker (as a worker SIGKILLed while taking it
+    leaves it): the run fails within seconds saying so, and resume runs exactly those cases."""
+    suite = clean_env / "suite"
+    generate_suite(60, 23, suite)
+    settings = settings_for(clean_env, redis_url, batch_size=10)
+    model_workers = WorkerPool(
+        count=1,
+        env={
+            **worker_environment(settings, resolve_store_target(settings)),
+            "PYTHONPATH": os.pathsep.join(sys.path),
+        },
+        queues=[provider_queue("baseline")],
+        pool="threads",
+        concurrency=2,
+        batch_size=10,
+        name_prefix="models",
+    )
+    broker = redis.Redis.from_url(redis_url.replace("redis+socket://", "unix://"))
+    with model_workers:
+        plan = enqueue(settings, suite)
+        # Every job runs and hands its results over; nobody saves them yet.
+        _until(lambda: broker.llen(PUBLISH_QUEUE) >= 6, "six hand-overs")
+    hand_overs = [m for m in broker.lrange(PUBLISH_QUEUE, 0, -1) if b'"benchq.save_cases"' in m]
+    assert len(hand_overs) == 6
+    # What the aggregate step asks the broker: hand-overs of the run wait, no job does.
+    assert run_has_jobs(broker, plan.run_id, ["baseline"], tasks=(SAVE_CASES,))
+    assert not run_has_jobs(broker, plan.run_id, ["baseline"], tasks=(RUN_CASES,))
+    assert broker.lrem(PUBLISH_QUEUE, 1, hand_overs[0]) == 1
+    store = SQLiteStore(clean_env / "benchq.db")
+    with workers(settings, 1, prefix="writer"):
+        with pytest.raises(RunFailed, match="never arrived"):
+            wait_for_run(store, plan.run_id, timeout=120)
+        run = store.get_run(plan.run_id)
+        assert run.status == "failed"
+        assert "10 of 60 case results never arrived" in (run.error or "")
+        assert store.count_case_results(plan.run_id, "baseline") == 50
+        assert store.run_summaries(plan.run_id) == []  # nothing published from 50 cases
+
+        resume(settings, suite, plan.run_id)
+        progress = wait_for_run(store, plan.run_id, timeout=120)
+    assert progress.failed_models == []
+    assert store.get_run(plan.run_id).status == "done"
+    rows = store.case_results(plan.run_id, "baseline")
+    assert len(rows) == 60 and len({r.document_name for r in rows}) == 60
+    (summary,) = store.run_summaries(plan.run_id)
+    assert summary.status == "published" and summary.aggregated["total_documents"] == 60

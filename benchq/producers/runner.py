@@ -20,8 +20,8 @@ from benchq.config.settings import Settings
 from benchq.errors import ConfigError, RunFailed
 from benchq.jobs.broker import broker_client
 from benchq.jobs.celery_app import make_app
+from benchq.jobs.liveness import run_has_jobs
 from benchq.producers.enqueue import enqueue_run
-from benchq.producers.liveness import run_has_jobs
 from benchq.producers.models import resolve_models
 from benchq.producers.plan import ModelPlan, RunPlan, parse_models, plan_run
 from benchq.producers.preflight import check_broker

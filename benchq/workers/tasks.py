@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from celery import Task, signals
+from celery.exceptions import Ignore
 
-from benchq.errors import RunFailed, StoreUnavailable
+from benchq.errors import StoreUnavailable
 from benchq.jobs import ledger, names
+from benchq.jobs.liveness import run_has_jobs
 from benchq.jobs.messages import CaseBatch, ModelJob, SaveCases, describe_args
 from benchq.jobs.target import check_store
 from benchq.providers import aio
 from benchq.providers.factory import provider_class
 from benchq.scoring.schema import CaseResult, result_key
+from benchq.store.base import ResultsStore
 from benchq.workers import context
 from benchq.workers.app import app
 from benchq.workers.joblog import log_job
@@ -128,6 +132,34 @@ def _job_task(name: str) -> Callable[[F], F]:
 
 #: How long `aggregate` waits (in 1 s retries) for stragglers before failing the run.
 AGGREGATE_MAX_WAIT_RETRIES = 600
+
+#: Retries of `aggregate` after which it asks the broker whether the missing cases
+#: can still come (the chord can fire before a job's results reach the store).
+LOST_CHECK_AFTER_RETRIES = 5
+
+
+def _case_work_lost(job: ModelJob, store: ResultsStore) -> bool:
+    """True when results are missing and no job of the run can still bring them.
+
+    A SIGKILLed worker can take a message with it: Redis hands a message
+    over (BRPOP) before the worker records it as held, so one the worker
+    had not recorded yet is in no queue and in no `unacked` entry. Asked
+    twice, a second apart, with the count unchanged, so a message passing
+    between the two at that instant is not taken for lost.
+    """
+    client = context.broker_redis()
+    queues = [job.model_provider]
+    tasks = (names.RUN_CASES, names.SAVE_CASES)
+    before = store.count_case_results(job.run_id, job.model_name)
+    if run_has_jobs(client, job.run_id, queues, tasks=tasks):
+        return False
+    time.sleep(1.0)
+    after = store.count_case_results(job.run_id, job.model_name)
+    return (
+        after == before
+        and after < job.expected_cases
+        and not run_has_jobs(client, job.run_id, queues, tasks=tasks)
+    )
 
 
 def _backoff(retries: int) -> float:
@@ -256,14 +288,29 @@ def aggregate(self: Task, job: dict[str, Any]) -> dict[str, Any]:
     try:
         summary = aggregate_model(parsed, store)
         if summary is None:
-            if self.request.retries >= AGGREGATE_MAX_WAIT_RETRIES:
-                have = store.count_case_results(parsed.run_id, parsed.model_name)
+            have = store.count_case_results(parsed.run_id, parsed.model_name)
+            error = None
+            if self.request.retries >= LOST_CHECK_AFTER_RETRIES and _case_work_lost(parsed, store):
+                error = (
+                    f"{parsed.model_name}: {parsed.expected_cases - have} of "
+                    f"{parsed.expected_cases} case results never arrived and no job of the "
+                    "run is left to bring them (lost in transit: a worker killed as it "
+                    f"received them?); `benchq resume {parsed.run_id}` runs them"
+                )
+            elif self.request.retries >= AGGREGATE_MAX_WAIT_RETRIES:
                 error = (
                     f"{parsed.model_name}: {have} of {parsed.expected_cases} case results "
-                    "stored after waiting 10 minutes for the rest"
+                    "stored after waiting 10 minutes for the rest; "
+                    f"`benchq resume {parsed.run_id}` runs the missing ones"
                 )
+            if error is not None:
+                # The run fails, and the model stays unfinished (no summary, no
+                # errback), so `benchq resume` runs exactly its missing cases and
+                # a new chain aggregates them. Ignore ends this chain here.
+                log.error("run %s failed: %s", parsed.run_id, error)
                 store.set_run_status(parsed.run_id, "failed", error=error)
-                raise RunFailed(f"run {parsed.run_id}: {error}")
+                _notify(parsed.run_id)
+                raise Ignore()
             raise self.retry(countdown=1.0)
     except StoreUnavailable as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc

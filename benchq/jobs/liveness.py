@@ -23,11 +23,22 @@ def run_has_jobs(
     client: redis.Redis,  # type: ignore[type-arg]
     run_id: str,
     provider_kinds: list[str],
+    *,
+    tasks: tuple[str, ...] = (),
 ) -> bool:
-    """True when a message of the run is queued or held by a worker."""
+    """True when a message of the run is queued or held by a worker.
+
+    With `tasks`, only messages of those task names count (e.g. the case
+    work a chain's aggregate step waits for: `run_cases`, `save_cases`).
+    """
     needle = run_id.encode()
+    names = tuple(f'"task": "{t}"'.encode() for t in tasks)
+
+    def counts(raw: bytes) -> bool:
+        return needle in raw and (not names or any(n in raw for n in names))
+
     for _tag, raw in client.hscan_iter("unacked"):
-        if needle in raw:
+        if counts(raw):
             return True
     for queue in [PUBLISH_QUEUE, *(provider_queue(k) for k in provider_kinds)]:
         # Celery's priority sub-queues share the name as a prefix.
@@ -36,6 +47,6 @@ def run_has_jobs(
                 continue
             length = int(client.llen(key))
             for start in range(0, length, _CHUNK):
-                if any(needle in m for m in client.lrange(key, start, start + _CHUNK - 1)):
+                if any(counts(m) for m in client.lrange(key, start, start + _CHUNK - 1)):
                     return True
     return False
