@@ -65,13 +65,7 @@ def plan_resume(
     pairs = [(c, r) for r in range(run.repeats) for c in suite.cases]
     for model in models:
         summary = summaries.get(model.name)
-        # Over for good: published, or failed on its own answers. A model that
-        # failed before its aggregate (cases lost, a job failed for good) resumes.
-        if (
-            summary is not None
-            and summary.final
-            and (summary.status != "failed" or summary.aggregated)
-        ):
+        if summary is not None and summary.final:
             continue
         stored = store.stored_case_ids(run_id, model.name, [result_key(c.id, r) for c, r in pairs])
         missing[model.name] = [(c, r) for c, r in pairs if result_key(c.id, r) not in stored]
