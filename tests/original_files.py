@@ -17,13 +17,21 @@ REPO = Path(__file__).resolve().parent.parent
 
 def original_dir() -> Path:
     """The folder holding the original's sql/, scripts/ and benchmarks/; skips if absent."""
-    root = Path(os.environ.get("BENCHQ_ORIGINAL_DIR") or REPO.parent / "shared/seed/original")
-    if not (root / "sql" / "schema_benchmark_monitoring.sql").is_file():
-        pytest.skip(
-            f"the original system's files are not in {root} "
-            "(set BENCHQ_ORIGINAL_DIR to the folder holding its sql/ and scripts/)"
-        )
-    return root
+    given = os.environ.get("BENCHQ_ORIGINAL_DIR")
+    # Beside the checkout, as on the project's machines; a clone made elsewhere
+    # (CI's) finds them where those machines keep them.
+    candidates = (
+        [Path(given)]
+        if given
+        else [REPO.parent / "shared/seed/original", Path("/work/shared/seed/original")]
+    )
+    for root in candidates:
+        if (root / "sql" / "schema_benchmark_monitoring.sql").is_file():
+            return root
+    pytest.skip(
+        f"the original system's files are not in {' or '.join(map(str, candidates))} "
+        "(set BENCHQ_ORIGINAL_DIR to the folder holding its sql/ and scripts/)"
+    )
 
 
 def original_schema() -> str:
