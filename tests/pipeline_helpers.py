@@ -44,13 +44,17 @@ def workers(
     concurrency: int = 2,
     extra_env: dict[str, str] | None = None,
     log_dir: Path | None = None,
+    queues: list[str] | None = None,
 ) -> WorkerPool:
-    """Worker processes (not started) for these settings (`extra_env` on top)."""
+    """Worker processes (not started) for these settings (`extra_env` on top).
+
+    They serve every queue, or only `queues`.
+    """
     env = worker_environment(settings, resolve_store_target(settings))
     return WorkerPool(
         count=count,
         env={**env, **(extra_env or {}), "PYTHONPATH": os.pathsep.join(sys.path)},
-        queues=all_queues(settings),
+        queues=queues if queues is not None else all_queues(settings),
         pool="threads",
         concurrency=concurrency,
         batch_size=settings.batch_size,

@@ -26,11 +26,10 @@ import redis
 
 from benchq.cases.generate import generate_suite
 from benchq.cases.suite import load_suite
+from benchq.jobs.broker import broker_client
 from benchq.jobs.celery_app import UNACKED_MUTEX_EXPIRE, make_app
 from benchq.jobs.liveness import run_has_jobs
 from benchq.jobs.names import PUBLISH_QUEUE, RUN_CASES, SAVE_CASES, provider_queue
-from benchq.jobs.target import worker_environment
-from benchq.local.worker_pool import WorkerPool
 from benchq.producers.enqueue import enqueue_run
 from benchq.producers.plan import ModelPlan, plan_run
 from benchq.producers.wait import RunFailed, wait_for_run
@@ -378,7 +377,7 @@ def test_a_worker_killed_inside_a_restore_sweep_does_not_stop_redelivery(redis_u
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=10)
-    client = redis.Redis.from_url(redis_url.replace("redis+socket://", "unix://"))
+    client = broker_client(redis_url)
     assert client.exists(key), "the dead holder's lock should outlive it (until it expires)"
     ttl = client.ttl(key)
     assert 0 < ttl <= UNACKED_MUTEX_EXPIRE <= 15
@@ -394,19 +393,8 @@ def test_results_lost_in_transit_fail_the_run_at_once_and_resume_brings_them(
     suite = clean_env / "suite"
     generate_suite(60, 23, suite)
     settings = settings_for(clean_env, redis_url, batch_size=10)
-    model_workers = WorkerPool(
-        count=1,
-        env={
-            **worker_environment(settings, resolve_store_target(settings)),
-            "PYTHONPATH": os.pathsep.join(sys.path),
-        },
-        queues=[provider_queue("baseline")],
-        pool="threads",
-        concurrency=2,
-        batch_size=10,
-        name_prefix="models",
-    )
-    broker = redis.Redis.from_url(redis_url.replace("redis+socket://", "unix://"))
+    model_workers = workers(settings, 1, prefix="models", queues=[provider_queue("baseline")])
+    broker = broker_client(redis_url)
     with model_workers:
         plan = enqueue(settings, suite)
         # Every job runs and hands its results over; nobody saves them yet.

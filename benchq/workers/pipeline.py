@@ -264,8 +264,12 @@ class _Counts(NamedTuple):
 
 
 def _summary(store: ResultsStore, job: ModelJob) -> RunModelSummary | None:
-    for summary in store.run_summaries(job.run_id):
-        if summary.model_name == job.model_name:
+    return _model_summary(store, job.run_id, job.model_name)
+
+
+def _model_summary(store: ResultsStore, run_id: str, model_name: str) -> RunModelSummary | None:
+    for summary in store.run_summaries(run_id):
+        if summary.model_name == model_name:
             return summary
     return None
 
@@ -398,7 +402,7 @@ def fail_model(
     verdict, or failed) is left as it is. The run's other models go on, and
     `finish_run` closes the run once they are over.
     """
-    found = next((s for s in store.run_summaries(run_id) if s.model_name == model_name), None)
+    found = _model_summary(store, run_id, model_name)
     if found is not None and found.final:
         return found
     failed = RunModelSummary(

@@ -148,17 +148,17 @@ def _case_work_lost(job: ModelJob, store: ResultsStore) -> bool:
     between the two at that instant is not taken for lost.
     """
     client = context.broker_redis()
-    queues = [job.model_provider]
+    kinds = [job.model_provider]
     tasks = (names.RUN_CASES, names.SAVE_CASES)
     before = store.count_case_results(job.run_id, job.model_name)
-    if run_has_jobs(client, job.run_id, queues, tasks=tasks):
+    if run_has_jobs(client, job.run_id, kinds, tasks=tasks):
         return False
     time.sleep(1.0)
     after = store.count_case_results(job.run_id, job.model_name)
     return (
         after == before
         and after < job.expected_cases
-        and not run_has_jobs(client, job.run_id, queues, tasks=tasks)
+        and not run_has_jobs(client, job.run_id, kinds, tasks=tasks)
     )
 
 
