@@ -58,8 +58,8 @@ from psycopg.types.json import Jsonb  # noqa: E402
 
 from benchq.dashboard import data  # noqa: E402
 from benchq.dashboard.explorer_grid import filter_grid  # noqa: E402
+from benchq.producers.enqueue import case_documents  # noqa: E402
 from benchq.report.outcomes import model_totals  # noqa: E402
-from benchq.store.aggregates import CaseDocument  # noqa: E402
 from benchq.store.migrate import upgrade  # noqa: E402
 from benchq.store.postgres import PostgresStore  # noqa: E402
 from benchq.store.schema import RunRecord, RunStatus  # noqa: E402
@@ -254,18 +254,7 @@ def fill_explorer_run(url: str, cases: int, seed: int = 5) -> str:
             created_at=datetime.now(UTC).isoformat(),
         )
     )
-    store.save_case_documents(
-        EXPLORE_RUN,
-        [
-            CaseDocument(
-                case_id=c.id,
-                document_type=c.truth.document_type.value,
-                text=c.text,
-                expected_issues=[i.model_dump(mode="json") for i in c.truth.expected_issues],
-            )
-            for c in suite
-        ],
-    )
+    store.save_case_documents(EXPLORE_RUN, case_documents(suite))
     for model in MODELS:
         results = [answer(rng, model, c, model.skill) for c in suite]
         for r in results:

@@ -27,12 +27,12 @@ from uuid import UUID
 
 from benchq.cases.generate import generate_cases
 from benchq.cases.schema import Case
+from benchq.producers.enqueue import case_documents
 from benchq.regression.stats import group_outcomes
 from benchq.scoring.aggregate import aggregate
 from benchq.scoring.case import normalize_issue_type
 from benchq.scoring.monitoring import to_monitoring
 from benchq.scoring.schema import AggregatedMetrics, CaseResult
-from benchq.store.aggregates import CaseDocument
 from benchq.store.base import ResultsStore
 from benchq.store.schema import PushMetadata, RunModelSummary, RunRecord
 from benchq.workers.pipeline import with_intervals as pipeline_intervals
@@ -222,18 +222,7 @@ def fill_history(
                 environment=environment,
             )
         )
-        store.save_case_documents(
-            run_id,
-            [
-                CaseDocument(
-                    case_id=c.id,
-                    document_type=c.truth.document_type.value,
-                    text=c.text,
-                    expected_issues=[i.model_dump(mode="json") for i in c.truth.expected_issues],
-                )
-                for c in suite
-            ],
-        )
+        store.save_case_documents(run_id, case_documents(suite))
         for model in models:
             skill = model.skill * (model.decline if i / runs >= model.decline_from else 1.0)
             results = [answer(rng, model, c, skill) for c in suite]
@@ -304,18 +293,7 @@ def fill_repeat_run(
             environment="local",
         )
     )
-    store.save_case_documents(
-        run_id,
-        [
-            CaseDocument(
-                case_id=c.id,
-                document_type=c.truth.document_type.value,
-                text=c.text,
-                expected_issues=[i.model_dump(mode="json") for i in c.truth.expected_issues],
-            )
-            for c in suite
-        ],
-    )
+    store.save_case_documents(run_id, case_documents(suite))
     unstable: dict[str, list[str]] = {}
     for model in models:
         results = []

@@ -9,7 +9,7 @@ Redis traffic for every call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from celery import Celery, chain, chord
@@ -69,18 +69,20 @@ def record_run(plan: RunPlan, store: ResultsStore) -> None:
     )
     # The documents and expected issues go with the run, so any two snapshots
     # can later be compared case by case next to the bill itself.
-    store.save_case_documents(
-        plan.run_id,
-        [
-            CaseDocument(
-                case_id=case.id,
-                document_type=case.truth.document_type.value,
-                text=case.text,
-                expected_issues=[i.model_dump(mode="json") for i in case.truth.expected_issues],
-            )
-            for case in plan.suite.cases
-        ],
-    )
+    store.save_case_documents(plan.run_id, case_documents(plan.suite.cases))
+
+
+def case_documents(cases: Iterable[Case]) -> list[CaseDocument]:
+    """Each case's bill and expected issues, as a run keeps them beside its results."""
+    return [
+        CaseDocument(
+            case_id=case.id,
+            document_type=case.truth.document_type.value,
+            text=case.text,
+            expected_issues=[i.model_dump(mode="json") for i in case.truth.expected_issues],
+        )
+        for case in cases
+    ]
 
 
 def send_jobs(
