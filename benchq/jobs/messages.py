@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from benchq.cases.schema import Case
 from benchq.scoring.schema import CaseResult
@@ -103,3 +103,19 @@ def describe_args(args: object) -> str:
         else:
             shown.append(type(arg).__name__)
     return repr(tuple(shown))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A job's exception as logs, the store and notifications may show it: never a bill.
+
+    pydantic's message quotes the input it refused, which for a job is the
+    cases it carries (names, birth dates); what is shown instead is where
+    each error is and what it is.
+    """
+    if isinstance(exc, ValidationError):
+        where = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '(message)'}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        return f"{type(exc).__name__}: {exc.error_count()} error(s) in {exc.title}: {where}"
+    return f"{type(exc).__name__}: {exc}"

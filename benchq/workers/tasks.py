@@ -25,7 +25,13 @@ from celery.exceptions import Ignore
 from benchq.errors import StoreUnavailable
 from benchq.jobs import ledger, names
 from benchq.jobs.liveness import run_has_jobs
-from benchq.jobs.messages import CaseBatch, ModelJob, SaveCases, describe_args
+from benchq.jobs.messages import (
+    CaseBatch,
+    ModelJob,
+    SaveCases,
+    describe_args,
+    describe_failure,
+)
 from benchq.jobs.target import check_store
 from benchq.providers import aio
 from benchq.providers.factory import provider_class
@@ -364,8 +370,8 @@ def run_failed(
     `benchq run` and `benchq enqueue --wait` wait for them and then say so.
     (Messages from an older producer name no model: the run fails at once.)
     """
-    log.error("run %s failed: job %s raised %r", run_id, getattr(request, "id", "?"), exc)
-    error = f"a job failed for good: {type(exc).__name__}: {exc}"
+    error = f"a job failed for good: {describe_failure(exc)}"
+    log.error("run %s failed: job %s: %s", run_id, getattr(request, "id", "?"), error)
     store = context.store()
     if model_name is None:
         store.set_run_status(run_id, "failed", error=error)
