@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Seconds between a worker's scans for jobs of vanished workers.",
     )
+    worker_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=10,
+        description="How long an idle worker's wait for a job at the broker lasts (the "
+        "BRPOP timeout). A stopping worker waits out the wait in progress; `benchq run` "
+        "gives the workers it starts 0.2. Fractions of a second need Redis 6 or later.",
+    )
 
     # --- workers ---------------------------------------------------------------
     workers: int = Field(

@@ -35,6 +35,7 @@ def worker_environment(settings: Settings, store: StoreTarget) -> dict[str, str]
         "BENCHQ_BROKER_URL": settings.broker_url,
         "BENCHQ_VISIBILITY_TIMEOUT": str(settings.visibility_timeout),
         "BENCHQ_RESTORE_INTERVAL": str(settings.restore_interval),
+        "BENCHQ_WORKER_POLL_SECONDS": str(settings.worker_poll_seconds),
         **store.environment(),
     }
     if settings.result_backend:

@@ -17,6 +17,9 @@ from benchq.local.redis_server import PrivateRedis
 from benchq.local.worker_pool import WorkerPool
 from benchq.store.factory import StoreTarget
 
+#: BRPOP timeout of the embedded default's workers (`Settings.worker_poll_seconds`).
+PRIVATE_POLL_SECONDS = 0.2
+
 
 @dataclass
 class Runtime:
@@ -86,9 +89,10 @@ def runtime(
     caller keeps them (`Runtime.keep_logs`); it is removed on exit otherwise.
     """
     with contextlib.ExitStack() as stack:
-        if settings.broker_url is None:
-            private = stack.enter_context(PrivateRedis(settings.redis_server))
-            settings = settings.model_copy(update={"broker_url": private.url})
+        private = settings.broker_url is None
+        if private:
+            redis = stack.enter_context(PrivateRedis(settings.redis_server))
+            settings = settings.model_copy(update={"broker_url": redis.url})
             count = local_workers or settings.workers
         else:
             count = local_workers or 0
@@ -97,9 +101,14 @@ def runtime(
             rt.log_dir = Path(tempfile.mkdtemp(prefix="benchq-w-"))
             # Runs last (the stack unwinds in reverse): after the workers stopped.
             stack.callback(_settle_logs, rt, rt.log_dir)
+            env = worker_environment(settings, store)
+            if private and "worker_poll_seconds" not in settings.model_fields_set:
+                # Its Redis is this machine's (6 or later): the workers stop
+                # 0.2 s after they are asked, not after up to a second's BRPOP.
+                env["BENCHQ_WORKER_POLL_SECONDS"] = str(PRIVATE_POLL_SECONDS)
             rt.pool = WorkerPool(
                 count=count,
-                env=worker_environment(settings, store),
+                env=env,
                 queues=queues,
                 pool=settings.worker_pool,
                 concurrency=settings.worker_concurrency,

@@ -23,6 +23,12 @@ def _app_from_environment() -> Celery:
         settings = settings.model_copy(update={"broker_url": "redis://localhost:6379/0"})
     worker_app = make_app(settings)
     worker_app.conf.include = ["benchq.workers.tasks"]
+    # A worker only: kombu's Redis transport takes this as its BRPOP timeout.
+    # In a producer it would also make `drain_events` sleep between polls.
+    worker_app.conf.broker_transport_options = {
+        **worker_app.conf.broker_transport_options,
+        "polling_interval": settings.worker_poll_seconds,
+    }
     return worker_app
 
 
