@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -306,6 +307,19 @@ def test_normalize_date_unparsable_and_blank() -> None:
     assert normalize_date("sometime in  March") == "sometime in march"
     assert normalize_date("   ") is None
     assert normalize_date(None) is None
+
+
+@pytest.mark.parametrize("raw", ["2024-02-30", "2023-13-01", "0000-01-01", "2024-02-29"])
+def test_iso_shaped_dates_read_as_the_formats_read_them(raw: str) -> None:
+    # The ISO shortcut must agree with strptime's reading, impossible dates included.
+    def by_formats(text: str) -> str:
+        try:
+            return datetime.strptime(text, "%Y-%m-%d").date().isoformat()
+        except ValueError:
+            return text
+
+    assert normalize_date(raw) == by_formats(raw)
+    assert normalize_date("2024-02-30") == "2024-02-30"  # not a date: kept as written
 
 
 def test_facts_all_correct_across_formats() -> None:

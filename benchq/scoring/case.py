@@ -20,7 +20,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 
 from benchq.cases.schema import ExpectedFacts, GroundTruth
 from benchq.providers.base import ExtractedFacts, ModelAnswer
@@ -315,6 +316,9 @@ _DATE_FORMATS = (
 )
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def normalize_date(value: str | None) -> str | None:
     """A date in any common format as `YYYY-MM-DD`; unparsable text comes back trimmed.
 
@@ -323,6 +327,18 @@ def normalize_date(value: str | None) -> str | None:
     """
     if value is None:
         return None
+    return _normalize_date(value)
+
+
+# Pure, and called for every date of every case twice (expected and found):
+# trying fifteen formats through strptime was 3 % of a worker's CPU.
+@lru_cache(maxsize=8192)
+def _normalize_date(value: str) -> str | None:
+    if _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass  # 2024-02-30: not a date; the formats below refuse it too
     text = " ".join(value.strip().split())
     if not text:
         return None
