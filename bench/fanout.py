@@ -62,6 +62,8 @@ from benchq.providers.medgemma import MedGemmaProvider  # noqa: E402
 from benchq.providers.prompts import load_prompt  # noqa: E402
 
 Figures = dict[str, Any]
+#: The command line of `benchq run`'s worker processes (forked by its zygote).
+WORKERS = "benchq.local.zygote"
 
 
 @contextlib.contextmanager
@@ -158,13 +160,13 @@ def run_benchq(
         "cpu_seconds_by_process": {
             k: round(v, 3)
             for k, v in sampler.cpu_by_kind(
-                start, end, {"worker": "celery", "redis": "redis-server", "producer": "benchq.cli"}
+                start, end, {"worker": WORKERS, "redis": "redis-server", "producer": "benchq.cli"}
             ).items()
         },
         "command_cpu_seconds": sampler.totals[-1] if sampler.totals else 0.0,
         "calls": calls,
         "errors": errors,
-        "peak_worker_rss_mib": sampler.peak_rss_matching("celery"),
+        "peak_worker_rss_mib": sampler.peak_rss_matching(WORKERS),
     }
 
 

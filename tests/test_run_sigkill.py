@@ -1,5 +1,6 @@
-"""A `benchq run` killed with SIGKILL leaves no process behind: workers, their pool
-children and the private redis-server are gone within seconds (PR_SET_PDEATHSIG).
+"""A `benchq run` killed with SIGKILL leaves no process behind: the workers, the
+process that forked them, their pool children and the private redis-server are
+gone within seconds (PR_SET_PDEATHSIG at every level).
 
 The run calls a slow model (the stand-in answers after 30 s), so at the kill
 every worker is in the middle of model calls: the case where a worker told to
@@ -99,10 +100,17 @@ def test_sigkill_of_benchq_run_leaves_no_worker_or_redis_behind(clean_env: Path,
             tree = descendants(proc.pid)
             names = {pid: _cmdline(pid) for pid in tree}
             assert any("redis-server" in n for n in names.values()), names
-            workers = [p for p, n in names.items() if "celery" in n and tree[p][1] == 1]
+            # The workers are forked by one preloaded process (benchq.local.zygote).
+            zygotes = [
+                p for p, n in names.items() if "benchq.local.zygote" in n and tree[p][1] == 1
+            ]
+            assert len(zygotes) == 1, names
+            workers = [
+                p for p in tree if tree[p][1] == 2 and _stat(p) and _stat(p)[0] == zygotes[0]
+            ]
             assert len(workers) == 2, names
-            if pool == "prefork":  # the pool's children: grandchildren of `benchq run`
-                assert any(depth == 2 for _, depth in tree.values()), names
+            if pool == "prefork":  # the pool's children: one level below the workers
+                assert any(depth == 3 for _, depth in tree.values()), names
         finally:
             proc.kill()
             proc.wait(timeout=30)

@@ -13,7 +13,11 @@ from collections.abc import Callable, Sequence
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent(sig: signal.Signals) -> Callable[[], None] | None:
+def die_with_parent(sig: signal.Signals) -> Callable[[], None] | None:
+    """What a new child must call first to get `sig` when its parent dies (None: not Linux).
+
+    It also puts the child in a process group of its own.
+    """
     # Linux only: ask the kernel to signal the child when its parent dies,
     # so even a SIGKILLed `benchq run` leaves no Redis or worker behind.
     # The kernel ties this to the *thread* that forks: spawn from the main
@@ -43,9 +47,11 @@ def spawn(
     argv: Sequence[str],
     *,
     env: dict[str, str] | None = None,
+    stdin: int | None = subprocess.DEVNULL,
     stdout: int | None = subprocess.DEVNULL,
     stderr: int | None = subprocess.DEVNULL,
     log_path: str | None = None,
+    pass_fds: Sequence[int] = (),
     parent_death_signal: signal.Signals = signal.SIGTERM,
 ) -> subprocess.Popen[bytes]:
     """Start a child process bound to this one's lifetime.
@@ -56,21 +62,22 @@ def spawn(
     doing first" (a Celery worker's warm shutdown, which waits for its model
     calls) should get SIGKILL, or it outlives its parent by minutes.
     """
-    out: int | object | None = stdout
-    err: int | object | None = stderr
+    out: int | None = stdout
+    err: int | None = stderr
     log_file = None
     if log_path is not None:
         log_file = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
-        out = err = log_file
+        out = err = log_file.fileno()
     try:
         return subprocess.Popen(
             list(argv),
             env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,  # type: ignore[arg-type]
-            stderr=err,  # type: ignore[arg-type]
-            preexec_fn=_die_with_parent(parent_death_signal),
+            stdin=stdin,
+            stdout=out,
+            stderr=err,
+            preexec_fn=die_with_parent(parent_death_signal),
             close_fds=True,
+            pass_fds=tuple(pass_fds),
         )
     finally:
         if log_file is not None:

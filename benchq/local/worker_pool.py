@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,7 +11,7 @@ from types import TracebackType
 
 from celery import Celery
 
-from benchq.local.process import spawn, stop
+from benchq.local.forked import ForkedWorker, Zygote, fork_workers
 
 
 def pool_slots(concurrency: int, batch_size: int) -> int:
@@ -94,33 +92,46 @@ class WorkerPool:
         self.log_dir = log_dir
         self.name_prefix = name_prefix
         self.loglevel = loglevel
-        self.procs: list[subprocess.Popen[bytes]] = []
+        self.zygote: Zygote | None = None
+        self.procs: list[ForkedWorker] = []
 
     def start(self) -> None:
-        """Start the worker processes (they connect to the broker on their own)."""
+        """Start the worker processes (they connect to the broker on their own).
+
+        They are forked by one zygote process that imports Celery, benchq and
+        the SDKs once for all of them (`benchq.local.zygote`); each then runs
+        the command line `worker_argv` gives, as `benchq worker` would.
+        """
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
+        argvs: list[list[str]] = []
+        logs: list[str | None] = []
         for i in range(self.count):
-            name = f"{self.name_prefix}{i + 1}@%h"
             argv = worker_argv(
-                name=name,
+                name=f"{self.name_prefix}{i + 1}@%h",
                 queues=self.queues,
                 pool=self.pool,
                 concurrency=self.concurrency,
                 batch_size=self.batch_size,
                 loglevel=self.loglevel,
             )
-            log_path = (
-                str(self.log_dir / f"{self.name_prefix}{i + 1}.log") if self.log_dir else None
-            )
-            # SIGKILL, not SIGTERM, if `benchq run` dies: a warm shutdown waits
-            # for the calls in flight (minutes, against a slow model), for a run
-            # nobody waits for any more. Prefork pool children die with the worker
-            # (Celery gives them PR_SET_PDEATHSIG SIGKILL). An orderly stop
-            # (`stop()`) still shuts down warm.
-            self.procs.append(
-                spawn(argv, env=self.env, log_path=log_path, parent_death_signal=signal.SIGKILL)
-            )
+            # The zygote runs `celery` itself: only what follows the program.
+            argvs.append(argv[argv.index("celery") + 1 :])
+            log = self.log_dir / f"{self.name_prefix}{i + 1}.log" if self.log_dir else None
+            logs.append(str(log) if log else None)
+        # SIGKILL, not SIGTERM, for the workers if `benchq run` dies: a warm
+        # shutdown waits for the calls in flight (minutes, against a slow
+        # model), for a run nobody waits for any more. Prefork pool children
+        # die with their worker (Celery gives them PR_SET_PDEATHSIG SIGKILL).
+        # An orderly stop (`stop()`) still shuts down warm.
+        self.zygote = fork_workers(
+            argvs,
+            queues=self.queues,
+            env=self.env,
+            log_paths=logs,
+            zygote_log=str(self.log_dir / "start.log") if self.log_dir else None,
+        )
+        self.procs = list(self.zygote.workers)
 
     def node_names(self) -> list[str]:
         """The Celery node names of the processes (`%h` expanded as Celery does)."""
@@ -160,9 +171,9 @@ class WorkerPool:
 
     def stop(self) -> None:
         """Warm shutdown of every worker (SIGTERM), SIGKILL after a grace period."""
-        self.terminate()
-        for proc in self.procs:
-            stop(proc, timeout=15.0)
+        if self.zygote is not None:
+            self.zygote.stop(timeout=15.0)
+            self.zygote = None
         self.procs.clear()
 
     def __enter__(self) -> WorkerPool:
