@@ -23,6 +23,7 @@ spawn) and each worker with the zygote (SIGKILL, set here), so a SIGKILLed
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -52,19 +53,27 @@ class ZygoteOrder(BaseModel):
     workers: list[WorkerOrder]
 
 
-def _preload(queues: list[str]) -> None:
-    """Import what a worker would import before taking jobs (Celery, tasks, SDKs)."""
+def _preload(order: ZygoteOrder) -> None:
+    """Import what a worker imports before taking jobs: Celery, the app and its tasks, SDKs.
+
+    The app is the one the command line names (`-A module:attribute`), and
+    its task modules are imported by Celery's own loader, as the worker
+    would: this process knows the workers by their command line only.
+    """
     import celery.__main__
     import celery.apps.worker
     import celery.bin.celery
     import celery.concurrency.thread  # noqa: F401
 
-    import benchq.workers.app
-    import benchq.workers.tasks  # noqa: F401
     from benchq.jobs.names import provider_of_queue
     from benchq.providers.factory import provider_class
 
-    for queue in queues:
+    argv = order.workers[0].argv if order.workers else []
+    if "-A" in argv:
+        module, _, attribute = argv[argv.index("-A") + 1].partition(":")
+        app = getattr(importlib.import_module(module), attribute or "app")
+        app.loader.import_default_modules()
+    for queue in order.queues:
         kind = provider_of_queue(queue)
         if kind is not None:
             provider_class(kind)
@@ -127,7 +136,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is the parent's to handle
     order = ZygoteOrder.model_validate_json(sys.stdin.readline())
-    _preload(order.queues)
+    _preload(order)
     # Forking copies only the calling thread: a thread started by an import
     # would be missing in the workers, with whatever lock it held.
     if threading.active_count() != 1:
