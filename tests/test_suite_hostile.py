@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from benchq.cases.content import control_character, may_hold_control
 from benchq.cases.files import DEFAULT_MAX_INPUT_BYTES
 from tests.pipeline_helpers import cli
 
@@ -220,3 +221,30 @@ def test_run_refuses_a_hostile_suite_before_writing_anything(
     assert "leak.txt: is a symlink leading outside the suite folder" in proc.stderr
     assert "pipe.txt: is a FIFO (named pipe)" in proc.stderr
     assert sorted(p.name for p in clean_env.iterdir()) == before  # no benchq.db, no results
+
+
+def test_the_control_character_shortcut_misses_no_string_that_holds_one() -> None:
+    # Loading skips walking a ground truth's strings when its text cannot
+    # hold a control character: every way JSON can write one must be caught.
+    def strings(data: Any) -> list[str]:
+        if isinstance(data, str):
+            return [data]
+        if isinstance(data, dict):
+            return [s for k, v in data.items() for s in (k, *strings(v))]
+        if isinstance(data, list):
+            return [s for v in data for s in strings(v)]
+        return []
+
+    checked = 0
+    for code in range(0x300):
+        ch = chr(code)
+        for text in (
+            json.dumps({"a": f"x{ch}y"}),  # escaped as \uXXXX or a short escape
+            json.dumps({"a": [ch]}, ensure_ascii=False),  # raw where JSON allows it
+            json.dumps({ch: {"b": 1}}),
+        ):
+            if any(control_character(s) for s in strings(json.loads(text))):
+                checked += 1
+                assert may_hold_control(text), text
+    assert checked == 3 * (0x20 - 5 + 0x21)  # C0 minus \t\n\v\f\r, DEL and C1, three ways
+    assert not may_hold_control(json.dumps({"a": "tab\there, line\nthere, café"}))
