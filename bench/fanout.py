@@ -14,7 +14,7 @@ afresh for every measurement. Each side runs as its own command:
 - benchq: `benchq run --models medgemma` on the embedded default (private
   Redis, `--workers` worker processes, `concurrency / workers` calls in
   flight each, fleet concurrency limit `concurrency`, response cache off,
-  `--batch-size` cases a job);
+  `--batch-size` cases a job, by default benchq's own choice);
 - inspect (`--inspect`): `inspect eval` of a one-step task (generate) over
   the same documents with the same system prompt, JSON schema and length
   limit, `--max-connections concurrency`, installed from PyPI into a
@@ -57,7 +57,7 @@ from proctree import TreeSampler, cpu_seconds  # noqa: E402
 from benchq.cases.generate import generate_suite  # noqa: E402
 from benchq.cases.suite import load_suite  # noqa: E402
 from benchq.config.registry import load_registry  # noqa: E402
-from benchq.config.settings import Settings  # noqa: E402
+from benchq.config.settings import Settings, auto_batch_size  # noqa: E402
 from benchq.providers.medgemma import MedGemmaProvider  # noqa: E402
 from benchq.providers.prompts import load_prompt  # noqa: E402
 
@@ -111,10 +111,11 @@ def _benchq_env(
         BENCHQ_MEDGEMMA_BASE_URL=url,
         BENCHQ_MODEL__MEDGEMMA__CONCURRENCY=str(concurrency),
         BENCHQ_WORKER_CONCURRENCY=str(max(1, math.ceil(concurrency / workers))),
-        BENCHQ_BATCH_SIZE=str(batch),
         BENCHQ_RESPONSE_CACHE="false",
         BENCHQ_BENCH_MARKER=str(marker),
     )
+    if batch:  # 0: benchq's own choice (Settings.batch_size)
+        env["BENCHQ_BATCH_SIZE"] = str(batch)
     env.update(extra)
     return env
 
@@ -245,7 +246,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, nargs="+", default=[2000, 10000])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--batch-size", type=int, nargs="+", default=[20])
+    parser.add_argument(
+        "--batch-size", type=int, nargs="+", default=[0],
+        help="Cases a job; 0 (the default): benchq's default for the concurrency.",
+    )  # fmt: skip
     parser.add_argument("--delay", type=float, default=0.1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
@@ -288,6 +292,7 @@ def main() -> None:
                 args.concurrency, args.batch_size, range(args.repeat)
             ):
                 row: Figures = {"calls": calls, "concurrency": conc, "batch": batch}
+                row["batch_used"] = batch or auto_batch_size(math.ceil(conc / args.workers))
                 row["repeat"] = rep + 1
                 for side in sides:
                     where = work / f"{side}-{calls}-{conc}-{batch}-{rep}"

@@ -121,3 +121,21 @@ def test_workers_load_the_sdks_of_their_queues_before_taking_jobs(
         maps = Path(f"/proc/{pool.procs[0].pid}/maps").read_text()
     # aiohttp (the SDKs' transport) is a compiled extension: mapped once imported.
     assert ("aiohttp" in maps) is loads_sdk
+
+
+def test_the_batch_follows_the_workers_concurrency_unless_set(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchq.config.settings import Settings
+    from benchq.local.worker_pool import pool_slots
+
+    assert Settings().batch_size == 20  # 8 calls in flight: 20, as always
+    assert Settings(worker_concurrency=40).batch_size == 20
+    assert Settings(worker_concurrency=41).batch_size == 21
+    monkeypatch.setenv("BENCHQ_WORKER_CONCURRENCY", "128")
+    many = Settings()
+    # A worker with 128 calls in flight runs two batches of 64 and holds two.
+    assert many.batch_size == 64
+    assert pool_slots(many.worker_concurrency, many.batch_size) == 4
+    monkeypatch.setenv("BENCHQ_BATCH_SIZE", "20")
+    assert Settings().batch_size == 20  # a size the user set is theirs

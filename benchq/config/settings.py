@@ -12,8 +12,16 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The smallest batch chosen for you (`Settings.batch_size`).
+MIN_AUTO_BATCH = 20
+
+
+def auto_batch_size(worker_concurrency: int) -> int:
+    """The batch size when none is set: 20, or half the calls a worker keeps in flight."""
+    return max(MIN_AUTO_BATCH, -(-worker_concurrency // 2))
 
 
 def _default_workers() -> int:
@@ -75,10 +83,12 @@ class Settings(BaseSettings):
         "(on one event loop; the fleet-wide limits of models.toml apply on top).",
     )
     batch_size: int = Field(
-        default=20,
+        default=MIN_AUTO_BATCH,
         ge=1,
         description="Cases of one model per job message; a job runs its cases "
-        "concurrently. 1 sends one message per (model, case).",
+        "concurrently. 1 sends one message per (model, case). Unset: 20, or half of "
+        "BENCHQ_WORKER_CONCURRENCY when that is more (each message costs a worker "
+        "about 4 ms of CPU, so many calls in flight want fewer messages per call).",
     )
     redis_server: str = Field(
         default="redis-server",
@@ -300,6 +310,14 @@ class Settings(BaseSettings):
         "Behind a proxy, or published on another address or port, list what the browser "
         "shows in its address bar.",
     )
+
+    @model_validator(mode="after")
+    def _batch_follows_concurrency(self) -> Settings:
+        # Not set: a worker keeping many calls in flight gets batches of half
+        # of them, so it runs two and holds two (`local.worker_pool.pool_slots`).
+        if "batch_size" not in self.model_fields_set:
+            self.batch_size = auto_batch_size(self.worker_concurrency)
+        return self
 
     @field_validator("dashboard_origins")
     @classmethod
