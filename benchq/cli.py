@@ -263,6 +263,7 @@ def worker(
     """Start a Celery worker on the configured broker (BENCHQ_BROKER_URL)."""
     import os
 
+    from benchq.config.settings import auto_batch_size
     from benchq.errors import ConfigError
     from benchq.jobs.names import PUBLISH_QUEUE
     from benchq.local.worker_pool import worker_argv, worker_env
@@ -286,15 +287,18 @@ def worker(
             f"known queues: {', '.join(known)}"
         )
     calls = concurrency or settings.worker_concurrency
+    # The batch the producers will cut for workers this busy, unless one is set.
+    explicit = "batch_size" in settings.model_fields_set
+    batch = settings.batch_size if explicit else auto_batch_size(calls)
     argv = worker_argv(
         name=name or "benchq@%h",
         queues=chosen,
         pool=pool or settings.worker_pool,
         concurrency=calls,
-        batch_size=settings.batch_size,
+        batch_size=batch,
         loglevel=loglevel,
     )
-    os.environ.update(worker_env(calls, settings.batch_size))
+    os.environ.update(worker_env(calls, batch))
     os.execv(argv[0], argv)
 
 

@@ -139,3 +139,33 @@ def test_the_batch_follows_the_workers_concurrency_unless_set(
     assert pool_slots(many.worker_concurrency, many.batch_size) == 4
     monkeypatch.setenv("BENCHQ_BATCH_SIZE", "20")
     assert Settings().batch_size == 20  # a size the user set is theirs
+
+
+@pytest.mark.parametrize(("batch", "slots"), [(None, 4), ("20", 9)])
+def test_benchq_worker_sizes_its_pool_from_the_batch_its_concurrency_gets(
+    clean_env: Path, redis_url: str, batch: str | None, slots: int
+) -> None:
+    import subprocess
+
+    from benchq.config.settings import Settings
+    from tests.pipeline_helpers import cli
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCHQ_")}
+    env.update(BENCHQ_BROKER_URL=redis_url, PYTHONPATH=os.pathsep.join(sys.path))
+    if batch is not None:
+        env["BENCHQ_BATCH_SIZE"] = batch
+    argv = cli("worker", "--concurrency", "128", "--name", "sized@%h", "--loglevel", "WARNING")
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        app = make_app(Settings(broker_url=redis_url))  # type: ignore[call-arg]
+        stats: dict[str, dict[str, object]] = {}
+        deadline = time.monotonic() + 60
+        while not stats and time.monotonic() < deadline and proc.poll() is None:
+            stats = app.control.inspect(timeout=1.0).stats() or {}
+        assert stats, "the worker never answered"
+        (only,) = stats.values()
+        # 128 calls in flight: batches of 64 (two run, two wait), or of 20 when set.
+        assert only["pool"]["max-concurrency"] == slots  # type: ignore[index]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -317,6 +317,8 @@ class Settings(BaseSettings):
         # of them, so it runs two and holds two (`local.worker_pool.pool_slots`).
         if "batch_size" not in self.model_fields_set:
             self.batch_size = auto_batch_size(self.worker_concurrency)
+            # Still "not set by the user": `benchq worker --concurrency` recomputes it.
+            self.model_fields_set.discard("batch_size")
         return self
 
     @field_validator("dashboard_origins")
