@@ -263,7 +263,7 @@ def worker(
     """Start a Celery worker on the configured broker (BENCHQ_BROKER_URL)."""
     import os
 
-    from benchq.config.settings import auto_batch_size
+    from benchq.config.settings import MIN_AUTO_BATCH
     from benchq.errors import ConfigError
     from benchq.jobs.names import PUBLISH_QUEUE
     from benchq.local.worker_pool import worker_argv, worker_env
@@ -287,9 +287,11 @@ def worker(
             f"known queues: {', '.join(known)}"
         )
     calls = concurrency or settings.worker_concurrency
-    # The batch the producers will cut for workers this busy, unless one is set.
+    # Unless a batch size is set, producers cut 20 cases a job or more (half
+    # of *their* BENCHQ_WORKER_CONCURRENCY): a pool sized for 20 keeps every
+    # call slot busy with whichever they send.
     explicit = "batch_size" in settings.model_fields_set
-    batch = settings.batch_size if explicit else auto_batch_size(calls)
+    batch = settings.batch_size if explicit else MIN_AUTO_BATCH
     argv = worker_argv(
         name=name or "benchq@%h",
         queues=chosen,
