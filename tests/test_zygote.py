@@ -80,7 +80,7 @@ def test_a_zygote_that_cannot_preload_says_why_and_its_workers_show_as_exited(
     assert "No module named 'no_such_module_here'" in (tmp_path / "start.log").read_text()
 
 
-def test_stopping_while_it_preloads_forks_nothing(tmp_path: Path) -> None:
+def test_stopping_while_it_preloads_leaves_nothing_running(tmp_path: Path) -> None:
     zygote = fork_workers(
         [["-A", "benchq.workers.app:app", "worker", "--hostname", "never@%h"]],
         queues=QUEUES,
@@ -88,8 +88,11 @@ def test_stopping_while_it_preloads_forks_nothing(tmp_path: Path) -> None:
         log_paths=[str(tmp_path / "w.log")],
         zygote_log=str(tmp_path / "start.log"),
     )
-    zygote.stop(timeout=30)  # at once: it is still importing
+    zygote.stop(timeout=30)  # at once: it is still importing (about a second)
     assert zygote.proc.returncode is not None
     (worker,) = zygote.workers
-    assert worker.pid == 0 and worker.poll() is not None
-    assert (tmp_path / "w.log").read_text() == ""
+    assert worker.poll() is not None
+    if worker.pid == 0:  # the usual case: stopped before it forked
+        assert (tmp_path / "w.log").read_text() == ""
+    else:  # a very slow machine: forked, then stopped warm like any worker
+        assert not Path(f"/proc/{worker.pid}").exists()
