@@ -147,14 +147,24 @@ def test_a_redis_restart_mid_run_costs_time_not_cases(
     broker.start()
     try:
         settings = settings_for(clean_env, broker.url, batch_size=10, visibility_timeout=10)
-        with workers(settings, 2, concurrency=4, extra_env=_medgemma_env(standin)):
+        logs = clean_env / "logs"
+        with workers(settings, 2, concurrency=4, extra_env=_medgemma_env(standin), log_dir=logs):
             run_id = _enqueue(settings, suite, [MEDGEMMA])
             store = SQLiteStore(clean_env / "benchq.db")
             _until(lambda: store.count_case_results(run_id, "medgemma") >= 20, "first results")
             broker.kill()  # in the middle of calls, limiter scripts and hand-overs
             time.sleep(3)
             broker.start()
-            wait_for_run(store, run_id, timeout=240)
+            try:
+                wait_for_run(store, run_id, timeout=240)
+            except RunFailed as exc:  # say where it stuck: progress, broker, workers
+                client = broker_client(broker.url)
+                keys = sorted(k.decode() for k in client.keys("*"))
+                tails = {p.name: p.read_text()[-3000:] for p in sorted(logs.iterdir())}
+                pytest.fail(
+                    f"{exc}\nprogress: {store.progress(run_id)}\nbroker keys: {keys}\n"
+                    + "\n".join(f"--- {name}\n{tail}" for name, tail in tails.items())
+                )
     finally:
         broker.stop()
     results = store.case_results(run_id, "medgemma")
