@@ -172,3 +172,45 @@ def test_benchq_worker_sizes_its_pool_for_the_smallest_batch_producers_cut(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_later_repeats_neither_read_nor_write_the_response_cache(
+    clean_env: Path, redis_url: str
+) -> None:
+    # All repeats of a run run at once: had the later ones written their
+    # answers to the cache, the first repeat's reads could have found them
+    # and the run would hold fewer model answers than it says.
+    import base64
+    import json
+
+    settings = settings_for(clean_env, redis_url)
+    suite_dir = clean_env / "suite"
+    generate_suite(4, 7, suite_dir)
+    plan = plan_run(load_suite(suite_dir), [BASELINE], repeats=3)
+    store = SQLiteStore(clean_env / "benchq.db")
+    enqueue_run(make_app(settings), plan, store, store_identity="test")
+    raw = broker_client(redis_url).lrange(provider_queue("baseline"), 0, -1)
+    modes = {}
+    for message in raw:
+        envelope = json.loads(message)
+        args, _, _ = json.loads(base64.b64decode(envelope["body"]))
+        modes[args[0]["repeat"]] = args[0]["cache_mode"]
+    assert modes == {0: "use", 1: "bypass", 2: "bypass"}
+
+
+def test_a_bypassing_provider_leaves_the_cache_as_it_was(clean_env: Path) -> None:
+    from benchq.config.registry import load_registry
+    from benchq.config.settings import Settings
+    from benchq.providers.cache import CachingProvider
+    from benchq.providers.factory import make_provider
+    from tests.memory_cache import MemoryCache
+
+    settings = Settings(openai_api_key="sk-test")  # type: ignore[call-arg]
+    spec = load_registry(settings).get("openai")
+    cache = MemoryCache()
+    used = make_provider(spec, settings, cache=cache, cache_mode="use")
+    bypass = make_provider(spec, settings, cache=cache, cache_mode="bypass")
+    assert isinstance(used, CachingProvider)
+    assert not isinstance(bypass, CachingProvider)  # nothing between it and the model
+    used.close()
+    bypass.close()

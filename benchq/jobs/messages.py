@@ -17,7 +17,7 @@ from benchq.cases.schema import Case
 from benchq.scoring.schema import CaseResult
 from benchq.store.schema import Environment
 
-CacheMode = Literal["use", "refresh"]
+CacheMode = Literal["use", "refresh", "bypass"]
 
 
 class CaseBatch(BaseModel):

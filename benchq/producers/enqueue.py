@@ -133,8 +133,10 @@ def send_jobs(
                 run_id=plan.run_id,
                 model_name=model.name,
                 prompt_version=plan.prompt_version,
-                # a repeat is there to see the model answer again, not the cache
-                cache_mode=plan.cache_mode if repeat == 0 else "refresh",
+                # A repeat is there to see the model answer again, not the cache.
+                # Nor does it write there: all repeats run at once, and the
+                # first one's cache reads would find the later ones' answers.
+                cache_mode=plan.cache_mode if repeat == 0 else "bypass",
                 store=store_identity,
                 repeat=repeat,
                 cases=cases[start : start + size],

@@ -88,7 +88,7 @@ def make_provider(
     *,
     async_redis: redis.asyncio.Redis | None = None,  # type: ignore[type-arg]
     cache: ResponseCache | None = None,
-    cache_mode: Literal["use", "refresh"] = "use",
+    cache_mode: Literal["use", "refresh", "bypass"] = "use",
     prompt_version: str | None = None,
 ) -> Provider:
     """A ready provider for `spec`.
@@ -133,7 +133,8 @@ def make_provider(
         # one HTTP connection per call a worker keeps in flight: none waits for the pool
         connections=settings.worker_concurrency,
     )
-    if cache is not None and settings.response_cache:
+    # `bypass`: neither read nor written (the later repeats of a run).
+    if cache is not None and settings.response_cache and cache_mode != "bypass":
         return CachingProvider(provider, cache, identity=provider.cache_identity(), mode=cache_mode)
     return provider
 
