@@ -44,10 +44,28 @@ def worker_argv(
     `concurrency` is the model calls the process keeps in flight; its
     environment must say so too (`worker_env`).
     """
+    args = celery_worker_args(
+        name=name,
+        queues=queues,
+        pool=pool,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        loglevel=loglevel,
+    )
+    return [sys.executable, "-m", "celery", *args]
+
+
+def celery_worker_args(
+    *,
+    name: str,
+    queues: list[str],
+    pool: str,
+    concurrency: int,
+    batch_size: int = 20,
+    loglevel: str = "WARNING",
+) -> list[str]:
+    """`worker_argv` without the program: what follows `celery` on its command line."""
     return [
-        sys.executable,
-        "-m",
-        "celery",
         "-A",
         "benchq.workers.app:app",
         "worker",
@@ -107,16 +125,17 @@ class WorkerPool:
         argvs: list[list[str]] = []
         logs: list[str | None] = []
         for i in range(self.count):
-            argv = worker_argv(
-                name=f"{self.name_prefix}{i + 1}@%h",
-                queues=self.queues,
-                pool=self.pool,
-                concurrency=self.concurrency,
-                batch_size=self.batch_size,
-                loglevel=self.loglevel,
-            )
             # The zygote runs `celery` itself: only what follows the program.
-            argvs.append(argv[argv.index("celery") + 1 :])
+            argvs.append(
+                celery_worker_args(
+                    name=f"{self.name_prefix}{i + 1}@%h",
+                    queues=self.queues,
+                    pool=self.pool,
+                    concurrency=self.concurrency,
+                    batch_size=self.batch_size,
+                    loglevel=self.loglevel,
+                )
+            )
             log = self.log_dir / f"{self.name_prefix}{i + 1}.log" if self.log_dir else None
             logs.append(str(log) if log else None)
         # SIGKILL, not SIGTERM, for the workers if `benchq run` dies: a warm

@@ -65,18 +65,14 @@ def _preload(order: ZygoteOrder) -> None:
     import celery.bin.celery
     import celery.concurrency.thread  # noqa: F401
 
-    from benchq.jobs.names import provider_of_queue
-    from benchq.providers.factory import provider_class
+    from benchq.providers.factory import import_provider_sdks
 
     argv = order.workers[0].argv if order.workers else []
     if "-A" in argv:
         module, _, attribute = argv[argv.index("-A") + 1].partition(":")
         app = getattr(importlib.import_module(module), attribute or "app")
         app.loader.import_default_modules()
-    for queue in order.queues:
-        kind = provider_of_queue(queue)
-        if kind is not None:
-            provider_class(kind)
+    import_provider_sdks(order.queues)
 
 
 def _run_worker(order: WorkerOrder, on_start: object) -> None:

@@ -147,6 +147,16 @@ def _provider_class(spec: ModelSpec) -> type[OpenAIChatProvider] | type[GeminiPr
     return found
 
 
+def import_provider_sdks(queues: Iterable[str]) -> None:
+    """Import the SDKs of the providers whose queues these are (a worker's, before its jobs)."""
+    from benchq.jobs.names import provider_of_queue
+
+    for queue in queues:
+        kind = provider_of_queue(queue)
+        if kind is not None:
+            provider_class(kind)
+
+
 def provider_class(kind: str) -> type[OpenAIChatProvider] | type[GeminiProvider] | None:
     """The SDK-backed class of a provider kind (None for the baseline or an unknown kind).
 

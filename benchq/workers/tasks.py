@@ -34,7 +34,7 @@ from benchq.jobs.messages import (
 )
 from benchq.jobs.target import check_store
 from benchq.providers import aio
-from benchq.providers.factory import provider_class
+from benchq.providers.factory import import_provider_sdks
 from benchq.scoring.schema import CaseResult, result_key
 from benchq.store.base import ResultsStore
 from benchq.workers import context
@@ -97,10 +97,7 @@ def _import_sdks(sender: Any = None, **_: Any) -> None:
     # Before the worker takes jobs: import the SDKs of the providers whose
     # queues it serves, so its first jobs do not wait for them.
     amqp = getattr(getattr(sender, "app", None), "amqp", None)
-    for queue in list(amqp.queues.consume_from) if amqp is not None else []:
-        kind = names.provider_of_queue(queue)
-        if kind is not None:
-            provider_class(kind)
+    import_provider_sdks(list(amqp.queues.consume_from) if amqp is not None else [])
     # Everything imported so far lives as long as the worker; jobs allocate a
     # lot that dies young (benchq.workers.tuning).
     tune_process()
