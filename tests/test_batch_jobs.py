@@ -194,7 +194,8 @@ def test_later_repeats_neither_read_nor_write_the_response_cache(
     for message in raw:
         envelope = json.loads(message)
         args, _, _ = json.loads(base64.b64decode(envelope["body"]))
-        modes[args[0]["repeat"]] = args[0]["cache_mode"]
+        job = CaseBatch.model_validate_json(args[0])  # a job travels as JSON text
+        modes[job.repeat] = job.cache_mode
     assert modes == {0: "use", 1: "bypass", 2: "bypass"}
 
 

@@ -16,7 +16,7 @@ from celery import Celery, chain, chord
 
 from benchq.cases.schema import Case
 from benchq.jobs import names
-from benchq.jobs.messages import CaseBatch, ModelJob, describe_args
+from benchq.jobs.messages import CaseBatch, ModelJob, describe_args, encode
 from benchq.producers.plan import RunPlan
 from benchq.store.aggregates import CaseDocument
 from benchq.store.base import ResultsStore
@@ -140,11 +140,11 @@ def send_jobs(
                 store=store_identity,
                 repeat=repeat,
                 cases=cases[start : start + size],
-            ).model_dump(mode="json", exclude={"cases": {"__all__": {"source"}}})
+            )
             header.append(
                 app.signature(
                     names.RUN_CASES,
-                    args=(batch,),
+                    args=(encode(batch, exclude={"cases": {"__all__": {"source"}}}),),
                     queue=names.provider_queue(model.provider),
                     # Flower and worker logs show these instead of the whole bills.
                     argsrepr=describe_args((batch,)),

@@ -29,8 +29,10 @@ from benchq.jobs.messages import (
     CaseBatch,
     ModelJob,
     SaveCases,
+    decode,
     describe_args,
     describe_failure,
+    encode,
 )
 from benchq.jobs.target import check_store
 from benchq.providers import aio
@@ -174,7 +176,7 @@ def _backoff(retries: int) -> float:
 
 
 @_job_task(names.RUN_CASES)
-def run_cases(self: Task, batch: dict[str, Any]) -> dict[str, Any]:
+def run_cases(self: Task, batch: str | dict[str, Any]) -> dict[str, Any]:
     """Run and score a batch of (run, model, case); hand the results to the store writers.
 
     The cases run concurrently on the worker's event loop. A batch delivered
@@ -182,7 +184,7 @@ def run_cases(self: Task, batch: dict[str, Any]) -> dict[str, Any]:
     deferred by the model's fleet-wide limit are sent again, alone, once it
     should have room.
     """
-    job = CaseBatch.model_validate(batch)
+    job = decode(CaseBatch, batch)
     patience = Patience(f"run {job.run_id}/{job.model_name}")
     redis_client = context.broker_redis()
     keys = {c.id: result_key(c.id, job.repeat) for c in job.cases}
@@ -220,7 +222,7 @@ def run_cases(self: Task, batch: dict[str, Any]) -> dict[str, Any]:
         # other models' jobs and come again when a slot should be free.
         rest = job.model_copy(update={"cases": outcome.deferred})
         raise self.retry(
-            args=(rest.model_dump(mode="json"),),
+            args=(encode(rest),),
             countdown=outcome.retry_after + random.uniform(0, 0.5),
             max_retries=None,
         )
@@ -234,9 +236,9 @@ def run_cases(self: Task, batch: dict[str, Any]) -> dict[str, Any]:
 
 
 @_job_task(names.SAVE_CASES)
-def save_cases(self: Task, message: dict[str, Any]) -> int:
+def save_cases(self: Task, message: str | dict[str, Any]) -> int:
     """Write a job's scored results; a store outage retries the write, the message keeps them."""
-    msg = SaveCases.model_validate(message)
+    msg = decode(SaveCases, message)
     check_store(msg.store, context.store_target())
     try:
         context.store().save_case_results(msg.results)
@@ -258,12 +260,11 @@ def _hand_over(job: CaseBatch, results: list[CaseResult]) -> None:
     message = SaveCases(
         run_id=job.run_id, model_name=job.model_name, store=job.store, results=results
     )
-    payload = message.model_dump(mode="json")
     app.send_task(
         names.SAVE_CASES,
-        args=(payload,),
+        args=(encode(message),),
         queue=names.PUBLISH_QUEUE,
-        argsrepr=describe_args((payload,)),
+        argsrepr=describe_args((message,)),
         kwargsrepr="{}",
     )
     ledger.mark_handed_over(
