@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import math
 import re
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AliasChoices,
+    AliasPath,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -81,19 +83,65 @@ class _Lenient(BaseModel):
 
     #: Fields whose `null` means "use the default" (lists and flags cannot be None).
     _NULL_IS_DEFAULT: ClassVar[frozenset[str]] = frozenset()
+    #: `_accepted_keys` of the class, kept on it: looked up for every object validated.
+    _ACCEPTED_KEYS: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._ACCEPTED_KEYS = _accepted_keys(cls)
 
     @model_validator(mode="before")
     @classmethod
     def _null_is_default(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if not cls._ACCEPTED_KEYS.issuperset(data):
+            _UNKNOWN_SEEN.set(True)
         # `None in values()` first: most objects have no null, and rebuilding
         # each one's dict was a sixth of loading a suite.
-        if isinstance(data, dict) and cls._NULL_IS_DEFAULT and None in data.values():
+        if cls._NULL_IS_DEFAULT and None in data.values():
             return {k: v for k, v in data.items() if not (v is None and k in cls._NULL_IS_DEFAULT)}
         return data
 
     def unknown_fields(self) -> list[str]:
         """Names of the fields this object carries that the schema does not define."""
         return sorted(self.model_extra or {})
+
+
+#: Set when an object being validated holds a key its class does not define (see
+#: `validate_truth`); only ever set to True during a validation, never back.
+_UNKNOWN_SEEN: ContextVar[bool] = ContextVar("benchq_unknown_seen", default=False)
+_ACCEPTED: dict[type, frozenset[str]] = {}
+
+
+def _accepted_keys(model: type[BaseModel]) -> frozenset[str]:
+    """The keys pydantic reads into `model`'s fields; any other key becomes an extra.
+
+    Never larger than what pydantic accepts, so a key outside it may be a
+    false alarm (it costs a walk of the object) but an extra is never missed.
+    Anything this does not follow (an alias path) gives the empty set.
+    """
+    known = _ACCEPTED.get(model)
+    if known is None:
+        keys: set[str] = set()
+        by_name = bool(model.model_config.get("populate_by_name"))
+        for name, info in model.model_fields.items():
+            alias = info.validation_alias
+            if alias is None:
+                keys.add(info.alias or name)
+                if info.alias and by_name:
+                    keys.add(name)
+                continue
+            choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+            if any(isinstance(c, AliasPath) for c in choices):
+                keys = set()
+                break
+            keys.update(c for c in choices if isinstance(c, str))
+            if by_name:
+                keys.add(name)
+        known = _ACCEPTED[model] = frozenset(keys)
+    return known
 
 
 class DocumentType(StrEnum):
@@ -257,6 +305,21 @@ class GroundTruth(_Lenient):
     expected_facts: ExpectedFacts = Field(default_factory=ExpectedFacts)
     expected_savings: Amount | None = 0.0
     """Money the patient should get back if every detectable issue is fixed (null: not stated)."""
+
+
+def validate_truth(data: Any) -> tuple[GroundTruth, bool]:
+    """A ground truth from its JSON data, and whether any object in it may hold unknown fields.
+
+    False means none does, so nobody needs to walk the truth looking for
+    them (that walk was a fifth of loading a 10,000-case suite); True means
+    one may (`_Lenient.unknown_fields` says which).
+    """
+    token = _UNKNOWN_SEEN.set(False)
+    try:
+        truth = GroundTruth.model_validate(data)
+        return truth, _UNKNOWN_SEEN.get()
+    finally:
+        _UNKNOWN_SEEN.reset(token)
 
 
 #: What a case id may be: safe as a file name, a log field and a URL part.
