@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from benchq.cli_support import err_console, handle_errors, read_settings
+from benchq.collector import tune_process
 
 if TYPE_CHECKING:
     from benchq.producers.runner import RunOutcome
@@ -143,6 +144,9 @@ def run(
     settings = read_settings(results_dir=results_dir, dataset_version=dataset_version)
     from benchq.cli_run import run_benchmark
 
+    # This process loads a suite, sends its jobs and reads back its results:
+    # collector passes spaced out as in a worker (benchq.collector).
+    tune_process()
     outcome = run_benchmark(
         settings,
         suite_path=suite,
@@ -337,6 +341,9 @@ def resume(
     settings = read_settings(results_dir=results_dir)
     from benchq.cli_run import resume_benchmark
 
+    # This process loads a suite, sends its jobs and reads back its results:
+    # collector passes spaced out as in a worker (benchq.collector).
+    tune_process()
     outcome = resume_benchmark(
         settings,
         run_id=run_id,

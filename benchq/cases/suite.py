@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
+from benchq import collector
 from benchq.cases import files
 from benchq.cases.content import (
     ContentError,
@@ -144,9 +145,11 @@ def check_suite(path: Path | str, *, max_input_bytes: int = DEFAULT_MAX_INPUT_BY
         report.error(p, "suite path does not exist")
         return report
     if stat.S_ISDIR(mode):
-        _load_directory(p, report, max_input_bytes)
+        with collector.paused():  # a suite builds no cycles; see benchq.collector
+            _load_directory(p, report, max_input_bytes)
     elif p.suffix.lower() == ".jsonl" and stat.S_ISREG(mode):
-        _load_jsonl(p, report, max_input_bytes)
+        with collector.paused():
+            _load_jsonl(p, report, max_input_bytes)
     elif p.suffix.lower() == ".jsonl":
         report.error(p, f"is {files._kind(mode)}, not a regular file")
     else:
@@ -179,12 +182,13 @@ def load_suite(path: Path | str, *, max_input_bytes: int = DEFAULT_MAX_INPUT_BYT
                 f"(`benchq cases check {report.path}` lists them all)"
             )
         raise SuiteError(str(report.path), f"{len(errors)} problems\n" + "\n".join(listed))
-    return Suite(
-        name=suite_name(report.path),
-        cases=report.cases,
-        skipped=report.skipped,
-        warnings=[str(w) for w in report.warnings],
-    )
+    with collector.paused():
+        return Suite(
+            name=suite_name(report.path),
+            cases=report.cases,
+            skipped=report.skipped,
+            warnings=[str(w) for w in report.warnings],
+        )
 
 
 def format_validation_error(error: ValidationError) -> str:

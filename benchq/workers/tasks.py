@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 from celery import Task, signals
 from celery.exceptions import Ignore
 
+from benchq.collector import tune_process
 from benchq.errors import StoreUnavailable
 from benchq.jobs import ledger, names
 from benchq.jobs.liveness import run_has_jobs
@@ -53,7 +54,6 @@ from benchq.workers.pipeline import (
     score_batch,
     verdict_model,
 )
-from benchq.workers.tuning import tune_process
 
 log = logging.getLogger("benchq.jobs")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,7 +101,7 @@ def _import_sdks(sender: Any = None, **_: Any) -> None:
     amqp = getattr(getattr(sender, "app", None), "amqp", None)
     import_provider_sdks(list(amqp.queues.consume_from) if amqp is not None else [])
     # Everything imported so far lives as long as the worker; jobs allocate a
-    # lot that dies young (benchq.workers.tuning).
+    # lot that dies young (benchq.collector).
     tune_process()
 
 
