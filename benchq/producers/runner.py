@@ -9,6 +9,7 @@ here imports the workers or the embedded runtime: what crosses the queue is
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError, RunFailed
+from benchq.jobs import wakeup
 from benchq.jobs.broker import broker_client
 from benchq.jobs.celery_app import make_app
 from benchq.jobs.liveness import run_has_jobs
@@ -191,12 +193,17 @@ def wait_with_bar(
     the broker, and reported lost when none is (`RunFailed`).
     """
     has_jobs = None
+    pause: Callable[[float], object] = time.sleep
     if broker_url:
         client = broker_client(broker_url)
         kinds = sorted({m.provider for m in plan.models})
 
         def has_jobs() -> bool:
             return run_has_jobs(client, plan.run_id, kinds)
+
+        def pause(seconds: float) -> object:
+            # cut short when a worker says a model of the run is over
+            return wakeup.wait(client, plan.run_id, seconds)
 
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -218,6 +225,7 @@ def wait_with_bar(
             workers_alive=workers_alive,
             timeout=timeout,
             has_jobs=has_jobs,
+            pause=pause,
         )
 
 

@@ -22,6 +22,7 @@ def wait_for_run(
     timeout: float | None = None,
     has_jobs: Callable[[], bool] | None = None,
     stall_seconds: float = 20.0,
+    pause: Callable[[float], object] = time.sleep,
 ) -> RunProgress:
     """Block until every model of the run is over; return the final progress.
 
@@ -29,7 +30,9 @@ def wait_for_run(
     same whether the workers are local processes or on other machines. With
     `has_jobs` (is a job of the run still on the broker?), a run that has
     not moved for `stall_seconds` and has no job left is lost: `RunFailed`,
-    within `stall_seconds` plus two checks of the broker.
+    within `stall_seconds` plus two checks of the broker. `pause(seconds)`
+    waits between two polls (`time.sleep`, or a wait that a worker can cut
+    short: `benchq.jobs.wakeup.wait`).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     last_seen: tuple[object, ...] | None = None
@@ -67,7 +70,7 @@ def wait_for_run(
             raise RunFailed(f"run {run_id}: every worker process has exited")
         if deadline is not None and time.monotonic() > deadline:
             raise RunFailed(f"run {run_id} did not finish within {timeout:.0f}s")
-        time.sleep(poll_seconds)
+        pause(poll_seconds)
 
 
 def _gone(has_jobs: Callable[[], bool]) -> bool:

@@ -24,7 +24,7 @@ from celery.exceptions import Ignore
 
 from benchq.collector import tune_process
 from benchq.errors import StoreUnavailable
-from benchq.jobs import ledger, names
+from benchq.jobs import ledger, names, wakeup
 from benchq.jobs.liveness import run_has_jobs
 from benchq.jobs.messages import (
     CaseBatch,
@@ -342,6 +342,8 @@ def verdict(self: Task, job: dict[str, Any]) -> dict[str, Any]:
         _finish(parsed.run_id)
     except StoreUnavailable as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    # The model is over: a producer waiting on the run looks at the store now.
+    wakeup.ring(context.broker_redis(), parsed.run_id)
     return {"model": parsed.model_name, "verdict": (summary.verdict or {}).get("status")}
 
 
@@ -352,6 +354,7 @@ def _finish(run_id: str) -> None:
 
 
 def _notify(run_id: str) -> None:
+    wakeup.ring(context.broker_redis(), run_id)
     cfg = context.settings()
     notify_run(context.store(), run_id, parse_urls(cfg.notify_urls), timeout=cfg.notify_timeout)
 
