@@ -147,3 +147,31 @@ def test_baseline_needs_no_credentials() -> None:
     spec = load_registry(environ={}).get("baseline")
     check_credentials([spec], _settings())
     assert isinstance(make_provider(spec, _settings()), BaselineProvider)
+
+
+def test_a_process_that_imported_the_sdks_builds_its_providers_without_importing_more() -> None:
+    # What a worker's first job would otherwise import (the SDKs' transport
+    # stacks) is imported, and its CA certificates read, before the fork.
+    # In a process of its own: this one has built clients already.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pydantic import SecretStr\n"
+        "from benchq.config.registry import load_registry\n"
+        "from benchq.config.settings import Settings\n"
+        "from benchq.providers.factory import import_provider_sdks, make_provider\n"
+        "from benchq.jobs.names import provider_queue\n"
+        "import_provider_sdks([provider_queue(k) for k in ('openai', 'gemini', 'medgemma')])\n"
+        "before = set(sys.modules)\n"
+        "settings = Settings(_env_file=None, openai_api_key=SecretStr('k'), "
+        "gemini_api_key=SecretStr('k'), medgemma_base_url='http://127.0.0.1:9/v1')\n"
+        "registry = load_registry(environ={})\n"
+        "for name in ('openai', 'gemini', 'medgemma'):\n"
+        "    make_provider(registry.get(name), settings)\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in "
+        "('httpcore2', 'h2', 'h11', 'truststore', 'openai', 'google', 'anyio')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -148,13 +148,19 @@ def _provider_class(spec: ModelSpec) -> type[OpenAIChatProvider] | type[GeminiPr
 
 
 def import_provider_sdks(queues: Iterable[str]) -> None:
-    """Import the SDKs of the providers whose queues these are (a worker's, before its jobs)."""
+    """Import the SDKs of the providers whose queues these are, and build a client of each once.
+
+    A worker's (or the zygote's) before its jobs: what the first client a
+    process builds imports and reads is then paid before the run, not by
+    its first calls.
+    """
     from benchq.jobs.names import provider_of_queue
 
     for queue in queues:
         kind = provider_of_queue(queue)
-        if kind is not None:
-            provider_class(kind)
+        found = provider_class(kind) if kind is not None else None
+        if found is not None:
+            found.warm_up()
 
 
 def provider_class(kind: str) -> type[OpenAIChatProvider] | type[GeminiProvider] | None:

@@ -213,6 +213,18 @@ class GeminiProvider(LLMProvider):
                 response=json.loads(reply.body), kwargs={}
             )
 
+    @staticmethod
+    def warm_up() -> None:
+        """Build and drop a google-genai client as `__init__` does, without a request.
+
+        The first one a process builds imports a good part of the SDK and its
+        transports: about 0.1 s, which a worker's first job would otherwise
+        wait for. The zygote calls this before it forks (`import_provider_sdks`).
+        """
+        genai.Client(
+            api_key="warm-up", http_options=types.HttpOptions(base_url="http://127.0.0.1:9")
+        )
+
     def _wrap_api(self, exc: genai_errors.APIError) -> ProviderError:
         """Map a google-genai API error to benchq's: retryable, throttled, or rejected."""
         code = int(exc.code or 0)

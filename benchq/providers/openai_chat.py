@@ -80,6 +80,22 @@ class OpenAIChatProvider(LLMProvider):
         self._headers = _static_headers(self.client)
         self._template: tuple[bytes, bytes] | None = None
 
+    @staticmethod
+    def warm_up() -> None:
+        """Build and drop an SDK client as `__init__` does, without a request.
+
+        The first one a process builds imports the SDK's transport stack
+        (httpcore2, h2, truststore...) and reads the CA certificates: about
+        45 ms, which a worker's first job would otherwise wait for. The
+        zygote calls this before it forks its workers (`import_provider_sdks`).
+        """
+        openai.AsyncOpenAI(
+            api_key="warm-up",
+            base_url="http://127.0.0.1:9/v1",
+            max_retries=0,
+            http_client=openai.DefaultAioHttpClient(timeout=1.0),
+        )
+
     def request_body(self, document: str) -> dict[str, Any]:
         """The JSON body of the chat-completions request for `document`, as sent."""
         if self.system_role:
