@@ -86,9 +86,12 @@ class OpenAIChatProvider(LLMProvider):
 
         The first one a process builds imports the SDK's transport stack
         (httpcore2, h2, truststore...) and reads the CA certificates: about
-        45 ms, which a worker's first job would otherwise wait for. The
-        zygote calls this before it forks its workers (`import_provider_sdks`).
+        45 ms, which a worker's first job would otherwise wait for. The SDK's
+        `ChatCompletion` type builds its validator on first use (pydantic's
+        deferred build): built here too. The zygote calls this before it
+        forks its workers (`import_provider_sdks`).
         """
+        ChatCompletion.model_rebuild()
         openai.AsyncOpenAI(
             api_key="warm-up",
             base_url="http://127.0.0.1:9/v1",
