@@ -291,9 +291,9 @@ def worker(
             f"known queues: {', '.join(known)}"
         )
     calls = concurrency or settings.worker_concurrency
-    # Unless a batch size is set, producers cut 20 cases a job or more (half
-    # of *their* BENCHQ_WORKER_CONCURRENCY): a pool sized for 20 keeps every
-    # call slot busy with whichever they send.
+    # Unless a batch size is set, producers cut 20 cases a job or more (by
+    # *their* BENCHQ_WORKER_CONCURRENCY, `auto_batch_size`): a pool sized for
+    # 20 keeps every call slot busy with whichever they send.
     explicit = "batch_size" in settings.model_fields_set
     batch = settings.batch_size if explicit else MIN_AUTO_BATCH
     argv = worker_argv(

@@ -130,8 +130,12 @@ def test_the_batch_follows_the_workers_concurrency_unless_set(
     from benchq.local.worker_pool import pool_slots
 
     assert Settings().batch_size == 20  # 8 calls in flight: 20, as always
-    assert Settings(worker_concurrency=40).batch_size == 20
-    assert Settings(worker_concurrency=41).batch_size == 21
+    assert Settings(worker_concurrency=20).batch_size == 20
+    assert Settings(worker_concurrency=24).batch_size == 24  # one job fills the calls
+    assert Settings(worker_concurrency=32).batch_size == 32
+    assert Settings(worker_concurrency=48).batch_size == 32
+    assert Settings(worker_concurrency=64).batch_size == 32
+    assert Settings(worker_concurrency=66).batch_size == 33  # two jobs fill them
     monkeypatch.setenv("BENCHQ_WORKER_CONCURRENCY", "128")
     many = Settings()
     # A worker with 128 calls in flight runs two batches of 64 and holds two.

@@ -18,10 +18,26 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: The smallest batch chosen for you (`Settings.batch_size`).
 MIN_AUTO_BATCH = 20
 
+#: Below this many cases a job, a job's messages are a measurable share of
+#: each call's CPU (docs/performance.md: 1.31 ms a call with 20 cases a job,
+#: 1.09 with 32 and 1.07 with 64, at 32 calls in flight a worker).
+FULL_AUTO_BATCH = 32
+
 
 def auto_batch_size(worker_concurrency: int) -> int:
-    """The batch size when none is set: 20, or half the calls a worker keeps in flight."""
-    return max(MIN_AUTO_BATCH, -(-worker_concurrency // 2))
+    """The batch size when none is set.
+
+    20 cases at least; a worker's whole concurrency up to 32 (one job fills
+    its calls, the next one takes the slots as they free); half of it
+    beyond 64 (two jobs fill them: a SIGKILLed worker's job runs again
+    whole, and at a run's end a worker holds at most one job more than it
+    runs).
+    """
+    return max(
+        MIN_AUTO_BATCH,
+        min(worker_concurrency, FULL_AUTO_BATCH),
+        -(-worker_concurrency // 2),
+    )
 
 
 def _default_workers() -> int:
@@ -86,9 +102,10 @@ class Settings(BaseSettings):
         default=MIN_AUTO_BATCH,
         ge=1,
         description="Cases of one model per job message; a job runs its cases "
-        "concurrently. 1 sends one message per (model, case). Unset: 20, or half of "
-        "BENCHQ_WORKER_CONCURRENCY when that is more (each message costs a worker "
-        "about 4 ms of CPU, so many calls in flight want fewer messages per call).",
+        "concurrently. 1 sends one message per (model, case). Unset: 20; "
+        "BENCHQ_WORKER_CONCURRENCY itself when it is 21-32; 32 up to 64; half of it "
+        "beyond (each message costs a worker about 4 ms of CPU, so many calls in "
+        "flight want fewer messages per call).",
     )
     redis_server: str = Field(
         default="redis-server",
