@@ -24,7 +24,7 @@ from benchq.jobs.broker import broker_client
 from benchq.jobs.celery_app import make_app
 from benchq.jobs.ledger import forget
 from benchq.local.runtime import runtime
-from benchq.producers.enqueue import enqueue_run, send_jobs
+from benchq.producers.enqueue import record_run, send_jobs
 from benchq.producers.models import model_queues, resolve_models, run_queues
 from benchq.producers.plan import RunPlan, check_run_id, parse_models
 from benchq.producers.preflight import check_broker
@@ -88,7 +88,10 @@ def run_benchmark(
     def send(
         app: Celery, plan: RunPlan, store: ResultsStore, identity: str, broker_url: str
     ) -> None:
-        enqueue_run(app, plan, store, store_identity=identity)
+        # The run and its documents are recorded already (`record_run`, while
+        # the workers started): what is left is sending the jobs.
+        every = [(case, repeat) for repeat in range(plan.repeats) for case in plan.suite.cases]
+        send_jobs(app, plan, {m.name: every for m in plan.models}, store_identity=identity)
         console.print(
             f"run [bold]{plan.run_id}[/]: {plan.case_count} cases enqueued in {plan.job_count} jobs"
         )
@@ -98,6 +101,7 @@ def run_benchmark(
         prepare,
         model_queues(resolved),
         send,
+        record=record_run,
         workers=workers,
         timeout=timeout,
         console=console,
@@ -154,6 +158,7 @@ def _drive(
     queues: list[str],
     send: Send,
     *,
+    record: Callable[[RunPlan, ResultsStore], None] | None = None,
     workers: int | None,
     timeout: float | None,
     console: Console,
@@ -163,7 +168,9 @@ def _drive(
     The broker and workers are started first and `prepare` (loading the
     suite) runs while they start. If it raises, everything started is stopped
     and nothing is written: the store is opened and the workers' logs kept
-    only once the plan stands.
+    only once the plan stands. `record` (recording the run before its jobs)
+    runs while the workers may still be starting; `send` once they answer,
+    so the run's time is its jobs', not the workers' start.
     """
     # SIGTERM (from CI or a supervisor) must clean up exactly as Ctrl-C does.
     signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -179,9 +186,14 @@ def _drive(
         # Only for a run that will be recorded: a store that does not answer
         # (exit 1) leaves no log folder of a run that never was.
         rt.keep_logs(settings.results_dir / "logs" / plan.run_id)
-        rt.wait_ready()
         broker_url = rt.settings.broker_url or ""
+        touched = False  # whether this command has recorded or changed the run yet
         try:
+            if record is not None:
+                touched = True
+                record(plan, store)
+            rt.wait_ready()
+            touched = True
             send(make_app(rt.settings), plan, store, identity, broker_url)
             wait_with_bar(store, plan, rt.workers_alive, timeout, console, broker_url=broker_url)
         except RunFailed as exc:
@@ -190,7 +202,8 @@ def _drive(
             print_worker_logs(rt.log_dir, console)
             raise
         except KeyboardInterrupt:
-            store.set_run_status(plan.run_id, "failed", error="interrupted (Ctrl-C or SIGTERM)")
+            if touched:  # a recorded run that will get no (more) jobs is over
+                store.set_run_status(plan.run_id, "failed", error="interrupted (Ctrl-C or SIGTERM)")
             raise
         # The run is over: the workers shut down (warm) while its files are written.
         rt.stop_workers_soon()
