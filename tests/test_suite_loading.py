@@ -91,6 +91,20 @@ def test_input_without_ground_truth_is_skipped_with_one_warning(
     assert "orphan_input.txt" in warnings[0].getMessage()
 
 
+def test_an_input_named_only_by_its_suffix_is_named_as_it_is(tmp_path: Path) -> None:
+    # `.txt` is a hidden file whose stem (as pathlib reads it) is `.txt`:
+    # its warning names that file, not one made up from the stem.
+    _write_case(tmp_path, "good", _truth())
+    (tmp_path / "inputs" / ".txt").write_text("PATIENT: Jane Doe\n")
+    report = check_suite(tmp_path)
+    assert [c.id for c in report.cases] == ["good"]
+    assert report.skipped == [".txt"]
+    assert [str(w) for w in report.warnings] == [
+        f"{tmp_path / 'inputs' / '.txt'}: warning: no ground truth at "
+        f"{tmp_path / 'expected_outputs' / '.txt.json'}: input skipped"
+    ]
+
+
 def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
     _write_case(tmp_path, "good", _truth())
     _write_case(

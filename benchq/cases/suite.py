@@ -304,10 +304,10 @@ def _load_directory(root: Path, report: SuiteCheck, limit: int) -> None:
     # Paths are strings joined with os.path here: the same text `str(Path)`
     # gives (the folders come from a Path), at a fraction of the cost.
     input_dir, truth_dir = str(inputs), str(truths)
-    input_stems = _listed(inputs, ".txt")
+    input_files = _listed(inputs, ".txt")
     within = files.SuiteRoot(root)
-    for stem in input_stems:
-        txt = os.path.join(input_dir, stem + ".txt")
+    for stem, name in input_files:
+        txt = os.path.join(input_dir, name)
         gt_path = os.path.join(truth_dir, stem + ".json")
         if not os.path.lexists(gt_path):
             report.warn(txt, f"no ground truth at {gt_path}: input skipped")
@@ -323,15 +323,15 @@ def _load_directory(root: Path, report: SuiteCheck, limit: int) -> None:
         truth = _read_truth(report, gt_path, within, limit)
         if ok and text is not None and truth is not None:
             report.cases.append(Case(id=case_id, text=text, truth=truth, source=txt))
-    known = set(input_stems)
-    for stem in _listed(truths, ".json"):
+    known = {stem for stem, _ in input_files}
+    for stem, name in _listed(truths, ".json"):
         if stem not in known:
-            orphan = os.path.join(truth_dir, stem + ".json")
+            orphan = os.path.join(truth_dir, name)
             report.warn(orphan, f"no input {stem}.txt: ground truth ignored")
 
 
-def _listed(folder: Path, suffix: str) -> list[str]:
-    """The stems of the folder's entries named `*<suffix>`, sorted by name (as `sorted(glob)`).
+def _listed(folder: Path, suffix: str) -> list[tuple[str, str]]:
+    """(stem, name) of the folder's entries named `*<suffix>`, sorted by name (as `sorted(glob)`).
 
     Names sorted as strings and no paths made: pathlib's glob, path
     comparisons and `Path.stem` were a fifth of loading a 10,000-case suite.
@@ -339,7 +339,7 @@ def _listed(folder: Path, suffix: str) -> list[str]:
     with os.scandir(folder) as entries:
         names = sorted(e.name for e in entries if e.name.endswith(suffix))
     # as Path.stem: a name that is only the suffix (".txt") is its own stem
-    return [name[: -len(suffix)] if len(name) > len(suffix) else name for name in names]
+    return [(name[: -len(suffix)] if len(name) > len(suffix) else name, name) for name in names]
 
 
 def _read_document(
