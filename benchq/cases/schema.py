@@ -112,7 +112,6 @@ class _Lenient(BaseModel):
 #: Set when an object being validated holds a key its class does not define (see
 #: `validate_truth`); only ever set to True during a validation, never back.
 _UNKNOWN_SEEN: ContextVar[bool] = ContextVar("benchq_unknown_seen", default=False)
-_ACCEPTED: dict[type, frozenset[str]] = {}
 
 
 def _accepted_keys(model: type[BaseModel]) -> frozenset[str]:
@@ -121,27 +120,24 @@ def _accepted_keys(model: type[BaseModel]) -> frozenset[str]:
     Never larger than what pydantic accepts, so a key outside it may be a
     false alarm (it costs a walk of the object) but an extra is never missed.
     Anything this does not follow (an alias path) gives the empty set.
+    Computed once per class, as it is defined (`_Lenient._ACCEPTED_KEYS`).
     """
-    known = _ACCEPTED.get(model)
-    if known is None:
-        keys: set[str] = set()
-        by_name = bool(model.model_config.get("populate_by_name"))
-        for name, info in model.model_fields.items():
-            alias = info.validation_alias
-            if alias is None:
-                keys.add(info.alias or name)
-                if info.alias and by_name:
-                    keys.add(name)
-                continue
-            choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
-            if any(isinstance(c, AliasPath) for c in choices):
-                keys = set()
-                break
-            keys.update(c for c in choices if isinstance(c, str))
-            if by_name:
+    keys: set[str] = set()
+    by_name = bool(model.model_config.get("populate_by_name"))
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias
+        if alias is None:
+            keys.add(info.alias or name)
+            if info.alias and by_name:
                 keys.add(name)
-        known = _ACCEPTED[model] = frozenset(keys)
-    return known
+            continue
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        if any(isinstance(c, AliasPath) for c in choices):
+            return frozenset()
+        keys.update(c for c in choices if isinstance(c, str))
+        if by_name:
+            keys.add(name)
+    return frozenset(keys)
 
 
 class DocumentType(StrEnum):
