@@ -24,7 +24,7 @@ from benchq.jobs.broker import broker_client
 from benchq.jobs.celery_app import make_app
 from benchq.jobs.ledger import forget
 from benchq.local.runtime import runtime
-from benchq.producers.enqueue import record_run, send_jobs
+from benchq.producers.enqueue import record_run, send_jobs, send_run_jobs
 from benchq.producers.models import model_queues, resolve_models, run_queues
 from benchq.producers.plan import RunPlan, check_run_id, parse_models
 from benchq.producers.preflight import check_broker
@@ -90,8 +90,7 @@ def run_benchmark(
     ) -> None:
         # The run and its documents are recorded already (`record_run`, while
         # the workers started): what is left is sending the jobs.
-        every = [(case, repeat) for repeat in range(plan.repeats) for case in plan.suite.cases]
-        send_jobs(app, plan, {m.name: every for m in plan.models}, store_identity=identity)
+        send_run_jobs(app, plan, store_identity=identity)
         console.print(
             f"run [bold]{plan.run_id}[/]: {plan.case_count} cases enqueued in {plan.job_count} jobs"
         )

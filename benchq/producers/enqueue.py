@@ -33,9 +33,14 @@ def enqueue_run(app: Celery, plan: RunPlan, store: ResultsStore, *, store_identi
     another store's runs.
     """
     record_run(plan, store)
+    send_run_jobs(app, plan, store_identity=store_identity)
+    return plan.run_id
+
+
+def send_run_jobs(app: Celery, plan: RunPlan, *, store_identity: str) -> None:
+    """Send every job of a recorded run: each case of the suite, each repeat, each model."""
     every = [(case, repeat) for repeat in range(plan.repeats) for case in plan.suite.cases]
     send_jobs(app, plan, {m.name: every for m in plan.models}, store_identity=store_identity)
-    return plan.run_id
 
 
 def record_run(plan: RunPlan, store: ResultsStore) -> None:
