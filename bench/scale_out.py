@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchq.cases.generate import generate_suite  # noqa: E402
 from benchq.local.process import spawn, stop  # noqa: E402
-from benchq.local.worker_pool import worker_argv, worker_env  # noqa: E402
+from benchq.local.worker_pool import celery_worker_args, worker_argv, worker_env  # noqa: E402
 from benchq.store.sqlite import SQLiteStore  # noqa: E402
 from tests.test_scale_out import Fleet, _can_make_namespaces, _namespaces  # noqa: E402
 
@@ -87,10 +87,10 @@ def _run(
     for host in fleet.hosts[:hosts]:
         for i in range(args.workers_per_host):
             log = work / f"{host.name}-{i}.log"
-            argv = worker_argv(
+            argv = worker_argv(celery_worker_args(
                 name=f"{host.name}-{i}@scale", queues=QUEUES, pool="threads",
                 concurrency=args.concurrency, batch_size=args.batch_size, loglevel="INFO",
-            )  # fmt: skip
+            ))  # fmt: skip
             started.append((spawn([*host.prefix, *argv], env=env, log_path=str(log)), log))
     try:
         deadline = time.monotonic() + 120

@@ -270,7 +270,7 @@ def worker(
     from benchq.config.settings import MIN_AUTO_BATCH
     from benchq.errors import ConfigError
     from benchq.jobs.names import PUBLISH_QUEUE
-    from benchq.local.worker_pool import worker_argv, worker_env
+    from benchq.local.worker_pool import celery_worker_args, worker_argv, worker_env
     from benchq.producers.models import all_queues
 
     settings = read_settings()
@@ -297,12 +297,14 @@ def worker(
     explicit = "batch_size" in settings.model_fields_set
     batch = settings.batch_size if explicit else MIN_AUTO_BATCH
     argv = worker_argv(
-        name=name or "benchq@%h",
-        queues=chosen,
-        pool=pool or settings.worker_pool,
-        concurrency=calls,
-        batch_size=batch,
-        loglevel=loglevel,
+        celery_worker_args(
+            name=name or "benchq@%h",
+            queues=chosen,
+            pool=pool or settings.worker_pool,
+            concurrency=calls,
+            batch_size=batch,
+            loglevel=loglevel,
+        )
     )
     os.environ.update(worker_env(calls, batch))
     os.execv(argv[0], argv)

@@ -33,7 +33,7 @@ import pytest
 from benchq.cases.generate import generate_suite
 from benchq.local.process import spawn, stop
 from benchq.local.redis_server import PrivateRedis
-from benchq.local.worker_pool import worker_argv
+from benchq.local.worker_pool import celery_worker_args, worker_argv
 from benchq.producers.models import all_queues
 from benchq.producers.wait import wait_for_run
 from benchq.store.schema import RunStatus
@@ -192,12 +192,14 @@ def _start_workers(
     for host in fleet.hosts:
         for i in range(WORKERS_PER_HOST):
             argv = worker_argv(
-                name=f"{host.name}-{i + 1}@scaleout",
-                queues=all_queues(settings_for(db.parent, fleet.broker_url)),
-                pool="threads",
-                concurrency=1,
-                # INFO: the worker logs "ready" and one "succeeded" line per job.
-                loglevel="INFO",
+                celery_worker_args(
+                    name=f"{host.name}-{i + 1}@scaleout",
+                    queues=all_queues(settings_for(db.parent, fleet.broker_url)),
+                    pool="threads",
+                    concurrency=1,
+                    # INFO: the worker logs "ready" and one "succeeded" line per job.
+                    loglevel="INFO",
+                )
             )
             log = log_dir / f"{host.name}-{i + 1}.log"
             started.append((spawn([*host.prefix, *argv], env=env, log_path=str(log)), log))

@@ -11,6 +11,7 @@ from types import TracebackType
 
 from celery import Celery
 
+from benchq.config.settings import MIN_AUTO_BATCH
 from benchq.local.forked import ForkedWorker, Zygote, fork_workers
 
 
@@ -30,28 +31,12 @@ def worker_env(concurrency: int, batch_size: int) -> dict[str, str]:
     return {"BENCHQ_WORKER_CONCURRENCY": str(concurrency), "BENCHQ_BATCH_SIZE": str(batch_size)}
 
 
-def worker_argv(
-    *,
-    name: str,
-    queues: list[str],
-    pool: str,
-    concurrency: int,
-    batch_size: int = 20,
-    loglevel: str = "WARNING",
-) -> list[str]:
+def worker_argv(args: list[str]) -> list[str]:
     """The command line of one worker process (the same one `benchq worker` runs).
 
-    `concurrency` is the model calls the process keeps in flight; its
-    environment must say so too (`worker_env`).
+    `args` is what follows `celery` (`celery_worker_args`); the concurrency
+    it names must be in the process's environment too (`worker_env`).
     """
-    args = celery_worker_args(
-        name=name,
-        queues=queues,
-        pool=pool,
-        concurrency=concurrency,
-        batch_size=batch_size,
-        loglevel=loglevel,
-    )
     return [sys.executable, "-m", "celery", *args]
 
 
@@ -61,10 +46,13 @@ def celery_worker_args(
     queues: list[str],
     pool: str,
     concurrency: int,
-    batch_size: int = 20,
+    batch_size: int = MIN_AUTO_BATCH,
     loglevel: str = "WARNING",
 ) -> list[str]:
-    """`worker_argv` without the program: what follows `celery` on its command line."""
+    """What follows `celery` on a worker's command line (`worker_argv` puts the program first).
+
+    `concurrency` is the model calls the process keeps in flight.
+    """
     return [
         "-A",
         "benchq.workers.app:app",
@@ -96,7 +84,7 @@ class WorkerPool:
         queues: list[str],
         pool: str = "threads",
         concurrency: int = 8,
-        batch_size: int = 20,
+        batch_size: int = MIN_AUTO_BATCH,
         log_dir: Path | None = None,
         name_prefix: str = "local",
         loglevel: str = "WARNING",
@@ -118,7 +106,7 @@ class WorkerPool:
 
         They are forked by one zygote process that imports Celery, benchq and
         the SDKs once for all of them (`benchq.local.zygote`); each then runs
-        the command line `worker_argv` gives, as `benchq worker` would.
+        the command line `celery_worker_args` gives, as `benchq worker` would.
         """
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
