@@ -339,21 +339,29 @@ def verdict(self: Task, job: dict[str, Any]) -> dict[str, Any]:
     store = context.store()
     try:
         summary = verdict_model(parsed, store)
-        _finish(parsed.run_id)
+        run_over = _finish(parsed.run_id)
     except StoreUnavailable as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
-    # The model is over: a producer waiting on the run looks at the store now.
-    wakeup.ring(context.broker_redis(), parsed.run_id)
+    if not run_over:
+        # The model is over, others are not: a producer waiting on the run
+        # updates its progress now (the run's end rings through `_notify`).
+        wakeup.ring(context.broker_redis(), parsed.run_id)
     return {"model": parsed.model_name, "verdict": (summary.verdict or {}).get("status")}
 
 
-def _finish(run_id: str) -> None:
-    """Close the run if every model is over, and tell the webhooks (once per run)."""
-    if finish_run(context.store(), run_id) is not None:
-        _notify(run_id)
+def _finish(run_id: str) -> bool:
+    """Close the run if every model is over, and tell the webhooks (once per run).
+
+    True when this call closed it (and rang a waiting producer, `_notify`).
+    """
+    if finish_run(context.store(), run_id) is None:
+        return False
+    _notify(run_id)
+    return True
 
 
 def _notify(run_id: str) -> None:
+    # A producer waiting on the run looks at the store now (the run is over).
     wakeup.ring(context.broker_redis(), run_id)
     cfg = context.settings()
     notify_run(context.store(), run_id, parse_urls(cfg.notify_urls), timeout=cfg.notify_timeout)
