@@ -132,15 +132,14 @@ def test_the_batch_follows_the_workers_concurrency_unless_set(
     assert Settings().batch_size == 20  # 8 calls in flight: 20, as always
     assert Settings(worker_concurrency=20).batch_size == 20
     assert Settings(worker_concurrency=24).batch_size == 24  # one job fills the calls
-    assert Settings(worker_concurrency=32).batch_size == 32
-    assert Settings(worker_concurrency=48).batch_size == 32
-    assert Settings(worker_concurrency=64).batch_size == 32
-    assert Settings(worker_concurrency=66).batch_size == 33  # two jobs fill them
+    assert Settings(worker_concurrency=48).batch_size == 48
+    assert Settings(worker_concurrency=66).batch_size == 66
     monkeypatch.setenv("BENCHQ_WORKER_CONCURRENCY", "128")
     many = Settings()
-    # A worker with 128 calls in flight runs two batches of 64 and holds two.
-    assert many.batch_size == 64
-    assert pool_slots(many.worker_concurrency, many.batch_size) == 4
+    # A worker with 128 calls in flight runs one batch of 128, holds the next,
+    # and keeps a slot for the chord callbacks.
+    assert many.batch_size == 128
+    assert pool_slots(many.worker_concurrency, many.batch_size) == 3
     monkeypatch.setenv("BENCHQ_BATCH_SIZE", "20")
     assert Settings().batch_size == 20  # a size the user set is theirs
 

@@ -18,26 +18,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: The smallest batch chosen for you (`Settings.batch_size`).
 MIN_AUTO_BATCH = 20
 
-#: Below this many cases a job, a job's messages are a measurable share of
-#: each call's CPU (docs/performance.md: 1.31 ms a call with 20 cases a job,
-#: 1.09 with 32 and 1.07 with 64, at 32 calls in flight a worker).
-FULL_AUTO_BATCH = 32
-
 
 def auto_batch_size(worker_concurrency: int) -> int:
-    """The batch size when none is set.
+    """The batch size when none is set: a worker's whole concurrency, 20 cases at least.
 
-    20 cases at least; a worker's whole concurrency up to 32 (one job fills
-    its calls, the next one takes the slots as they free); half of it
-    beyond 64 (two jobs fill them: a SIGKILLed worker's job runs again
-    whole, and at a run's end a worker holds at most one job more than it
-    runs).
+    One job fills a worker's calls and the next one takes the slots as they
+    free (`local.worker_pool.pool_slots`), so the calls never wait for a
+    message; and each message costs a worker about 4 ms of CPU, so the
+    fewer a call shares, the better (docs/performance.md: at 128 calls a
+    worker, 128 cases a job used 0.91 of the CPU per call of 64).
     """
-    return max(
-        MIN_AUTO_BATCH,
-        min(worker_concurrency, FULL_AUTO_BATCH),
-        -(-worker_concurrency // 2),
-    )
+    return max(MIN_AUTO_BATCH, worker_concurrency)
 
 
 def _default_workers() -> int:
@@ -102,10 +93,9 @@ class Settings(BaseSettings):
         default=MIN_AUTO_BATCH,
         ge=1,
         description="Cases of one model per job message; a job runs its cases "
-        "concurrently. 1 sends one message per (model, case). Unset: 20; "
-        "BENCHQ_WORKER_CONCURRENCY itself when it is 21-32; 32 up to 64; half of it "
-        "beyond (each message costs a worker about 4 ms of CPU, so many calls in "
-        "flight want fewer messages per call).",
+        "concurrently. 1 sends one message per (model, case). Unset: "
+        "BENCHQ_WORKER_CONCURRENCY, 20 at least (each message costs a worker about "
+        "4 ms of CPU, so many calls in flight want fewer messages per call).",
     )
     redis_server: str = Field(
         default="redis-server",
@@ -330,8 +320,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _batch_follows_concurrency(self) -> Settings:
-        # Not set: a worker keeping many calls in flight gets batches of half
-        # of them, so it runs two and holds two (`local.worker_pool.pool_slots`).
+        # Not set: a job fills a worker's calls; it runs one and holds the
+        # next (`local.worker_pool.pool_slots`).
         if "batch_size" not in self.model_fields_set:
             self.batch_size = auto_batch_size(self.worker_concurrency)
             # Still "not set by the user": `benchq worker --concurrency` recomputes it.
