@@ -26,7 +26,7 @@ from benchq.errors import ProviderBusy
 from benchq.providers import aio
 from benchq.providers.openai_chat import OpenAIChatProvider
 from benchq.providers.prompts import load_prompt
-from benchq.providers.ratelimit import FleetLimiter
+from benchq.providers.ratelimit import QUIET_SECONDS, FleetLimiter
 from benchq.providers.retry import RetryPolicy
 
 
@@ -238,6 +238,8 @@ def test_async_acquire_never_exceeds_the_limit(rds: redis.Redis) -> None:  # typ
                 done += 1
 
         await asyncio.gather(*(calls(lim) for lim in limiters for _ in range(4)))
+        # what a worker does when it stops: give back the slots kept for next calls
+        await asyncio.gather(*(lim.aclose() for lim in limiters))
 
     asyncio.run(fleet())
 
@@ -300,9 +302,116 @@ def test_a_running_call_keeps_its_slot_past_the_lease(rds: redis.Redis) -> None:
         await asyncio.sleep(1.0)  # three leases long
         during = await other.try_slot()
         await living.release_async(lease, estimated_tokens=0, actual_tokens=None, throttled=False)
+        await _given_back(rds, living)  # kept a moment for living's next call, then anyone's
         return during, await other.try_slot()
 
     during, after = asyncio.run(scenario())
 
     assert during is None  # still held: renewed while the call ran
     assert after is not None  # released, the slot is anyone's
+
+
+async def _given_back(rds: redis.Redis, limiter: FleetLimiter) -> None:  # type: ignore[type-arg]
+    """Wait until no slot of `limiter`'s model is held (the process gave its kept ones back)."""
+    for _ in range(200):
+        if rds.zcard(limiter.keys["leases"]) == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the kept slots were never given back")
+
+
+def _counting(limiter: FleetLimiter) -> list[int]:
+    """Count the limiter's round trips to Redis (script calls)."""
+    calls = [0]
+    script = limiter._batch._script
+
+    async def counted(**kw: Any) -> Any:
+        calls[0] += 1
+        return await script(**kw)
+
+    limiter._batch._script = counted
+    return calls
+
+
+def test_a_quiet_fleet_lets_a_process_reuse_the_slots_its_calls_freed(
+    rds: redis.Redis,  # type: ignore[type-arg]
+) -> None:
+    async def scenario() -> tuple[int, int, int, int]:
+        limiter = _async_worker(rds, max_concurrency=4)
+        trips = _counting(limiter)
+        leases = set()
+        for _ in range(50):  # one call after the other, as a busy worker's calls
+            lease = await limiter.acquire_async(0)
+            leases.add(lease)
+            await limiter.release_async(
+                lease, estimated_tokens=0, actual_tokens=None, throttled=False
+            )
+        during = (trips[0], int(rds.zcard(limiter.keys["leases"])))
+        await limiter.aclose()
+        return *during, len(leases), int(rds.zcard(limiter.keys["leases"]))
+
+    trips, held, distinct, after = asyncio.run(scenario())
+
+    assert trips == 1  # the first slot asked for; 49 calls reused it, none went to Redis
+    assert distinct == 1
+    assert held == 1  # still the fleet's to count while the process keeps it
+    assert after == 0  # given back on close
+
+
+def test_reused_slots_still_grow_the_adaptive_limit(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    limiter = _async_worker(rds, max_concurrency=16)
+    rds.hset(limiter.keys["state"], "limit", "2")  # cut by a 429 somewhere in the fleet
+
+    async def scenario() -> None:
+        for _ in range(30):
+            lease = await limiter.acquire_async(0)
+            await limiter.release_async(
+                lease, estimated_tokens=0, actual_tokens=None, throttled=False
+            )
+        await limiter.aclose()
+
+    asyncio.run(scenario())
+
+    expected = 2.0
+    for _ in range(30):  # +1/limit per success, as when each slot is given back
+        expected = min(16.0, expected + 1 / expected)
+    assert float(rds.hget(limiter.keys["state"], "limit") or 0) == pytest.approx(expected)
+
+
+def test_a_process_stops_reusing_its_slots_once_a_call_waits_elsewhere(
+    rds: redis.Redis,  # type: ignore[type-arg]
+) -> None:
+    async def scenario() -> tuple[str | None, str]:
+        a, b = (_async_worker(rds, max_concurrency=2) for _ in range(2))
+        held = [await a.acquire_async(0), await a.acquire_async(0)]
+        waiting = asyncio.ensure_future(b.acquire_async(0))
+        while rds.zcard(b.keys["waiting"]) == 0:  # b is in line for a slot
+            await asyncio.sleep(0.01)
+        # a's last word from Redis (nobody waits) is trusted this long, no longer
+        await asyncio.sleep(QUIET_SECONDS * 2)
+        await a.release_async(held[0], estimated_tokens=0, actual_tokens=None, throttled=False)
+        again = await a.try_slot()
+        return again, await asyncio.wait_for(waiting, 30)
+
+    again, waited = asyncio.run(scenario())
+
+    assert again is None  # a kept nothing back and did not jump the line
+    assert waited  # b got the slot a freed
+
+
+def test_a_fleet_over_its_limit_ends_the_reuse_at_once(rds: redis.Redis) -> None:  # type: ignore[type-arg]
+    async def scenario() -> tuple[str, str, int]:
+        limiter = _async_worker(rds, max_concurrency=4)
+        first = await limiter.acquire_async(0)
+        await limiter.release_async(first, estimated_tokens=0, actual_tokens=None, throttled=False)
+        # a reply saying the fleet holds 3 slots against a limit cut to 2
+        limiter._on_state([0, 3, b"2"])
+        second = await limiter.acquire_async(0)  # asks Redis, after giving the kept one back
+        held = int(rds.zcard(limiter.keys["leases"]))
+        await limiter.aclose()
+        return first, second, held
+
+    first, second, held = asyncio.run(scenario())
+
+    assert second != first  # the kept slot was not used again
+    assert held == 1  # only the new call's: the kept one went back first

@@ -242,6 +242,7 @@ class GeminiProvider(LLMProvider):
 
     def close(self) -> None:
         """Close the HTTP pools (the async ones on the loop they were opened on)."""
+        super().close()
         aio.run_sync(self.transport.aclose())
         aio.run_sync(self.client.aio.aclose())
         self.client.close()

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from benchq.config.registry import ModelSpec
 from benchq.errors import InfraUnavailable, ProviderUnreachable
+from benchq.providers import aio
 from benchq.providers.answer import SCHEMA_VERSION, parse_answer
 from benchq.providers.base import ModelAnswer, Provider
 from benchq.providers.endpoint import EndpointCircuit
@@ -70,6 +71,10 @@ class LLMProvider(Provider):
         self.limiter: Limiter = limiter or NullLimiter()
         self.redact = Redactor(secrets)
         self.circuit = EndpointCircuit()
+
+    def close(self) -> None:
+        """Give back the fleet slots this process kept for its next calls."""
+        aio.run_sync(self.limiter.aclose())
 
     @abstractmethod
     async def _complete(self, document: str) -> Completion:

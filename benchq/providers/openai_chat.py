@@ -224,6 +224,7 @@ class OpenAIChatProvider(LLMProvider):
 
     def close(self) -> None:
         """Close the HTTP connection pools (on the loop they were opened on)."""
+        super().close()
         aio.run_sync(self.transport.aclose())
         aio.run_sync(self.client.close())
 
