@@ -17,22 +17,28 @@ import pytest
 
 from benchq.config.settings import Settings
 from benchq.jobs.celery_app import make_app
-from benchq.local.runtime import PRIVATE_POLL_SECONDS, runtime
+from benchq.local.runtime import PRIVATE_POLL_SECONDS, PRIVATE_REPLY_POLL_SECONDS, runtime
+from benchq.local.worker_pool import PING_ROUND_SECONDS
 from benchq.producers.models import all_queues
 from benchq.store.factory import resolve_store_target
 
 
 def _polls(settings: Settings, tmp: Path, *, broker: str | None) -> list[object]:
+    """The workers' BRPOP timeouts, then that of `benchq run`'s wait for their pings."""
     settings = settings.model_copy(update={"broker_url": broker})
     store = resolve_store_target(settings)
     with runtime(settings, store, queues=all_queues(settings), local_workers=1) as rt:
         assert rt.wait_ready(), "the worker did not answer a ping"
         app = make_app(rt.settings)
         replies = app.control.inspect(timeout=5.0).conf() or {}
+        assert rt.pool is not None
+        with rt.pool.ping_connection(app) as conn:
+            reply_poll = conn.default_channel.brpop_timeout
     return [
-        conf.get("broker_transport_options", {}).get("polling_interval")
-        for conf in replies.values()
-    ]
+        *(conf.get("broker_transport_options", {}).get("polling_interval")
+          for conf in replies.values()),
+        reply_poll,
+    ]  # fmt: skip
 
 
 @pytest.fixture
@@ -46,13 +52,17 @@ def test_the_embedded_defaults_workers_wait_a_fifth_of_a_second(
     base: Settings, clean_env: Path
 ) -> None:
     assert PRIVATE_POLL_SECONDS == 0.2
-    assert _polls(base, clean_env, broker=None) == [0.2]
+    # The wait for their pings: shorter than a ping round (a round that ended
+    # without its replies held up a later one's by about a second).
+    assert PRIVATE_REPLY_POLL_SECONDS < PING_ROUND_SECONDS
+    assert _polls(base, clean_env, broker=None) == [0.2, PRIVATE_REPLY_POLL_SECONDS]
     # A value the user set is theirs.
     chosen = base.model_copy(update={"worker_poll_seconds": 0.5})
-    assert _polls(chosen, clean_env, broker=None) == [0.5]
+    assert _polls(chosen, clean_env, broker=None) == [0.5, PRIVATE_REPLY_POLL_SECONDS]
 
 
 def test_a_configured_brokers_workers_keep_the_setting(
     base: Settings, clean_env: Path, redis_url: str
 ) -> None:
-    assert _polls(base, clean_env, broker=redis_url) == [1.0]
+    # (kombu's defaults: a configured Redis may not take fractions of a second)
+    assert _polls(base, clean_env, broker=redis_url) == [1.0, 1]

@@ -20,6 +20,10 @@ from benchq.store.factory import StoreTarget
 #: BRPOP timeout of the embedded default's workers (`Settings.worker_poll_seconds`).
 PRIVATE_POLL_SECONDS = 0.2
 
+#: BRPOP timeout of `benchq run`'s wait for its workers' pings, on its own Redis:
+#: shorter than a ping round (`worker_pool.PING_ROUND_SECONDS`).
+PRIVATE_REPLY_POLL_SECONDS = 0.05
+
 
 @dataclass
 class Runtime:
@@ -114,6 +118,7 @@ def runtime(
                 concurrency=settings.worker_concurrency,
                 batch_size=settings.batch_size,
                 log_dir=rt.log_dir,
+                reply_poll_seconds=PRIVATE_REPLY_POLL_SECONDS if private else None,
             )
             stack.enter_context(rt.pool)
         yield rt

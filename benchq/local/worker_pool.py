@@ -10,9 +10,13 @@ from pathlib import Path
 from types import TracebackType
 
 from celery import Celery
+from kombu.connection import Connection
 
 from benchq.config.settings import MIN_AUTO_BATCH
 from benchq.local.forked import ForkedWorker, Zygote, fork_workers
+
+#: How long `WorkerPool.wait_ready` waits for the answers to one ping.
+PING_ROUND_SECONDS = 0.1
 
 
 def pool_slots(concurrency: int, batch_size: int) -> int:
@@ -88,6 +92,7 @@ class WorkerPool:
         log_dir: Path | None = None,
         name_prefix: str = "local",
         loglevel: str = "WARNING",
+        reply_poll_seconds: float | None = None,
     ) -> None:
         self.count = count
         self.env = {**os.environ, **env, **worker_env(concurrency, batch_size)}
@@ -98,6 +103,9 @@ class WorkerPool:
         self.log_dir = log_dir
         self.name_prefix = name_prefix
         self.loglevel = loglevel
+        # How long each wait for ping replies lasts at the broker (a BRPOP):
+        # kombu's default is 1 s, and fractions need Redis 6 or later.
+        self.reply_poll_seconds = reply_poll_seconds
         self.zygote: Zygote | None = None
         self.procs: list[ForkedWorker] = []
 
@@ -155,16 +163,37 @@ class WorkerPool:
         deadline = time.monotonic() + timeout
         names = set(self.node_names())
         answered: set[str] = set()
-        while time.monotonic() < deadline and self.alive() == self.count:
-            waiting = sorted(names - answered)
-            # Short rounds: a ping sent before a worker consumes is lost, and its
-            # round waits out the whole timeout (0.5 s rounds left 0.4-1.4 s
-            # between the last worker's start and the run's; 0.1 s, 0.05-0.4 s).
-            replies = app.control.ping(destination=waiting, timeout=0.1, limit=len(waiting))
-            answered |= {name for reply in replies for name in reply}
-            if answered >= names:
-                return True
+        with self.ping_connection(app) as conn:
+            while time.monotonic() < deadline and self.alive() == self.count:
+                waiting = sorted(names - answered)
+                # Short rounds: a ping sent before a worker consumes is lost, and its
+                # round waits out the whole timeout (0.5 s rounds left 0.4-1.4 s
+                # between the last worker's start and the run's; 0.1 s, 0.05-0.4 s).
+                replies = app.control.ping(
+                    destination=waiting,
+                    timeout=PING_ROUND_SECONDS,
+                    limit=len(waiting),
+                    connection=conn,
+                )
+                answered |= {name for reply in replies for name in reply}
+                if answered >= names:
+                    return True
         return False
+
+    def ping_connection(self, app: Celery) -> Connection:
+        """The broker connection `wait_ready` pings on.
+
+        With kombu's default, a round that ended before the workers answered
+        held up the replies to a later one by about a second, in a third to
+        two thirds of the starts (docs/performance.md; a connection of its
+        own for each round did not help). Waits for replies of at most
+        `reply_poll_seconds`, shorter than a round, did.
+        """
+        options = {}
+        if self.reply_poll_seconds is not None:
+            options["polling_interval"] = self.reply_poll_seconds
+        conn: Connection = app.connection_for_write(transport_options=options)
+        return conn
 
     def alive(self) -> int:
         """How many worker processes are still running."""
