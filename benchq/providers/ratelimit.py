@@ -505,7 +505,9 @@ class FleetLimiter:
 
         A waiting call costs no thread. An error or a cancellation while it
         waits for the rate gives its slot back. The slot and the first rate
-        check are one operation.
+        check are one operation. While the fleet is quiet, a slot a call of
+        this process freed a moment ago is taken again without asking Redis
+        (`release_async`).
         """
         if self._spare:
             if time.monotonic() < self._quiet_until:
