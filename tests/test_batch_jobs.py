@@ -183,7 +183,6 @@ def test_later_repeats_neither_read_nor_write_the_response_cache(
     # All repeats of a run run at once: had the later ones written their
     # answers to the cache, the first repeat's reads could have found them
     # and the run would hold fewer model answers than it says.
-    import base64
     import json
 
     settings = settings_for(clean_env, redis_url)
@@ -196,7 +195,8 @@ def test_later_repeats_neither_read_nor_write_the_response_cache(
     modes = {}
     for message in raw:
         envelope = json.loads(message)
-        args, _, _ = json.loads(base64.b64decode(envelope["body"]))
+        assert envelope["properties"]["body_encoding"] is None  # the body as JSON, no base64
+        args, _, _ = json.loads(envelope["body"])
         job = CaseBatch.model_validate_json(args[0])  # a job travels as JSON text
         modes[job.repeat] = job.cache_mode
     assert modes == {0: "use", 1: "bypass", 2: "bypass"}
@@ -218,3 +218,30 @@ def test_a_bypassing_provider_leaves_the_cache_as_it_was(clean_env: Path) -> Non
     assert not isinstance(bypass, CachingProvider)  # nothing between it and the model
     used.close()
     bypass.close()
+
+
+def test_workers_run_jobs_sent_with_base64_bodies_by_an_earlier_version(
+    clean_env: Path, redis_url: str
+) -> None:
+    # Before, kombu's default wrote each body as base64. A fleet upgraded
+    # while such jobs wait still runs them: each message names its encoding.
+    import json
+
+    settings = settings_for(clean_env, redis_url, batch_size=2)
+    suite_dir = clean_env / "suite"
+    generate_suite(5, 11, suite_dir)
+    plan = plan_run(load_suite(suite_dir), [BASELINE], batch_size=2)
+    store = SQLiteStore(clean_env / "benchq.db")
+    earlier = make_app(settings)
+    earlier.conf.broker_transport_options = {
+        **earlier.conf.broker_transport_options,
+        "body_encoding": "base64",
+    }
+    enqueue_run(earlier, plan, store, store_identity=resolve_store_target(settings).identity)
+    queued = broker_client(redis_url).lrange(provider_queue("baseline"), 0, -1)
+    assert {json.loads(m)["properties"]["body_encoding"] for m in queued} == {"base64"}
+    with workers(settings, 1):
+        progress = wait_for_run(store, plan.run_id, timeout=120)
+    assert progress.done == {"baseline": 5}
+    assert store.count_case_results(plan.run_id, "baseline") == 5
+    store.close()

@@ -7,7 +7,6 @@ a real worker that completes the scheduled run.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import os
@@ -178,8 +177,8 @@ def test_two_schedulers_enqueue_a_slot_once(clean_env: Path, redis_url: str) -> 
     assert results == [["20260310T020000Z-nightly"], []]
     # No worker runs: the queue holds each case once, not twice.
     queued = [json.loads(m) for m in client.lrange("benchq.provider.baseline", 0, -1)]
-    # a kombu message: base64 JSON of (args, kwargs, embed); args = (CaseBatch as JSON text,)
-    bodies = [json.loads(base64.b64decode(m["body"])) for m in queued]
+    # a kombu message: JSON of (args, kwargs, embed); args = (CaseBatch as JSON text,)
+    bodies = [json.loads(m["body"]) for m in queued]
     cases = [case["id"] for body in bodies for case in json.loads(body[0][0])["cases"]]
     assert sorted(cases) == sorted(set(cases)) and len(cases) == CASES
     assert client.get(CLAIM_PREFIX + "20260310T020000Z-nightly") is not None

@@ -52,6 +52,12 @@ def make_app(settings: Settings) -> Celery:
         result_extended=False,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
+            # A message's body as its JSON text, not base64 of it: kombu
+            # encodes on the way in and decodes on the way out, and (for the
+            # unacknowledged copy) writes the message out once more, and a
+            # job holds its cases' documents. Each message says its own
+            # encoding, so messages of either kind are read by either version.
+            "body_encoding": None,
             "visibility_timeout": settings.visibility_timeout,
             "unacked_restore_interval": settings.restore_interval,
             # Scan on every interval: otherwise restoring takes interval x 10.
