@@ -24,6 +24,18 @@ def server() -> Iterator[StandinServer]:
         yield s
 
 
+#: Providers the tests below built; closed after each test (an aiohttp session
+#: left open is reported at the interpreter's exit).
+_made: list[GeminiProvider] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_made() -> Iterator[None]:
+    yield
+    while _made:
+        _made.pop().close()
+
+
 class Waits(list[float]):
     async def __call__(self, seconds: float) -> None:
         self.append(seconds)
@@ -40,7 +52,7 @@ def _provider(
         price_output_per_mtok=2.5,
         timeout_s=timeout,
     )
-    return GeminiProvider(
+    made = GeminiProvider(
         spec,
         api_key=SecretStr(KEY),
         base_url=server.base_url,
@@ -52,6 +64,8 @@ def _provider(
             sleep=waits if waits is not None else Waits(),
         ),
     )
+    _made.append(made)
+    return made
 
 
 def test_answer_records_tokens_cost_and_issues(server: StandinServer) -> None:

@@ -26,6 +26,18 @@ def server() -> Iterator[StandinServer]:
         yield s
 
 
+#: Providers the tests below built; closed after each test (an aiohttp session
+#: left open is reported at the interpreter's exit).
+_made: list[OpenAIChatProvider] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_made() -> Iterator[None]:
+    yield
+    while _made:
+        _made.pop().close()
+
+
 class Waits(list[float]):
     """Records the retry waits instead of sleeping them."""
 
@@ -49,13 +61,15 @@ def _provider(
         price_output_per_mtok=8.0,
         timeout_s=timeout,
     )
-    return OpenAIChatProvider(
+    made = OpenAIChatProvider(
         spec,
         api_key=SecretStr(KEY),
         base_url=server.openai_base_url,
         prompt=load_prompt("v1"),
         retry=RetryPolicy(max_attempts=attempts, initial_delay=0.01, max_delay=0.05, sleep=waits),
     )
+    _made.append(made)
+    return made
 
 
 def test_answer_records_tokens_cost_and_parsed_issues(server: StandinServer, waits: Waits) -> None:

@@ -73,8 +73,15 @@ class LLMProvider(Provider):
         self.circuit = EndpointCircuit()
 
     def close(self) -> None:
-        """Give back the fleet slots this process kept for its next calls."""
-        aio.run_sync(self.limiter.aclose())
+        """Give back the fleet slots this process kept for its next calls.
+
+        Never raises: the subclasses close their HTTP pools after this, and
+        a slot that could not be given back expires on its own (a lease).
+        """
+        try:
+            aio.run_sync(self.limiter.aclose())
+        except Exception as exc:
+            log.warning("could not give back the limiter slots of %s: %s", self.spec.name, exc)
 
     @abstractmethod
     async def _complete(self, document: str) -> Completion:
