@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from benchq.local.redis_server import PrivateRedis
+from tests.provider_helpers import close_built
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _close_built_providers() -> Iterator[None]:
+    yield
+    close_built()
 
 
 @pytest.fixture

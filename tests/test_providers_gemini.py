@@ -14,6 +14,7 @@ from benchq.errors import ProviderRejected, ProviderRetryable
 from benchq.providers.gemini import GeminiProvider
 from benchq.providers.prompts import load_prompt
 from benchq.providers.retry import ProviderThrottled, RetryPolicy
+from tests.provider_helpers import closed_after_test
 
 KEY = "AIza-test-secret-0123456789"
 
@@ -22,18 +23,6 @@ KEY = "AIza-test-secret-0123456789"
 def server() -> Iterator[StandinServer]:
     with StandinServer() as s:
         yield s
-
-
-#: Providers the tests below built; closed after each test (an aiohttp session
-#: left open is reported at the interpreter's exit).
-_made: list[GeminiProvider] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_made() -> Iterator[None]:
-    yield
-    while _made:
-        _made.pop().close()
 
 
 class Waits(list[float]):
@@ -52,20 +41,20 @@ def _provider(
         price_output_per_mtok=2.5,
         timeout_s=timeout,
     )
-    made = GeminiProvider(
-        spec,
-        api_key=SecretStr(KEY),
-        base_url=server.base_url,
-        prompt=load_prompt("v1"),
-        retry=RetryPolicy(
-            max_attempts=attempts,
-            initial_delay=0.01,
-            max_delay=0.05,
-            sleep=waits if waits is not None else Waits(),
-        ),
+    return closed_after_test(
+        GeminiProvider(
+            spec,
+            api_key=SecretStr(KEY),
+            base_url=server.base_url,
+            prompt=load_prompt("v1"),
+            retry=RetryPolicy(
+                max_attempts=attempts,
+                initial_delay=0.01,
+                max_delay=0.05,
+                sleep=waits if waits is not None else Waits(),
+            ),
+        )
     )
-    _made.append(made)
-    return made
 
 
 def test_answer_records_tokens_cost_and_issues(server: StandinServer) -> None:

@@ -16,6 +16,7 @@ from benchq.providers.medgemma import MedGemmaProvider
 from benchq.providers.openai_chat import OpenAIChatProvider
 from benchq.providers.prompts import load_prompt
 from benchq.providers.retry import ProviderThrottled, RetryPolicy
+from tests.provider_helpers import closed_after_test
 
 KEY = "sk-test-secret-0123456789"
 
@@ -24,18 +25,6 @@ KEY = "sk-test-secret-0123456789"
 def server() -> Iterator[StandinServer]:
     with StandinServer() as s:
         yield s
-
-
-#: Providers the tests below built; closed after each test (an aiohttp session
-#: left open is reported at the interpreter's exit).
-_made: list[OpenAIChatProvider] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_made() -> Iterator[None]:
-    yield
-    while _made:
-        _made.pop().close()
 
 
 class Waits(list[float]):
@@ -61,15 +50,17 @@ def _provider(
         price_output_per_mtok=8.0,
         timeout_s=timeout,
     )
-    made = OpenAIChatProvider(
-        spec,
-        api_key=SecretStr(KEY),
-        base_url=server.openai_base_url,
-        prompt=load_prompt("v1"),
-        retry=RetryPolicy(max_attempts=attempts, initial_delay=0.01, max_delay=0.05, sleep=waits),
+    return closed_after_test(
+        OpenAIChatProvider(
+            spec,
+            api_key=SecretStr(KEY),
+            base_url=server.openai_base_url,
+            prompt=load_prompt("v1"),
+            retry=RetryPolicy(
+                max_attempts=attempts, initial_delay=0.01, max_delay=0.05, sleep=waits
+            ),
+        )
     )
-    _made.append(made)
-    return made
 
 
 def test_answer_records_tokens_cost_and_parsed_issues(server: StandinServer, waits: Waits) -> None:
