@@ -34,7 +34,7 @@ from benchq.jobs.messages import CaseBatch, encode
 from benchq.local.redis_server import PrivateRedis
 
 
-def _side(url: str, encoding: str | None, body: str, count: int) -> tuple[float, float]:
+def _side(url: str, encoding: str | None, body: object, count: int) -> tuple[float, float]:
     """CPU seconds per message to publish, then to consume and acknowledge, `count` messages."""
     queue = Queue("bench.encoding", Exchange("bench.encoding"), "bench.encoding")
     with Connection(url, transport_options={"body_encoding": encoding}) as conn:
@@ -87,7 +87,7 @@ def main() -> None:
         for i in range(args.repeat):
             order = list(sides.items())
             for side, encoding in order if i % 2 == 0 else order[::-1]:
-                publish, consume = _side(url, encoding, body, args.messages)  # type: ignore[arg-type]
+                publish, consume = _side(url, encoding, body, args.messages)
                 seen[side].append((publish, consume))
                 print(json.dumps({"repeat": i, "side": side, "publish_ms": publish * 1e3,
                                   "consume_ms": consume * 1e3}))  # fmt: skip

@@ -22,8 +22,9 @@ requests-per-minute and tokens-per-minute hold for the fleet as a whole:
   others wait and defer their jobs.
 - While nobody in the fleet waits, a process keeps a slot its call freed
   for its own next call, for a moment (`SPARE_SECONDS`), instead of giving
-  it back and asking again: two round trips saved per call, the bulk of the
-  limiter's CPU at hundreds of calls in flight. Every reply from Redis says
+  it back and asking again: two limiter operations (and their share of a
+  batched round trip) saved per call, the bulk of the limiter's CPU at
+  hundreds of calls in flight. Every reply from Redis says
   whether anyone waits and whether the fleet holds more slots than its
   limit; such a reply is trusted for `QUIET_SECONDS`, so a call that starts
   waiting elsewhere is passed over for that long at most. Only without
