@@ -17,6 +17,7 @@ from types import FrameType
 from celery import Celery
 from rich.console import Console
 
+from benchq import collector
 from benchq.cli_summary import print_summary
 from benchq.config.settings import Settings
 from benchq.errors import RunFailed
@@ -179,7 +180,8 @@ def _drive(
         check_broker(settings.broker_url)
     with contextlib.ExitStack() as stack:
         rt = stack.enter_context(runtime(settings, target, queues=queues, local_workers=workers))
-        plan = prepare()
+        with collector.kept():  # the cases live until the command ends
+            plan = prepare()
         store, identity = open_checked_store(settings)
         stack.callback(store.close)
         # Only for a run that will be recorded: a store that does not answer

@@ -20,6 +20,13 @@ and again:
   with the default, 0.35-0.38 ms with this). Objects in reference cycles
   wait a little longer to be freed; nothing relies on them being freed at
   once.
+- `kept()`, around what a command loads and keeps to its end (the suite
+  it runs): no pass inside, and what is alive on leaving is frozen.
+  Otherwise the first passes after loading walk the 10,000 cases of a
+  suite, and every older-generation pass walks them again while the
+  command sends their jobs and reads their results: in a process tuned as
+  above, loading 10,000 cases and then allocating as a run does spent
+  0.38-0.40 s of CPU in the collector, and 0.02 s with the cases frozen.
 """
 
 from __future__ import annotations
@@ -49,3 +56,16 @@ def paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def kept() -> Iterator[None]:
+    """`paused()`, then everything alive is frozen: for what a process keeps until it exits.
+
+    Frozen objects are left out of every later pass. Anything among them
+    that becomes garbage is still freed by reference counting; only cycles
+    among them would wait for the process's end.
+    """
+    with paused():
+        yield
+        gc.freeze()

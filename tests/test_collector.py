@@ -29,3 +29,32 @@ def test_a_suite_loads_with_the_collector_paused_and_restored() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     # collector off while each truth was read; on again after; left off when it was off
     assert out.stdout.split() == ["True", "True", "True", "False"]
+
+
+def test_what_a_command_keeps_is_loaded_unwalked_and_then_frozen() -> None:
+    code = (
+        "import gc; from benchq import collector; from benchq.cases.suite import "
+        "load_suite, sample_suite_path; inside = []\n"
+        "with collector.kept():\n"
+        "    suite = load_suite(sample_suite_path()); inside.append(gc.isenabled())\n"
+        "ids = {id(o) for o in gc.get_objects()}\n"
+        "print(inside == [False], gc.isenabled(), len(suite.cases) > 0, "
+        "id(suite.cases) not in ids, id(suite.cases[0].truth) not in ids)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # no pass while loading; the collector on again after, and the cases out of its passes
+    assert out.stdout.split() == ["True"] * 5
+
+
+def test_a_load_that_fails_freezes_nothing() -> None:
+    code = (
+        "import gc; from benchq import collector; before = gc.get_freeze_count()\n"
+        "try:\n"
+        "    with collector.kept():\n"
+        "        raise ValueError('bad suite')\n"
+        "except ValueError:\n"
+        "    pass\n"
+        "print(gc.get_freeze_count() == before, gc.isenabled())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]
