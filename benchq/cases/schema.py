@@ -24,19 +24,22 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 from pydantic import (
     AliasChoices,
-    AliasPath,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     model_validator,
 )
+from pydantic_core import core_schema
 
 _AMOUNT = re.compile(r"^\s*(-)?\s*\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*$")
 
@@ -76,33 +79,44 @@ Text = Annotated[str, BeforeValidator(_text)]
 """A string; a JSON integer is accepted and read as its digits."""
 
 
+@dataclass(frozen=True)
+class _NullIsDefault:
+    """A field's annotation: `null` there means the field's default (`default()`).
+
+    Checked in pydantic's core after the value is read, not by a validator
+    that sees the raw object: such a validator makes pydantic build Python
+    dicts of a JSON text before validating them, and reading a job's 128
+    cases took twice as long that way (`bench/message_layers.py`).
+    """
+
+    default: Callable[[], Any]
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        default = self.default
+        return core_schema.no_info_after_validator_function(
+            lambda value: default() if value is None else value,
+            core_schema.nullable_schema(handler(source)),
+        )
+
+
+def _true() -> bool:
+    return True
+
+
 class _Lenient(BaseModel):
     """A ground-truth object: unknown fields kept, `null` meaning "not given"."""
 
     model_config = ConfigDict(extra="allow")
 
-    #: Fields whose `null` means "use the default" (lists and flags cannot be None).
-    _NULL_IS_DEFAULT: ClassVar[frozenset[str]] = frozenset()
-    #: `_accepted_keys` of the class, kept on it: looked up for every object validated.
-    _ACCEPTED_KEYS: ClassVar[frozenset[str]] = frozenset()
-
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
-        cls._ACCEPTED_KEYS = _accepted_keys(cls)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_is_default(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        if not cls._ACCEPTED_KEYS.issuperset(data):
+    @model_validator(mode="after")
+    def _note_unknown(self) -> _Lenient:
+        # After validation, so no raw dict is built for it; `model_extra` is
+        # exactly what the schema does not define.
+        if self.__pydantic_extra__:
             _UNKNOWN_SEEN.set(True)
-        # `None in values()` first: most objects have no null, and rebuilding
-        # each one's dict was a sixth of loading a suite.
-        if cls._NULL_IS_DEFAULT and None in data.values():
-            return {k: v for k, v in data.items() if not (v is None and k in cls._NULL_IS_DEFAULT)}
-        return data
+        return self
 
     def unknown_fields(self) -> list[str]:
         """Names of the fields this object carries that the schema does not define."""
@@ -112,32 +126,6 @@ class _Lenient(BaseModel):
 #: Set when an object being validated holds a key its class does not define (see
 #: `validate_truth`); only ever set to True during a validation, never back.
 _UNKNOWN_SEEN: ContextVar[bool] = ContextVar("benchq_unknown_seen", default=False)
-
-
-def _accepted_keys(model: type[BaseModel]) -> frozenset[str]:
-    """The keys pydantic reads into `model`'s fields; any other key becomes an extra.
-
-    Never larger than what pydantic accepts, so a key outside it may be a
-    false alarm (it costs a walk of the object) but an extra is never missed.
-    Anything this does not follow (an alias path) gives the empty set.
-    Computed once per class, as it is defined (`_Lenient._ACCEPTED_KEYS`).
-    """
-    keys: set[str] = set()
-    by_name = bool(model.model_config.get("populate_by_name"))
-    for name, info in model.model_fields.items():
-        alias = info.validation_alias
-        if alias is None:
-            keys.add(info.alias or name)
-            if info.alias and by_name:
-                keys.add(name)
-            continue
-        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
-        if any(isinstance(c, AliasPath) for c in choices):
-            return frozenset()
-        keys.update(c for c in choices if isinstance(c, str))
-        if by_name:
-            keys.add(name)
-    return frozenset(keys)
 
 
 class DocumentType(StrEnum):
@@ -152,13 +140,11 @@ class DocumentType(StrEnum):
 class ExpectedIssue(_Lenient):
     """One billing issue the document contains (or deliberately does not flag)."""
 
-    _NULL_IS_DEFAULT = frozenset({"description", "should_detect"})
-
     type: str = Field(min_length=1)
     """Issue type, e.g. `duplicate_charge`; normalised before scoring."""
-    description: str = ""
+    description: Annotated[str, _NullIsDefault(str)] = ""
     """Human description of the issue, for readers of the suite."""
-    should_detect: bool = True
+    should_detect: Annotated[bool, _NullIsDefault(_true)] = True
     """False for look-alikes a model should *not* flag (they still count in `issues_expected`)."""
 
 
@@ -266,8 +252,6 @@ LINE_ITEM_KINDS: tuple[str, ...] = (
 class ExpectedFacts(_Lenient):
     """Facts a reader should extract from the document; each may be missing or null."""
 
-    _NULL_IS_DEFAULT = frozenset(LINE_ITEM_KINDS)
-
     patient_name: str | None = None
     patient_dob: Text | None = None
     date_of_service: Text | None = None
@@ -276,10 +260,18 @@ class ExpectedFacts(_Lenient):
     """Who billed, when the document names a provider (EOBs, physician bills)."""
     insurance_company: str | None = None
     receipt_number: Text | None = None
-    medical_line_items: list[MedicalLineItem] = Field(default_factory=list)
-    dental_line_items: list[DentalLineItem] = Field(default_factory=list)
-    pharmacy_line_items: list[PharmacyLineItem] = Field(default_factory=list)
-    claim_line_items: list[ClaimLineItem] = Field(default_factory=list)
+    medical_line_items: Annotated[list[MedicalLineItem], _NullIsDefault(list)] = Field(
+        default_factory=list
+    )
+    dental_line_items: Annotated[list[DentalLineItem], _NullIsDefault(list)] = Field(
+        default_factory=list
+    )
+    pharmacy_line_items: Annotated[list[PharmacyLineItem], _NullIsDefault(list)] = Field(
+        default_factory=list
+    )
+    claim_line_items: Annotated[list[ClaimLineItem], _NullIsDefault(list)] = Field(
+        default_factory=list
+    )
 
     def line_items(self) -> list[AnyLineItem]:
         """Every expected line item, of whatever kind, in file order per kind."""
@@ -294,11 +286,13 @@ class ExpectedFacts(_Lenient):
 class GroundTruth(_Lenient):
     """The contents of one `expected_outputs/<name>.json` file."""
 
-    _NULL_IS_DEFAULT = frozenset({"expected_issues", "expected_facts"})
-
     document_type: DocumentType
-    expected_issues: list[ExpectedIssue] = Field(default_factory=list)
-    expected_facts: ExpectedFacts = Field(default_factory=ExpectedFacts)
+    expected_issues: Annotated[list[ExpectedIssue], _NullIsDefault(list)] = Field(
+        default_factory=list
+    )
+    expected_facts: Annotated[ExpectedFacts, _NullIsDefault(ExpectedFacts)] = Field(
+        default_factory=ExpectedFacts
+    )
     expected_savings: Amount | None = 0.0
     """Money the patient should get back if every detectable issue is fixed (null: not stated)."""
 
