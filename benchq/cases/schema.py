@@ -298,11 +298,11 @@ class GroundTruth(_Lenient):
 
 
 def validate_truth(data: Any) -> tuple[GroundTruth, bool]:
-    """A ground truth from its JSON data, and whether any object in it may hold unknown fields.
+    """A ground truth from its JSON data, and whether any object in it holds unknown fields.
 
     False means none does, so nobody needs to walk the truth looking for
     them (that walk was a fifth of loading a 10,000-case suite); True means
-    one may (`_Lenient.unknown_fields` says which).
+    one does (`_Lenient.unknown_fields` says which).
     """
     token = _UNKNOWN_SEEN.set(False)
     try:
