@@ -42,7 +42,7 @@ from benchq.scoring.schema import CaseResult, result_key
 from benchq.store.base import ResultsStore
 from benchq.workers import context
 from benchq.workers.app import app
-from benchq.workers.joblog import log_job
+from benchq.workers.joblog import log_jobs
 from benchq.workers.notify import notify_run, parse_urls
 from benchq.workers.patience import Patience
 from benchq.workers.pipeline import (
@@ -215,8 +215,7 @@ def run_cases(self: Task, batch: str | dict[str, Any]) -> dict[str, Any]:
             patience.wait(step.infra_error or "the fleet limiter failed")
     if outcome.results:
         patience.call(lambda: _hand_over(job, outcome.results))
-    for result in outcome.results:
-        log_job(result, task_retries=self.request.retries or 0)
+    log_jobs(outcome.results, task_retries=self.request.retries or 0)
     if outcome.deferred:
         # The model's fleet-wide limit is reached: give this worker back to
         # other models' jobs and come again when a slot should be free.
