@@ -11,6 +11,13 @@ afresh for every measurement. Each side runs as its own command:
 - bare: `bench/bare_client.py`, aiohttp with a semaphore of `concurrency`,
   sending exactly the request bodies benchq's provider builds (prompt,
   document, length limit, JSON schema);
+- bare-split (`--sides bare bare-split benchq`): the bare client laid out
+  as benchq's workers are: `--workers` processes started together, each
+  with its share of the bodies and `concurrency / workers` in flight. An
+  event loop's CPU per call grows as its calls in flight shrink (fewer
+  answers per wake-up), so this is the like-for-like floor for benchq's
+  worker processes; its run time is the first start to the last answer,
+  its CPU the processes' sum;
 - benchq: `benchq run --models medgemma` on the embedded default (private
   Redis, `--workers` worker processes, `concurrency / workers` calls in
   flight each, fleet concurrency limit `concurrency`, response cache off,
@@ -103,6 +110,43 @@ def run_bare(url: str, bodies: Path, concurrency: int) -> Figures:
     }
 
 
+def run_bare_split(url: str, bodies: Path, concurrency: int, processes: int) -> Figures:
+    """The bare client as `processes` commands at once, each with its share of the bodies."""
+    lines = bodies.read_text().splitlines(keepends=True)
+    shares = []
+    for i in range(processes):
+        share = bodies.with_name(f"{bodies.stem}.part{i}-of-{processes}.jsonl")
+        share.write_text("".join(lines[i::processes]))
+        shares.append(share)
+    each = max(1, math.ceil(concurrency / processes))
+    started = time.perf_counter()
+    argv = [sys.executable, str(ROOT / "bench" / "bare_client.py"), "--url", url]
+    procs = [
+        subprocess.Popen(
+            [*argv, "--bodies", str(share), "--concurrency", str(each)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for share in shares
+    ]
+    outs = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=900)
+        if proc.returncode != 0:
+            raise SystemExit(f"bare client failed ({proc.returncode})")
+        outs.append(json.loads(out))
+    wall = time.perf_counter() - started
+    return {
+        "run_seconds": max(o["ended"] for o in outs) - min(o["started"] for o in outs),
+        "command_seconds": wall,
+        "cpu_seconds": sum(o["cpu_seconds"] for o in outs),
+        "calls": sum(o["calls"] for o in outs),
+        "errors": sum(o["failed"] for o in outs),
+        "processes": processes,
+        "in_flight_each": each,
+    }
+
+
 def _benchq_env(
     url: str, concurrency: int, workers: int, batch: int, marker: Path, extra: dict[str, str]
 ) -> dict[str, str]:
@@ -190,7 +234,7 @@ def _summary(rows: list[Figures]) -> list[Figures]:
             r for r in rows if (r["calls"], r["concurrency"], r["batch"]) == (calls, conc, batch)
         ]
         entry: Figures = {"calls": calls, "concurrency": conc, "batch": batch, "runs": len(mine)}
-        for side in ("bare", "benchq", "inspect"):
+        for side in ("bare", "bare-split", "benchq", "inspect"):
             have = [r[side] for r in mine if side in r]
             if not have:
                 continue
@@ -202,6 +246,11 @@ def _summary(rows: list[Figures]) -> list[Figures]:
                     ratios = [r[side][what] / r["bare"][what] for r in mine if side in r]
                     entry[f"{side}_{what}_ratio"] = _med_range(ratios)
             entry[f"{side}_errors"] = sum(h["errors"] for h in have)
+        if all("benchq" in r and "bare-split" in r for r in mine):
+            ratios = [
+                r["benchq"]["cpu_ms_per_call"] / r["bare-split"]["cpu_ms_per_call"] for r in mine
+            ]
+            entry["benchq_cpu_ms_per_call_ratio_to_split"] = _med_range(ratios)
         out.append(entry)
     return out
 
@@ -225,6 +274,8 @@ def measure(
         server_cpu = cpu_seconds(server_pid) or 0.0
         if side == "bare":
             got = run_bare(url, bodies, conc)
+        elif side == "bare-split":
+            got = run_bare_split(url, bodies, conc, args.workers)
         elif side == "benchq":
             extra = dict(item.split("=", 1) for item in args.env)
             got = run_benchq(
