@@ -33,6 +33,6 @@ else
     .venv/bin/python -m pip install -q -e .
 fi
 # An editable install leaves benchq's own modules uncompiled: where
-# PYTHONDONTWRITEBYTECODE is set (CI images, containers) every process would
+# PYTHONDONTWRITEBYTECODE is set (this machine and its CI) every process would
 # compile them again, about 60 ms of each `benchq` command and worker start.
 .venv/bin/python -m compileall -q benchq
