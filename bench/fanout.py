@@ -130,11 +130,17 @@ def run_bare_split(url: str, bodies: Path, concurrency: int, processes: int) -> 
         for share in shares
     ]
     outs = []
-    for proc in procs:
-        out, _ = proc.communicate(timeout=900)
-        if proc.returncode != 0:
-            raise SystemExit(f"bare client failed ({proc.returncode})")
-        outs.append(json.loads(out))
+    try:
+        for proc in procs:
+            out, _ = proc.communicate(timeout=900)
+            if proc.returncode != 0:
+                raise SystemExit(f"bare client failed ({proc.returncode})")
+            outs.append(json.loads(out))
+    finally:
+        for proc in procs:  # one failed: the others must not outlive the benchmark
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     wall = time.perf_counter() - started
     return {
         "run_seconds": max(o["ended"] for o in outs) - min(o["started"] for o in outs),
