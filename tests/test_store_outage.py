@@ -3,11 +3,14 @@ so the pipeline can retry or keep an outbox; and opening it by settings works.""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import benchq.store.sqlite as sqlite_store
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError, StoreUnavailable
 from benchq.scoring.schema import MonitoringMetrics, MonitoringRecord
@@ -103,3 +106,61 @@ def test_open_store_picks_the_backend_from_settings(clean_env: Path, tmp_path: P
         open_store(Settings(SUPABASE_URL="http://127.0.0.1:9"))  # type: ignore[call-arg]
     with pytest.raises(ConfigError):
         open_store(Settings(store_url="mysql://x"))
+
+
+# --- a new SQLite file opened while another connection writes to it ------------------
+
+
+@pytest.fixture
+def writing(tmp_path: Path) -> Iterator[tuple[Path, sqlite3.Connection]]:
+    """A new SQLite file (rollback journal) with a write transaction open on it."""
+    path = tmp_path / "new.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    try:
+        yield path, writer
+    finally:
+        if writer.in_transaction:
+            writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_a_store_opened_while_another_process_writes_a_new_file_waits_for_it(
+    writing: tuple[Path, sqlite3.Connection],
+) -> None:
+    # SQLite refuses to switch a file to WAL while another connection writes
+    # to it, at once and without its busy handler: several processes opening
+    # a new store together failed with "database is locked".
+    path, writer = writing
+    commit = threading.Timer(0.3, lambda: writer.execute("COMMIT"))
+    commit.start()
+    try:
+        store = SQLiteStore(path)
+    finally:
+        commit.join()
+    try:
+        with sqlite3.connect(path) as check:
+            assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        store.create_run(
+            RunRecord(
+                run_id="r1",
+                suite="s",
+                models=["m"],
+                cases_per_model=1,
+                created_at="2026-12-02T00:00:00+00:00",
+            )
+        )
+        assert store.get_run("r1").suite == "s"
+    finally:
+        store.close()
+
+
+def test_a_lock_held_past_the_busy_timeout_is_an_unavailable_store_naming_the_file(
+    writing: tuple[Path, sqlite3.Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, _ = writing
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_SECONDS", 0.3)
+    with pytest.raises(StoreUnavailable, match=r"new\.db"):
+        SQLiteStore(path)

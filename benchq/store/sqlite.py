@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import tenacity
+
 from benchq.errors import NotFound, StoreError, StoreUnavailable
 from benchq.regression.original import DEFAULT_RULE, DEFAULT_THRESHOLD, RegressionRule
 from benchq.scoring.schema import CaseResult, MonitoringRecord
@@ -48,6 +50,37 @@ from benchq.store.snapshots import (
 from benchq.store.sqlite_dashboard import DASHBOARD_SCHEMA, SQLiteDashboardQueries
 from benchq.store.sqlite_explorer import SQLiteExplorerQueries
 from benchq.store.sqlite_ids import convert_integer_ids, has_integer_ids
+
+#: How long a connection waits for another process's lock before the store
+#: counts as unavailable (`StoreUnavailable`, which callers retry later).
+BUSY_TIMEOUT_SECONDS = 60.0
+
+
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc)
+    )
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting while another connection writes to a new file.
+
+    Switching the journal mode needs the file to itself, and SQLite refuses
+    it at once, without its busy handler (waiting could deadlock), while
+    another connection holds a write transaction: as when several processes
+    open a new store together and one of them is creating the tables. A
+    file in WAL mode already (every file after its first open) is not
+    locked for it.
+    """
+    for attempt in tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_locked),
+        stop=tenacity.stop_after_delay(BUSY_TIMEOUT_SECONDS),
+        wait=tenacity.wait_random(0.01, 0.1),
+        reraise=True,
+    ):
+        with attempt:
+            conn.execute("PRAGMA journal_mode=WAL")
+
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS benchmark_runs (
@@ -208,10 +241,11 @@ class SQLiteStore(SQLiteDashboardQueries, SQLiteExplorerQueries, ResultsStore):
         if conn is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
+                conn = sqlite3.connect(
+                    self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None
+                )
+                _use_wal(conn)
                 conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA busy_timeout=60000")
             except (OSError, sqlite3.OperationalError) as exc:
                 # An unreadable path or a file locked past the busy timeout is the
                 # embedded store's "server unreachable": worth retrying later.
