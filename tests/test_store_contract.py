@@ -331,11 +331,17 @@ def test_latest_trends_and_listing(store: ResultsStore) -> None:
 
 
 def _publish_in_child(spec: StoreSpec, barrier: Any, results: Any) -> None:
-    store = spec.open()
-    barrier.wait(timeout=60)
+    # Every outcome is reported, so the parent's assertion shows it at once.
     try:
+        store = spec.open()
+    except Exception as exc:
+        barrier.abort()  # the others must not wait for this one
+        results.put(f"open: {exc!r}")
+        return
+    try:
+        barrier.wait(timeout=60)
         results.put(store.publish(record(), META).snapshot_version)
-    except Exception as exc:  # report, so the parent's assertion shows it
+    except Exception as exc:
         results.put(repr(exc))
     finally:
         store.close()
