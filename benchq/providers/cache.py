@@ -18,10 +18,8 @@ import asyncio
 import hashlib
 import json
 import logging
-import random
 import sqlite3
 import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -30,6 +28,7 @@ import redis
 import redis.asyncio
 
 from benchq.providers.base import ModelAnswer, Provider
+from benchq.sqlite_wal import use_wal
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +125,7 @@ class SQLiteCache:
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-            _use_wal(conn)
+            use_wal(conn, timeout=60.0)
             self._local.conn = conn
         return conn
 
@@ -157,25 +156,6 @@ class SQLiteCache:
             )
         except sqlite3.Error as exc:
             log.warning("response cache write failed: %s", exc)
-
-
-def _use_wal(conn: sqlite3.Connection, attempts: int = 200) -> None:
-    """Put the file in WAL mode, waiting while another process does the same.
-
-    Switching the journal mode needs the file to itself, and SQLite answers
-    "database is locked" at once instead of waiting its busy timeout: two
-    workers opening the cache at the same moment failed their first job.
-    """
-    for attempt in range(attempts):
-        try:
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.01 + random.uniform(0, 0.04))
 
 
 class CachingProvider(Provider):

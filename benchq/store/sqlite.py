@@ -21,11 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import tenacity
-
 from benchq.errors import NotFound, StoreError, StoreUnavailable
 from benchq.regression.original import DEFAULT_RULE, DEFAULT_THRESHOLD, RegressionRule
 from benchq.scoring.schema import CaseResult, MonitoringRecord
+from benchq.sqlite_wal import use_wal
 from benchq.store.base import ResultsStore
 from benchq.store.schema import (
     ComparisonRow,
@@ -54,32 +53,6 @@ from benchq.store.sqlite_ids import convert_integer_ids, has_integer_ids
 #: How long a connection waits for another process's lock before the store
 #: counts as unavailable (`StoreUnavailable`, which callers retry later).
 BUSY_TIMEOUT_SECONDS = 60.0
-
-
-def _locked(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and (
-        "locked" in str(exc) or "busy" in str(exc)
-    )
-
-
-def _use_wal(conn: sqlite3.Connection) -> None:
-    """Put the file in WAL mode, waiting while another connection writes to a new file.
-
-    Switching the journal mode needs the file to itself, and SQLite refuses
-    it at once, without its busy handler (waiting could deadlock), while
-    another connection holds a write transaction: as when several processes
-    open a new store together and one of them is creating the tables. A
-    file in WAL mode already (every file after its first open) is not
-    locked for it.
-    """
-    for attempt in tenacity.Retrying(
-        retry=tenacity.retry_if_exception(_locked),
-        stop=tenacity.stop_after_delay(BUSY_TIMEOUT_SECONDS),
-        wait=tenacity.wait_random(0.01, 0.1),
-        reraise=True,
-    ):
-        with attempt:
-            conn.execute("PRAGMA journal_mode=WAL")
 
 
 _TABLES = """
@@ -244,7 +217,7 @@ class SQLiteStore(SQLiteDashboardQueries, SQLiteExplorerQueries, ResultsStore):
                 conn = sqlite3.connect(
                     self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None
                 )
-                _use_wal(conn)
+                use_wal(conn, timeout=BUSY_TIMEOUT_SECONDS)
                 conn.execute("PRAGMA synchronous=NORMAL")
             except (OSError, sqlite3.OperationalError) as exc:
                 # An unreadable path or a file locked past the busy timeout is the
