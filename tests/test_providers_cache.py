@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from standin.redis_proc import private_redis
 
 from benchq.config.registry import ModelSpec
 from benchq.errors import ProviderRejected
-from benchq.providers.cache import CachingProvider, RedisCache, cache_key
+from benchq.providers.cache import CachingProvider, RedisCache, SQLiteCache, cache_key
 from benchq.providers.openai_chat import OpenAIChatProvider
 from benchq.providers.prompts import load_prompt
 from benchq.providers.retry import RetryPolicy
@@ -141,3 +144,25 @@ def test_redis_cache_failure_is_a_miss_not_an_error(server: StandinServer) -> No
     answer = _cached(server, dead).analyze("doc")
 
     assert answer.json_valid and not answer.cached
+
+
+def test_the_sqlite_cache_opened_while_another_process_writes_a_new_file_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    # The cache's file is switched to WAL on open, which SQLite refuses at
+    # once while another connection writes to a new file (benchq.sqlite_wal).
+    path = tmp_path / "cache.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    commit = threading.Timer(0.3, lambda: writer.execute("COMMIT"))
+    commit.start()
+    try:
+        cache = SQLiteCache(path)
+    finally:
+        commit.join()
+        writer.close()
+    asyncio.run(cache.put("k", "v"))
+    assert asyncio.run(cache.get("k")) == "v"
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
