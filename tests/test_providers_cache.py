@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from benchq.providers.openai_chat import OpenAIChatProvider
 from benchq.providers.prompts import load_prompt
 from benchq.providers.retry import RetryPolicy
 from tests.memory_cache import MemoryCache
+from tests.sqlite_writer import open_while_written
 
 DOCS = ["bill one", "bill two", "bill three"]
 
@@ -152,16 +152,7 @@ def test_the_sqlite_cache_opened_while_another_process_writes_a_new_file_waits_f
     # The cache's file is switched to WAL on open, which SQLite refuses at
     # once while another connection writes to a new file (benchq.sqlite_wal).
     path = tmp_path / "cache.db"
-    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    writer.execute("CREATE TABLE t (x)")
-    writer.execute("BEGIN IMMEDIATE")
-    commit = threading.Timer(0.3, lambda: writer.execute("COMMIT"))
-    commit.start()
-    try:
-        cache = SQLiteCache(path)
-    finally:
-        commit.join()
-        writer.close()
+    cache = open_while_written(path, lambda: SQLiteCache(path))
     asyncio.run(cache.put("k", "v"))
     assert asyncio.run(cache.get("k")) == "v"
     with sqlite3.connect(path) as check:

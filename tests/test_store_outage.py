@@ -4,7 +4,6 @@ so the pipeline can retry or keep an outbox; and opening it by settings works.""
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from benchq.store.postgres import PostgresStore
 from benchq.store.schema import PushMetadata, RunRecord
 from benchq.store.sqlite import SQLiteStore
 from benchq.store.supabase import SupabaseStore
+from tests.sqlite_writer import new_file_being_written, open_while_written
 
 try:
     from pg_fixtures import JWT_SECRET, PgCluster
@@ -111,35 +111,14 @@ def test_open_store_picks_the_backend_from_settings(clean_env: Path, tmp_path: P
 # --- a new SQLite file opened while another connection writes to it ------------------
 
 
-@pytest.fixture
-def writing(tmp_path: Path) -> Iterator[tuple[Path, sqlite3.Connection]]:
-    """A new SQLite file (rollback journal) with a write transaction open on it."""
-    path = tmp_path / "new.db"
-    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    writer.execute("CREATE TABLE t (x)")
-    writer.execute("BEGIN IMMEDIATE")
-    writer.execute("INSERT INTO t VALUES (1)")
-    try:
-        yield path, writer
-    finally:
-        if writer.in_transaction:
-            writer.execute("ROLLBACK")
-        writer.close()
-
-
 def test_a_store_opened_while_another_process_writes_a_new_file_waits_for_it(
-    writing: tuple[Path, sqlite3.Connection],
+    tmp_path: Path,
 ) -> None:
     # SQLite refuses to switch a file to WAL while another connection writes
     # to it, at once and without its busy handler: several processes opening
     # a new store together failed with "database is locked".
-    path, writer = writing
-    commit = threading.Timer(0.3, lambda: writer.execute("COMMIT"))
-    commit.start()
-    try:
-        store = SQLiteStore(path)
-    finally:
-        commit.join()
+    path = tmp_path / "new.db"
+    store = open_while_written(path, lambda: SQLiteStore(path))
     try:
         with sqlite3.connect(path) as check:
             assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -158,9 +137,9 @@ def test_a_store_opened_while_another_process_writes_a_new_file_waits_for_it(
 
 
 def test_a_lock_held_past_the_busy_timeout_is_an_unavailable_store_naming_the_file(
-    writing: tuple[Path, sqlite3.Connection], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path, _ = writing
+    path = tmp_path / "new.db"
     monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_SECONDS", 0.3)
-    with pytest.raises(StoreUnavailable, match=r"new\.db"):
+    with new_file_being_written(path), pytest.raises(StoreUnavailable, match=r"new\.db"):
         SQLiteStore(path)
