@@ -17,17 +17,19 @@ def _locked(exc: BaseException) -> bool:
     )
 
 
-def use_wal(conn: sqlite3.Connection, *, timeout: float) -> None:
-    """Put the file in WAL mode, waiting up to `timeout` seconds while another connection writes.
+def use_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting while another connection writes, up to its busy timeout.
 
     Switching the journal mode needs the file to itself, and SQLite refuses
     it at once, without its busy handler (waiting could deadlock), while
     another connection holds a write transaction: as when several processes
     open a new file together and one of them is creating its tables. A file
     in WAL mode already (every file after its first open) is only read
-    here, which waits as any read does. Past `timeout` the last
-    `sqlite3.OperationalError` is raised.
+    here, which waits as any read does. Past the connection's busy timeout
+    (`sqlite3.connect(timeout=...)`) the last `sqlite3.OperationalError` is
+    raised.
     """
+    timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000.0
     for attempt in tenacity.Retrying(
         retry=tenacity.retry_if_exception(_locked),
         stop=tenacity.stop_after_delay(timeout),

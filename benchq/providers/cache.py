@@ -125,7 +125,7 @@ class SQLiteCache:
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-            use_wal(conn, timeout=60.0)
+            use_wal(conn)
             self._local.conn = conn
         return conn
 

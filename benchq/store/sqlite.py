@@ -217,7 +217,7 @@ class SQLiteStore(SQLiteDashboardQueries, SQLiteExplorerQueries, ResultsStore):
                 conn = sqlite3.connect(
                     self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None
                 )
-                use_wal(conn, timeout=BUSY_TIMEOUT_SECONDS)
+                use_wal(conn)
                 conn.execute("PRAGMA synchronous=NORMAL")
             except (OSError, sqlite3.OperationalError) as exc:
                 # An unreadable path or a file locked past the busy timeout is the
