@@ -185,6 +185,8 @@ def test_later_repeats_neither_read_nor_write_the_response_cache(
     # and the run would hold fewer model answers than it says.
     import json
 
+    from benchq.jobs import body
+
     settings = settings_for(clean_env, redis_url)
     suite_dir = clean_env / "suite"
     generate_suite(4, 7, suite_dir)
@@ -195,8 +197,9 @@ def test_later_repeats_neither_read_nor_write_the_response_cache(
     modes = {}
     for message in raw:
         envelope = json.loads(message)
-        assert envelope["properties"]["body_encoding"] is None  # the body as JSON, no base64
-        args, _, _ = json.loads(envelope["body"])
+        assert envelope["properties"]["body_encoding"] is None  # the body as text, no base64
+        assert envelope["content-type"] == body.CONTENT_TYPE
+        args, _, _ = body.loads(envelope["body"])
         job = CaseBatch.model_validate_json(args[0])  # a job travels as JSON text
         modes[job.repeat] = job.cache_mode
     assert modes == {0: "use", 1: "bypass", 2: "bypass"}
@@ -220,12 +223,17 @@ def test_a_bypassing_provider_leaves_the_cache_as_it_was(clean_env: Path) -> Non
     bypass.close()
 
 
-def test_workers_run_jobs_sent_with_base64_bodies_by_an_earlier_version(
-    clean_env: Path, redis_url: str
+@pytest.mark.parametrize("body_encoding", ["base64", None])
+def test_workers_run_jobs_sent_as_celery_json_by_an_earlier_version(
+    clean_env: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch, body_encoding: str | None
 ) -> None:
-    # Before, kombu's default wrote each body as base64. A fleet upgraded
-    # while such jobs wait still runs them: each message names its encoding.
+    # Earlier versions sent jobs with Celery's JSON serializer: first with
+    # kombu's base64 bodies, then with plain ones. A fleet upgraded while such
+    # jobs wait still runs them: each message names its content type and
+    # its encoding.
     import json
+
+    from benchq.jobs import body
 
     settings = settings_for(clean_env, redis_url, batch_size=2)
     suite_dir = clean_env / "suite"
@@ -235,11 +243,15 @@ def test_workers_run_jobs_sent_with_base64_bodies_by_an_earlier_version(
     earlier = make_app(settings)
     earlier.conf.broker_transport_options = {
         **earlier.conf.broker_transport_options,
-        "body_encoding": "base64",
+        "body_encoding": body_encoding,
     }
+    monkeypatch.setattr(body, "SERIALIZER", "json")
     enqueue_run(earlier, plan, store, store_identity=resolve_store_target(settings).identity)
-    queued = broker_client(redis_url).lrange(provider_queue("baseline"), 0, -1)
-    assert {json.loads(m)["properties"]["body_encoding"] for m in queued} == {"base64"}
+    raw = broker_client(redis_url).lrange(provider_queue("baseline"), 0, -1)
+    queued = [json.loads(m) for m in raw]
+    assert {m["properties"]["body_encoding"] for m in queued} == {body_encoding}
+    assert {m["content-type"] for m in queued} == {"application/json"}
+    monkeypatch.undo()  # the workers hand results over in this version's format
     with workers(settings, 1):
         progress = wait_for_run(store, plan.run_id, timeout=120)
     assert progress.done == {"baseline": 5}

@@ -21,6 +21,7 @@ import pytest
 from benchq.cases.generate import generate_suite
 from benchq.config.settings import Settings
 from benchq.errors import ConfigError
+from benchq.jobs import body
 from benchq.producers.schedule import (
     CLAIM_PREFIX,
     DailySchedule,
@@ -177,8 +178,8 @@ def test_two_schedulers_enqueue_a_slot_once(clean_env: Path, redis_url: str) -> 
     assert results == [["20260310T020000Z-nightly"], []]
     # No worker runs: the queue holds each case once, not twice.
     queued = [json.loads(m) for m in client.lrange("benchq.provider.baseline", 0, -1)]
-    # a kombu message: JSON of (args, kwargs, embed); args = (CaseBatch as JSON text,)
-    bodies = [json.loads(m["body"]) for m in queued]
+    # a kombu message: (args, kwargs, embed) in benchq's body format; args = (CaseBatch's JSON,)
+    bodies = [body.loads(m["body"]) for m in queued]
     cases = [case["id"] for body in bodies for case in json.loads(body[0][0])["cases"]]
     assert sorted(cases) == sorted(set(cases)) and len(cases) == CASES
     assert client.get(CLAIM_PREFIX + "20260310T020000Z-nightly") is not None

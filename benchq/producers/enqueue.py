@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from celery import Celery, chain, chord
 
 from benchq.cases.schema import Case
-from benchq.jobs import names
+from benchq.jobs import body, names
 from benchq.jobs.messages import CaseBatch, ModelJob, describe_args, encode
 from benchq.producers.plan import RunPlan
 from benchq.store.aggregates import CaseDocument
@@ -151,6 +151,7 @@ def send_jobs(
                     names.RUN_CASES,
                     args=(encode(batch, exclude={"cases": {"__all__": {"source"}}}),),
                     queue=names.provider_queue(model.provider),
+                    serializer=body.SERIALIZER,
                     # Flower and worker logs show these instead of the whole bills.
                     argsrepr=describe_args((batch,)),
                     kwargsrepr="{}",

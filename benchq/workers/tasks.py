@@ -24,7 +24,7 @@ from celery.exceptions import Ignore
 
 from benchq.collector import tune_process
 from benchq.errors import StoreUnavailable
-from benchq.jobs import ledger, names, wakeup
+from benchq.jobs import body, ledger, names, wakeup
 from benchq.jobs.liveness import run_has_jobs
 from benchq.jobs.messages import (
     CaseBatch,
@@ -120,8 +120,12 @@ class JobTask(Task):  # type: ignore[misc]
         return super().retry(args, kwargs, *posargs, **options)
 
 
-def _job_task(name: str) -> Callable[[F], F]:
-    """The decorator of a job: acknowledged after it ran, delivered again if its worker died."""
+def _job_task(name: str, serializer: str | None = None) -> Callable[[F], F]:
+    """The decorator of a job: acknowledged after it ran, delivered again if its worker died.
+
+    `serializer` is the body format of the job's retries (the app's JSON
+    when None).
+    """
     return cast(
         "Callable[[F], F]",
         app.task(
@@ -131,6 +135,7 @@ def _job_task(name: str) -> Callable[[F], F]:
             acks_late=True,
             reject_on_worker_lost=True,
             max_retries=None,
+            serializer=serializer,
         ),
     )
 
@@ -175,7 +180,7 @@ def _backoff(retries: int) -> float:
 # --- provider queues ------------------------------------------------------------
 
 
-@_job_task(names.RUN_CASES)
+@_job_task(names.RUN_CASES, serializer=body.SERIALIZER)
 def run_cases(self: Task, batch: str | dict[str, Any]) -> dict[str, Any]:
     """Run and score a batch of (run, model, case); hand the results to the store writers.
 
@@ -234,7 +239,7 @@ def run_cases(self: Task, batch: str | dict[str, Any]) -> dict[str, Any]:
 # --- the publish queue: every store write ---------------------------------------------
 
 
-@_job_task(names.SAVE_CASES)
+@_job_task(names.SAVE_CASES, serializer=body.SERIALIZER)
 def save_cases(self: Task, message: str | dict[str, Any]) -> int:
     """Write a job's scored results; a store outage retries the write, the message keeps them."""
     msg = decode(SaveCases, message)
@@ -263,6 +268,7 @@ def _hand_over(job: CaseBatch, results: list[CaseResult]) -> None:
         names.SAVE_CASES,
         args=(encode(message),),
         queue=names.PUBLISH_QUEUE,
+        serializer=body.SERIALIZER,
         argsrepr=describe_args((message,)),
         kwargsrepr="{}",
     )
