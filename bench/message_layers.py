@@ -3,12 +3,13 @@
 A job of `--cases` generated cases and the results its worker hands over
 (each case scored against the stand-in's answer, the one `bench/fanout.py`
 gets back) are encoded and decoded the way they travel: the payload by
-pydantic (`jobs/messages`), inside Celery's body (`[args, kwargs, embed]`,
-kombu's JSON), inside kombu's Redis envelope (`body_encoding` None), and
-the decoded envelope written once more as kombu's Redis transport records
-a message it delivered as unacknowledged (`QoS.append`). No Redis and no
-Celery: the CPU of each step alone, on this process (median of `--repeat`
-rounds of `--loops` each).
+pydantic (`jobs/messages`), inside the task body (`(args, kwargs, embed)`:
+benchq's body format, `jobs/body`, or Celery's JSON serializer as before
+it), inside kombu's Redis envelope (`body_encoding` None), and the decoded
+envelope written once more as kombu's Redis transport records a message it
+delivered as unacknowledged (`QoS.append`). Both body formats are measured
+in the same run, step by step. No Redis and no Celery: the CPU of each step
+alone, on this process (median of `--repeat` rounds of `--loops` each).
 
     .venv/bin/python bench/message_layers.py --cases 128 --repeat 5
 """
@@ -32,22 +33,30 @@ sys.path.insert(0, str(ROOT))
 
 from benchq.cases.generate import generate_suite  # noqa: E402
 from benchq.cases.suite import load_suite  # noqa: E402
+from benchq.jobs import body  # noqa: E402
 from benchq.jobs.messages import CaseBatch, SaveCases, decode, encode  # noqa: E402
 from benchq.providers.answer import parse_answer  # noqa: E402
 from benchq.providers.base import ModelAnswer  # noqa: E402
 from benchq.scoring.case import score_case  # noqa: E402
 from tests.standin.server import VALID_ANSWER  # noqa: E402
 
+EMBED = {"callbacks": None, "errbacks": None, "chain": None}
+#: How each body format writes and reads `(args, kwargs, embed)`, and its content type.
+FORMATS: dict[str, tuple[Callable[[object], str], Callable[[str], object], str]] = {
+    "benchq": (body.dumps, body.loads, body.CONTENT_TYPE),
+    "celery-json": (lambda b: str(dumps(b)), loads, "application/json"),
+}
 
-def _envelope(payload: str) -> str:
+
+def _envelope(payload: str, fmt: str) -> str:
     """A task message as kombu's Redis transport stores it, around one JSON-text argument."""
-    body = dumps([[payload], {}, {"callbacks": None, "errbacks": None, "chain": None}])
+    write, _, content_type = FORMATS[fmt]
     return str(
         dumps(
             {
-                "body": body,
+                "body": write(((payload,), {}, EMBED)),
                 "content-encoding": "utf-8",
-                "content-type": "application/json",
+                "content-type": content_type,
                 "headers": {"lang": "py", "task": "benchq.run_cases", "argsrepr": "(...)"},
                 "properties": {"body_encoding": None, "delivery_tag": "0" * 36},
             }
@@ -90,49 +99,72 @@ def main() -> None:
     job = CaseBatch(run_id="r", model_name="medgemma", store="s", cases=cases)
     handed = SaveCases(run_id="r", model_name="medgemma", store="s", results=results)
     job_text, handed_text = encode(job), encode(handed)
-    job_env, handed_env = _envelope(job_text), _envelope(handed_text)
-    # kombu keeps a delivered message's decoded envelope as unacknowledged (QoS.append)
-    job_raw, handed_raw = loads(job_env), loads(handed_env)
-    job_body, handed_body = job_raw["body"], handed_raw["body"]
     gc.collect()
     gc.freeze()  # as in a worker: what is loaded is out of the collector's passes
-    steps: dict[str, Callable[[], object]] = {
+    pydantic_steps: dict[str, Callable[[], object]] = {
         "producer: job payload (pydantic)": lambda: encode(job),
-        "producer: Celery body and kombu envelope": lambda: _envelope(job_text),
-        "model worker: envelope read": lambda: loads(job_env),
-        "model worker: unacknowledged copy written": lambda: dumps([job_raw, "", "q"]),
-        "model worker: body read": lambda: loads(job_body),
         "model worker: job payload read (pydantic)": lambda: decode(CaseBatch, job_text),
         "model worker: results payload (pydantic)": lambda: encode(handed),
-        "model worker: results body and envelope": lambda: _envelope(handed_text),
-        "store writer: envelope read": lambda: loads(handed_env),
-        "store writer: unacknowledged copy written": lambda: dumps([handed_raw, "", "q"]),
-        "store writer: body read": lambda: loads(handed_body),
         "store writer: results payload read (pydantic)": lambda: decode(SaveCases, handed_text),
     }
-    seen: dict[str, list[float]] = {name: [] for name in steps}
+    sizes: dict[str, dict[str, int]] = {}
+    steps: dict[tuple[str, str], Callable[[], object]] = {
+        ("pydantic", name): step for name, step in pydantic_steps.items()
+    }
+    for fmt, (_, read, _) in FORMATS.items():
+        job_env, handed_env = _envelope(job_text, fmt), _envelope(handed_text, fmt)
+        sizes[fmt] = {"job_envelope_bytes": len(job_env), "results_envelope_bytes": len(handed_env)}
+        # kombu keeps a delivered message's decoded envelope as unacknowledged (QoS.append)
+        job_raw, handed_raw = loads(job_env), loads(handed_env)
+        for parts in (
+            (job_text, job_env, job_raw, "producer", "model worker"),
+            (handed_text, handed_env, handed_raw, "model worker", "store writer"),
+        ):
+            steps.update(_kombu_steps(fmt, read, *parts))
+    seen: dict[tuple[str, str], list[float]] = {key: [] for key in steps}
     for _ in range(args.repeat):
-        for name, step in steps.items():
-            seen[name].append(_cpu_ms(step, args.loops))
-    total = 0.0
-    for name, values in seen.items():
+        for key, step in steps.items():
+            seen[key].append(_cpu_ms(step, args.loops))
+    totals: dict[str, float] = dict.fromkeys(["pydantic", *FORMATS], 0.0)
+    for (layer, name), values in seen.items():
         median = statistics.median(values)
-        total += median
-        print(json.dumps({"step": name, "cpu_ms": round(median, 3),
+        totals[layer] += median
+        print(json.dumps({"layer": layer, "step": name, "cpu_ms": round(median, 3),
                           "range": [round(min(values), 3), round(max(values), 3)]}))  # fmt: skip
-    print(
-        json.dumps(
-            {
-                "cases": args.cases,
-                "job_payload_bytes": len(job_text),
-                "job_envelope_bytes": len(job_env),
-                "results_payload_bytes": len(handed_text),
-                "results_envelope_bytes": len(handed_env),
-                "cpu_ms_per_job": round(total, 2),
-                "cpu_ms_per_case": round(total / args.cases, 4),
-            }
+    for fmt in FORMATS:
+        total = totals["pydantic"] + totals[fmt]
+        print(
+            json.dumps(
+                {
+                    "body": fmt,
+                    "cases": args.cases,
+                    "job_payload_bytes": len(job_text),
+                    "results_payload_bytes": len(handed_text),
+                    **sizes[fmt],
+                    "cpu_ms_per_job": round(total, 2),
+                    "cpu_ms_per_case": round(total / args.cases, 4),
+                }
+            )
         )
-    )
+
+
+def _kombu_steps(
+    fmt: str,
+    read: Callable[[str], object],
+    payload: str,
+    envelope: str,
+    raw: dict[str, object],
+    sender: str,
+    receiver: str,
+) -> dict[tuple[str, str], Callable[[], object]]:
+    """The steps of one message outside pydantic: body and envelope, both ways, and kombu's copy."""
+    text = str(raw["body"])
+    return {
+        (fmt, f"{sender}: body and kombu envelope"): lambda: _envelope(payload, fmt),
+        (fmt, f"{receiver}: envelope read"): lambda: loads(envelope),
+        (fmt, f"{receiver}: unacknowledged copy written"): lambda: dumps([raw, "", "q"]),
+        (fmt, f"{receiver}: body read"): lambda: read(text),
+    }
 
 
 if __name__ == "__main__":
