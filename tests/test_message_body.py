@@ -84,7 +84,7 @@ def test_what_is_not_a_task_body_cannot_be_written() -> None:
         ("[[null], {}, {}, 3]\ntext", "not in the body"),
         ("[[null], {}, {}, -1]\ntext", "not in the body"),
         ('[[null], {}, {}, "0"]\ntext', "not in the body"),
-        ('[[null, null], {}, {}, true]\ntext', "not in the body"),
+        ("[[null, null], {}, {}, true]\ntext", "not in the body"),
         ('[{"a": 1}, {}, {}, null]', "args is not a list"),
         (b"\xff\xfe", "utf-8"),
         ("[" * 100_000 + "]" * 100_000, "not JSON"),  # deep nesting: refused, not a crash
