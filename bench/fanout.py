@@ -27,7 +27,8 @@ afresh for every measurement. Each side runs as its own command:
   limit, `--max-connections concurrency`, installed from PyPI into a
   virtualenv of its own (`--inspect-venv`) the first time.
 
-For each side it reports: run time (benchq: enqueue to aggregate stored;
+For each side it reports: run time (benchq: enqueue to the run's snapshot
+published, the aggregate of every result stored before it;
 bare: first request to last answer; inspect: the eval's own start and end),
 the whole command's wall time (Python start to exit, start-up and shutdown
 included), and CPU per call: the CPU of every process of the command
@@ -51,7 +52,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from proctree import TreeSampler, cpu_seconds  # noqa: E402
+from run_window import run_window  # noqa: E402
 
 from benchq.cases.generate import generate_suite  # noqa: E402
 from benchq.cases.suite import load_suite  # noqa: E402
@@ -195,19 +196,21 @@ def run_benchq(
     if code != 0:
         raise SystemExit(f"benchq run failed ({code}):\n{(workdir / 'command.log').read_text()}")
     with sqlite3.connect(workdir / "benchq.db") as conn:
-        monitoring, finished = conn.execute(
-            "SELECT monitoring, finished_at FROM benchmark_run_models"
-        ).fetchone()
+        (run_id,) = conn.execute("SELECT run_id FROM benchmark_run_models").fetchone()
+        window = run_window(conn, run_id)
         calls, errors = conn.execute(
             "SELECT count(*), count(error_message) FROM benchmark_case_results"
         ).fetchone()
-    end = datetime.fromisoformat(finished).timestamp()
-    run_seconds = float(json.loads(monitoring)["duration_seconds"])
-    start = end - run_seconds
+    start, end = window.start, window.end
+    run_seconds = end - start
     return {
         "run_seconds": run_seconds,
+        "aggregate_seconds": end - window.aggregate_started,
         "command_seconds": wall,
         "cpu_seconds": sampler.cpu_between(start, end),
+        # The window earlier versions of this script used (to the aggregate
+        # step's start), so figures of both can be compared.
+        "cpu_seconds_to_aggregate_start": sampler.cpu_between(start, window.aggregate_started),
         "cpu_seconds_by_process": {
             k: round(v, 3)
             for k, v in sampler.cpu_by_kind(
@@ -295,6 +298,10 @@ def measure(
             got = run_inspect(inspect_python, url, bodies, where, concurrency=conc)
         got["server_cpu_seconds"] = (cpu_seconds(server_pid) or 0.0) - server_cpu
     got["cpu_ms_per_call"] = got["cpu_seconds"] / got["calls"] * 1000 if got["calls"] else 0.0
+    if "cpu_seconds_to_aggregate_start" in got and got["calls"]:
+        got["cpu_ms_per_call_to_aggregate_start"] = (
+            got["cpu_seconds_to_aggregate_start"] / got["calls"] * 1000
+        )
     return got
 
 

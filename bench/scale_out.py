@@ -11,7 +11,8 @@ same server); each host runs `--workers-per-host` worker processes with
 host B. The store is one SQLite file both hosts share. For each repetition
 it runs the same suite with host A's workers alone, then with both hosts'
 (every worker started and ready before the enqueue), and reports cases per
-second (run duration: enqueue to aggregate stored) and the ratio two / one.
+second (run duration: enqueue to the aggregate stored and published,
+`run_window.py`) and the ratio two / one.
 
 Both "hosts" share this machine's cores: the ratio says how much a second
 host adds when the work is waiting on the model, not what a second machine's
@@ -35,6 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from run_window import run_window  # noqa: E402
 
 from benchq.cases.generate import generate_suite  # noqa: E402
 from benchq.local.process import spawn, stop  # noqa: E402
@@ -111,15 +114,13 @@ def _run(
         for proc, _ in started:
             stop(proc, timeout=15.0)
     with sqlite3.connect(db) as conn:
-        (monitoring,) = conn.execute(
-            "SELECT monitoring FROM benchmark_run_models WHERE run_id=?", (run_id,)
-        ).fetchone()
+        window = run_window(conn, run_id)
         (errors,) = conn.execute(
             "SELECT count(error_message) FROM benchmark_case_results WHERE run_id=?", (run_id,)
         ).fetchone()
     if errors:
         raise SystemExit(f"{errors} case errors in {run_id}")
-    return args.cases / float(json.loads(monitoring)["duration_seconds"])
+    return args.cases / (window.end - window.start)
 
 
 def main() -> None:
