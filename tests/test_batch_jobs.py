@@ -257,3 +257,57 @@ def test_workers_run_jobs_sent_as_celery_json_by_an_earlier_version(
     assert progress.done == {"baseline": 5}
     assert store.count_case_results(plan.run_id, "baseline") == 5
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "task", "report"),
+    [
+        # a body the worker cannot decode (another version's, or damaged)
+        ("application/x-benchq-json", RUN_CASES, "Can't decode message body"),
+        # a content type the worker does not accept: what a worker of an
+        # earlier version does with this version's jobs
+        ("application/x-unknown", RUN_CASES, "Received invalid task message"),
+        # a task this worker does not have
+        ("application/json", "benchq.no_such_task", "Received unregistered task"),
+    ],
+)
+def test_a_message_the_worker_cannot_run_is_reported_without_its_bills(
+    clean_env: Path, redis_url: str, content_type: str, task: str, report: str
+) -> None:
+    # Celery's report of such a message quotes the first 1,024 characters of
+    # its body; a job's body is its bills.
+    import json
+    import uuid
+
+    bill = "PATIENT: Jane Roe   DOB: 1961-02-03   MEMBER ID: XQ-7741"
+    body = json.dumps([[json.dumps({"cases": [{"id": "c1", "text": bill}]})], {}, {}])
+    if content_type == "application/x-benchq-json":
+        body = "not a header\n" + body
+    settings = settings_for(clean_env, redis_url)
+    logs = clean_env / "logs"
+    queue = provider_queue("baseline")
+    task_id = str(uuid.uuid4())
+    with workers(settings, 1, log_dir=logs):
+        app = make_app(settings)
+        with app.producer_or_acquire() as producer:
+            producer.publish(
+                body,
+                exchange="",
+                routing_key=queue,
+                content_type=content_type,
+                content_encoding="utf-8",
+                headers={"lang": "py", "task": task, "id": task_id, "argsrepr": "(run r1)"},
+            )
+        client = broker_client(redis_url)
+        deadline = time.monotonic() + 60
+        text = ""
+        while report not in text and time.monotonic() < deadline:
+            time.sleep(0.2)
+            text = "".join(p.read_text(errors="replace") for p in logs.glob("*"))
+        assert report in text, text[-3000:]
+        # handled, not left for another worker: off the queue and not held
+        assert client.llen(queue) == 0
+        assert client.hlen("unacked") == 0
+    assert "Jane Roe" not in text and "1961" not in text and "XQ-7741" not in text
+    assert "body withheld" in text
+    assert task_id in text or content_type in text  # the report still names the message

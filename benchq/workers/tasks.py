@@ -40,7 +40,7 @@ from benchq.providers import aio
 from benchq.providers.factory import import_provider_sdks
 from benchq.scoring.schema import CaseResult, result_key
 from benchq.store.base import ResultsStore
-from benchq.workers import context
+from benchq.workers import context, withheld
 from benchq.workers.app import app
 from benchq.workers.joblog import log_jobs
 from benchq.workers.notify import notify_run, parse_urls
@@ -69,6 +69,8 @@ def _configure_job_log(**_: Any) -> None:
         log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+    # Celery's reports of a message it cannot run would quote its body: bills.
+    withheld.install()
 
 
 @signals.worker_shutdown.connect  # type: ignore[untyped-decorator]
