@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,10 +12,28 @@ from kombu.serialization import dumps as kombu_dumps
 from kombu.serialization import loads as kombu_loads
 
 from benchq.cases.generate import generate_cases
+from benchq.cases.suite import load_suite
 from benchq.jobs import body
-from benchq.jobs.messages import CaseBatch, encode
+from benchq.jobs.messages import CaseBatch, decode, encode
 
 EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": {"task": "x", "args": [1]}}
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    "suite", [ROOT / "tests" / "suites" / "handwritten", ROOT / "benchq" / "cases" / "sample"]
+)
+def test_bills_written_by_people_travel_byte_for_byte(suite: Path) -> None:
+    # The hand-written suite (bills as people write them: quotes, tabs,
+    # accents, long lines) and the bundled sample in the original's layout.
+    cases = load_suite(suite).cases
+    assert cases
+    text = encode(CaseBatch(run_id="r", model_name="m", store="s", cases=cases))
+    args, kwargs, embed = body.loads(body.dumps(((text,), {}, EMBED)))
+    assert args == [text] and (kwargs, embed) == ({}, EMBED)
+    assert decode(CaseBatch, args[0]).cases == cases
 
 
 def _job_text() -> str:
