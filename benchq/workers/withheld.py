@@ -22,8 +22,11 @@ __all__ = ["install", "withheld_body"]
 def withheld_body(message: Any, body: Any = None) -> str:
     """What Celery's reports show instead of a message's body: its size."""
     raw = getattr(message, "body", None)
-    size = len(raw) if isinstance(raw, str | bytes | bytearray) else 0
-    return f"(body withheld: {size} bytes, it may hold bills)"
+    if isinstance(raw, str):  # kombu hands a text body over decoded
+        raw = raw.encode("utf-8", "surrogatepass")
+    if not isinstance(raw, bytes | bytearray):
+        return "(body withheld, it may hold bills)"
+    return f"(body withheld: {len(raw)} bytes, it may hold bills)"
 
 
 def install() -> None:
