@@ -197,7 +197,7 @@ def run_benchq(
         raise SystemExit(f"benchq run failed ({code}):\n{(workdir / 'command.log').read_text()}")
     with sqlite3.connect(workdir / "benchq.db") as conn:
         (run_id,) = conn.execute("SELECT run_id FROM benchmark_run_models").fetchone()
-        window = run_window(conn, run_id)
+        window = run_window(conn, run_id, model="medgemma")
         calls, errors = conn.execute(
             "SELECT count(*), count(error_message) FROM benchmark_case_results"
         ).fetchone()

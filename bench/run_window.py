@@ -23,8 +23,11 @@ class RunWindow(NamedTuple):
     end: float
 
 
-def run_window(conn: sqlite3.Connection, run_id: str, model: str = "medgemma") -> RunWindow:
-    """The run's window; SystemExit when the run published no snapshot."""
+def run_window(conn: sqlite3.Connection, run_id: str, *, model: str) -> RunWindow:
+    """The window of a one-model run of `model`; SystemExit when it published no snapshot.
+
+    The end is the run's first published snapshot: with one model, its own.
+    """
     monitoring, finished = conn.execute(
         "SELECT monitoring, finished_at FROM benchmark_run_models WHERE run_id=? AND model_name=?",
         (run_id, model),

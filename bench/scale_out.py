@@ -114,7 +114,7 @@ def _run(
         for proc, _ in started:
             stop(proc, timeout=15.0)
     with sqlite3.connect(db) as conn:
-        window = run_window(conn, run_id)
+        window = run_window(conn, run_id, model="medgemma")
         (errors,) = conn.execute(
             "SELECT count(error_message) FROM benchmark_case_results WHERE run_id=?", (run_id,)
         ).fetchone()
